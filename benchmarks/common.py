@@ -1,0 +1,28 @@
+"""Shared benchmark helpers: the corpus location, percentiles, peak RSS."""
+
+import resource
+import statistics
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "release_notes"
+
+
+def corpus_dir() -> Path | None:
+    """The real corpus, or None where absent (sections then report that they were skipped)."""
+    return CORPUS_DIR if CORPUS_DIR.is_dir() else None
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[max(0, min(98, int(q) - 1))]
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

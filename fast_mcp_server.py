@@ -1,0 +1,5 @@
+"""Run the webplatform-digest MCP server over stdio: ``python fast_mcp_server.py``."""
+
+from webplatform_digest.server import main
+
+main()

@@ -1,0 +1,208 @@
+"""Frozen value types shared by every stage, and the validators that build them from input."""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from webplatform_digest.errors import InputError, InvalidVersionError
+
+MIN_VERSION = 1
+MAX_VERSION = 999
+AREA_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class Product(StrEnum):
+    """Which publication a release note comes from."""
+
+    CHROME = "chrome"
+    WEBGPU = "webgpu"
+
+
+class Channel(StrEnum):
+    """Chrome release channel of a release note."""
+
+    STABLE = "stable"
+    BETA = "beta"
+
+
+class Language(StrEnum):
+    """Digest language."""
+
+    EN = "en"
+    ZH = "zh"
+
+
+class LinkType(StrEnum):
+    """What a link in a release note points at."""
+
+    TRACKING_BUG = "tracking_bug"
+    CHROMESTATUS = "chromestatus"
+    SPEC = "spec"
+    MDN = "mdn"
+    GITHUB = "github"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A typed link extracted from a feature body."""
+
+    url: str
+    type: LinkType
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One feature of a release note: an H3 under an H2 section (or an H2 in WebGPU notes)."""
+
+    title: str
+    section: str
+    body: str
+    links: tuple[Link, ...] = ()
+    product: Product = Product.CHROME
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A parsed release note."""
+
+    product: Product
+    version: int
+    channel: Channel
+    title: str
+    release_date: str | None
+    source_url: str | None
+    features: tuple[Feature, ...]
+    sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ReleaseKey:
+    """Identifies one Chrome release: version and channel."""
+
+    version: int
+    channel: Channel = Channel.STABLE
+
+    @property
+    def slug(self) -> str:
+        """File-name stem: ``chrome-144`` or ``chrome-144-beta``."""
+        suffix = "" if self.channel is Channel.STABLE else f"-{self.channel.value}"
+        return f"chrome-{self.version}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class FocusArea:
+    """One entry of the focus-area catalogue."""
+
+    id: str
+    name: str
+    name_zh: str
+    description: str
+    heading_patterns: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    priority: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AreaStatistics:
+    """Counts stored with each per-area document."""
+
+    feature_count: int
+    link_count: int
+    links_by_type: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AreaData:
+    """The features of one release that belong to one focus area."""
+
+    version: int
+    channel: Channel
+    area: str
+    features: tuple[Feature, ...]
+    statistics: AreaStatistics
+    source_hash: str = ""
+
+
+class DigestStatus(StrEnum):
+    """How an area digest in one language was obtained."""
+
+    OK = "ok"
+    RETRIED = "retried"
+    FALLBACK = "fallback"
+    ERROR = "error"
+    CACHED = "cached"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True, slots=True)
+class AreaDigest:
+    """A finished digest of one area in one language."""
+
+    area: str
+    version: int
+    channel: Channel
+    language: Language
+    markdown: str
+    status: DigestStatus
+    backend: str
+    reason: str = ""
+    title: str = ""
+    generated_at: str = ""
+    links: tuple[str, ...] = field(default=())
+
+
+def parse_version(value: object) -> int:
+    """Validate a Chrome milestone given as int or decimal string (``144``).
+
+    Raises:
+        InvalidVersionError: not an integer milestone in 1..999.
+    """
+    if isinstance(value, bool):
+        raise InvalidVersionError(f"version must be a Chrome milestone number, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]{1,3}", value.strip()):
+        number = int(value.strip())
+    else:
+        shown = repr(value)[:40]
+        raise InvalidVersionError(
+            f"version must be a Chrome milestone number such as 144, got {shown}"
+        )
+    if not MIN_VERSION <= number <= MAX_VERSION:
+        raise InvalidVersionError(
+            f"version {number} is out of range ({MIN_VERSION}..{MAX_VERSION})"
+        )
+    return number
+
+
+def parse_channel(value: object) -> Channel:
+    """Validate a channel name (``stable`` or ``beta``)."""
+    if isinstance(value, Channel):
+        return value
+    if isinstance(value, str):
+        try:
+            return Channel(value.strip().lower())
+        except ValueError:
+            pass
+    valid = ", ".join(c.value for c in Channel)
+    raise InvalidVersionError(f"channel must be one of {valid}, got {str(value)[:40]!r}")
+
+
+def normalise_area_id(value: str) -> str:
+    """NFC-normalise and lower-case an area id, then check its slug shape.
+
+    Raises:
+        InputError: not a slug of at most 64 characters.
+    """
+    text = unicodedata.normalize("NFC", value).strip().lower()
+    if not AREA_ID_PATTERN.fullmatch(text):
+        shown = text if len(text) <= 64 else text[:61] + "..."
+        raise InputError(
+            f"area id {shown!r} is not valid: use lower-case letters, digits and '-' (max 64)"
+        )
+    return text

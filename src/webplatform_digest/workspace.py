@@ -1,0 +1,122 @@
+"""The workspace layout. Every path the project writes is built here from validated parts.
+
+```
+<root>/focus_areas/                       area catalogue overrides (YAML)
+<root>/release_notes/chrome-144.md        raw notes (chrome-144-beta.md, webgpu-144.md)
+<root>/processed/areas/<area>/chrome-144-stable.yml
+<root>/digest_markdown/areas/<area>/chrome-144-en.md   (chrome-144-beta-en.md for beta)
+<root>/digest_markdown/...                the Jekyll site
+<root>/site/                              optional standalone HTML preview
+<root>/.monitoring/                       telemetry.jsonl, progress.json, runs.sqlite3, ...
+```
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from webplatform_digest.errors import UnsafePathError
+from webplatform_digest.models import Channel, Language, Product, ReleaseKey
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,127}$")
+_MAX_DEPTH = 12
+
+
+def check_segment(segment: str) -> str:
+    """Return ``segment`` if it is a safe single path component, else raise UnsafePathError."""
+    if (
+        not segment
+        or "\x00" in segment
+        or "/" in segment
+        or "\\" in segment
+        or segment in {".", ".."}
+        or segment.startswith(".tmp-")
+        or not _SEGMENT.fullmatch(segment)
+    ):
+        raise UnsafePathError(f"unsafe path component {segment[:80]!r}")
+    return segment
+
+
+def relative_path(text: str) -> PurePosixPath:
+    """Parse a user- or client-supplied relative path, rejecting anything that could escape.
+
+    Raises:
+        UnsafePathError: absolute, ``..``, NUL, backslash, drive letters, empty or too deep.
+    """
+    if not text or len(text) > 1024 or "\x00" in text or "\\" in text:
+        raise UnsafePathError(f"unsafe path {text[:80]!r}")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise UnsafePathError(f"absolute paths are not allowed: {text[:80]!r}")
+    parts = PurePosixPath(text).parts
+    if not parts or len(parts) > _MAX_DEPTH:
+        raise UnsafePathError(f"unsafe path {text[:80]!r}")
+    for part in parts:
+        check_segment(part)
+    return PurePosixPath(*parts)
+
+
+def confine(root: Path, relative: PurePosixPath) -> Path:
+    """Join ``relative`` under ``root`` and prove, after resolving symlinks, that it stays inside.
+
+    Raises:
+        UnsafePathError: the resolved path is outside the resolved root.
+    """
+    for part in relative.parts:
+        check_segment(part)
+    base = root.resolve()
+    target = (base / Path(*relative.parts)).resolve()
+    if not target.is_relative_to(base) or target == base:
+        raise UnsafePathError(f"path {str(relative)[:80]!r} escapes the workspace root")
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """One workspace root and the relative locations of everything in it."""
+
+    root: Path
+
+    RELEASE_NOTES = PurePosixPath("release_notes")
+    PROCESSED = PurePosixPath("processed/areas")
+    DIGESTS = PurePosixPath("digest_markdown")
+    SITE = PurePosixPath("site")
+    MONITORING = PurePosixPath(".monitoring")
+    FOCUS_AREAS = PurePosixPath("focus_areas")
+
+    @classmethod
+    def at(cls, root: str | os.PathLike[str]) -> "Workspace":
+        """A workspace rooted at ``root`` (made absolute, not required to exist yet)."""
+        return cls(Path(root).expanduser().absolute())
+
+    def path(self, relative: PurePosixPath) -> Path:
+        """The absolute, confined path of a workspace-relative path."""
+        return confine(self.root, relative)
+
+    # Relative locations: pure, from validated parts only.
+
+    @staticmethod
+    def release_note_rel(product: Product, version: int, channel: Channel) -> PurePosixPath:
+        """``release_notes/chrome-144.md``, ``chrome-144-beta.md`` or ``webgpu-144.md``."""
+        if product is Product.WEBGPU:
+            name = f"webgpu-{version}.md"
+        else:
+            name = f"{ReleaseKey(version, channel).slug}.md"
+        return Workspace.RELEASE_NOTES / check_segment(name)
+
+    @staticmethod
+    def area_data_rel(area: str, key: ReleaseKey) -> PurePosixPath:
+        """``processed/areas/<area>/chrome-144-stable.yml``."""
+        name = f"chrome-{key.version}-{key.channel.value}.yml"
+        return Workspace.PROCESSED / check_segment(area) / check_segment(name)
+
+    @staticmethod
+    def digest_rel(area: str, key: ReleaseKey, language: Language) -> PurePosixPath:
+        """``digest_markdown/areas/<area>/chrome-144-en.md``."""
+        name = f"{key.slug}-{language.value}.md"
+        return Workspace.DIGESTS / "areas" / check_segment(area) / check_segment(name)
+
+    @staticmethod
+    def monitoring_rel(name: str) -> PurePosixPath:
+        """A file under ``.monitoring/``."""
+        return Workspace.MONITORING / check_segment(name)

@@ -1,0 +1,72 @@
+"""Cross-cutting fixtures: clean environment, workspace roots, the real corpus, tool gates."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeClock
+from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.workspace import Workspace
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "release_notes"
+SAMPLES_DIR = REPO_ROOT / "samples"
+#: set by .ci/run: end-to-end tests fail instead of skipping when a component is missing
+REQUIRE_E2E = os.environ.get("WEBPLATFORM_REQUIRE_E2E") == "1"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No WEBPLATFORM_* variable from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("WEBPLATFORM_") and name != "WEBPLATFORM_REQUIRE_E2E":
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A monotonic clock that only moves when a test (or a fake sleep) advances it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """An empty workspace root in a temporary directory."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    return Workspace.at(root)
+
+
+@pytest.fixture
+def settings(workspace: Workspace) -> Settings:
+    """Settings rooted at the temporary workspace, with defaults otherwise."""
+    return load_settings(root=workspace.root)
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    """The real release-note corpus (../shared/corpus/release_notes); skips where absent."""
+    if not CORPUS_DIR.is_dir() or not any(CORPUS_DIR.glob("chrome-*.md")):
+        pytest.skip(f"real release-note corpus not found at {CORPUS_DIR}")
+    return CORPUS_DIR
+
+
+def require_executable(name: str) -> str:
+    """Path of an external tool; skip where absent, fail in CI (WEBPLATFORM_REQUIRE_E2E=1)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed"
+    if REQUIRE_E2E:
+        pytest.fail(message + " (required in CI: WEBPLATFORM_REQUIRE_E2E=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """A directory for test artefacts (screenshots, reports) kept after the run."""
+    path = REPO_ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
