@@ -23,6 +23,8 @@ class RequestMeta:
     stage: str = ""
     language: str = ""
     run_id: str | None = None
+    #: deterministic answer for this request; the offline backend replies with it
+    fallback: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class LLMReply:
     text: str
     model: str = ""
     usage: Usage | None = None
+    #: True when the governor answered from its reply cache instead of the backend
+    cached: bool = False
 
 
 class Backend(Protocol):
