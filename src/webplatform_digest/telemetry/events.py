@@ -139,6 +139,15 @@ class RunFinished(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunProgress(Event):
+    """A digest run advanced: ``completed`` of ``total`` (area, language) digests are ready."""
+
+    completed: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FileWritten(Event):
     """One write job finished: ``written``, ``unchanged``, ``coalesced`` or ``error``."""
 
