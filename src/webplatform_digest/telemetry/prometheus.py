@@ -1,0 +1,409 @@
+"""The Prometheus metric catalogue: one hook that turns telemetry events into metrics.
+
+Every metric lives on the ``CollectorRegistry`` the container hands in (never the global one),
+so two containers in one process never clash. Label values come from fixed sets only: an area,
+backend, tool or kind that is not in its set is counted as ``other``, so a client sending
+10 000 area names cannot grow the series count. Label sets known in advance are created at
+start with value 0, so ``rate()`` works from the first scrape and dashboards are never empty.
+"""
+
+from collections.abc import Callable, Iterable
+from importlib import metadata
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    disable_created_metrics,
+)
+from prometheus_client.exposition import choose_encoder
+
+from webplatform_digest.telemetry.events import (
+    ATTEMPT_OUTCOMES,
+    OUTCOMES,
+    STAGES,
+    BreakerTransition,
+    CacheLookup,
+    ConcurrencyChanged,
+    Event,
+    FetchFinished,
+    FileWritten,
+    LLMAttempt,
+    ProgressWritten,
+    RateLimitWait,
+    RetryScheduled,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    ToolCalled,
+    WriteQueueDepth,
+)
+
+NAMESPACE = "webplatform_digest"
+OTHER = "other"
+
+#: fixed label-value sets; anything else is reported as ``other``
+BACKENDS = ("sampling", "openai", "offline")
+TOOLS = (
+    "process_release_notes",
+    "webplatform_digest",
+    "get_digest_progress",
+    "generate_github_pages",
+    "list_focus_areas",
+    "check_latest_releases",
+    "fetch_release_notes",
+    "telemetry_summary",
+)
+TOOL_OUTCOMES = ("ok", "error")
+LANGUAGES = ("en", "zh", "all")
+AREA_OUTCOMES = ("ok", "fallback", "error", "cached")
+RETRY_REASONS = ("timeout", "rate_limited", "server_error", "connect_error", "invalid_reply")
+BREAKER_STATES = {"closed": 0, "open": 1, "half_open": 2}
+CACHES = ("reply", "area_data")
+WRITE_KINDS = ("digest", "page", "area_data", "release_note", "ledger", "cache", "other")
+WRITE_OUTCOMES = ("written", "unchanged", "coalesced", "error")
+PROGRESS_OUTCOMES = ("written", "throttled")
+RUN_STATUSES = ("completed", "failed", "interrupted", "cancelled")
+FETCH_KINDS = ("stable", "beta", "webgpu", "index")
+FETCH_OUTCOMES = ("ok", "not_found", "error")
+
+#: the stage → language pairs a run produces (created at start with outcome ``ok``)
+STAGE_LANGUAGES = tuple(
+    (stage, "en" if stage.startswith("english") else "zh" if "translation" in stage else "all")
+    for stage in STAGES
+)
+
+#: LLM latencies span 0.1 s (cached/offline) to the 120 s attempt timeout
+LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+#: queue and limiter waits: sub-millisecond when idle, seconds under backpressure
+WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
+TOOL_BUCKETS = (0.05, 0.25, 1.0, 5.0, 30.0, 300.0)
+RUN_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
+FETCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
+
+_EXEMPLAR_MAX = 64  # OpenMetrics caps exemplar labels at 128 characters in total
+
+
+def bounded(value: str, allowed: Iterable[str]) -> str:
+    """``value`` if it is in ``allowed``, else ``other`` (keeps label cardinality fixed)."""
+    return value if value in allowed else OTHER
+
+
+def language_label(language: str) -> str:
+    """``en``/``zh`` as given; empty (area or run totals) → ``all``; anything else → ``other``."""
+    return "all" if not language else bounded(language, LANGUAGES)
+
+
+def render_metrics(registry: CollectorRegistry, accept_header: str = "") -> tuple[bytes, str]:
+    """Exposition of ``registry`` for a ``/metrics`` response: ``(body, content_type)``.
+
+    Plain text 0.0.4 by default; OpenMetrics (with exemplars) when the Accept header asks.
+    """
+    encoder, content_type = choose_encoder(accept_header)
+    return encoder(registry), content_type
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("webplatform-digest")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class PrometheusHook:
+    """Telemetry hook that owns the metric catalogue on ``registry``.
+
+    ``area_ids`` is the configured focus-area catalogue: the only area label values besides
+    ``other``. ``_created`` series are disabled (process-wide) because they double the series
+    count and the text format gives Prometheus no use for them.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        area_ids: tuple[str, ...],
+        *,
+        process_metrics: bool = True,
+    ) -> None:
+        disable_created_metrics()
+        self.registry = registry
+        self._areas = frozenset(area_ids)
+        self._build_stage_metrics(registry)
+        self._build_llm_metrics(registry)
+        self._build_io_metrics(registry)
+        self._build_service_metrics(registry)
+        if process_metrics:
+            ProcessCollector(registry=registry)
+        self._initialise(tuple(sorted(self._areas)))
+        self._handlers: dict[type[Event], Callable[[Event], None]] = {
+            StageFinished: self._on_stage,
+            LLMAttempt: self._on_attempt,
+            RetryScheduled: self._on_retry,
+            BreakerTransition: self._on_breaker,
+            RateLimitWait: self._on_rate_limit,
+            ConcurrencyChanged: self._on_concurrency,
+            CacheLookup: self._on_cache,
+            FileWritten: self._on_file,
+            WriteQueueDepth: self._on_queue_depth,
+            ProgressWritten: self._on_progress,
+            RunStarted: self._on_run_started,
+            RunFinished: self._on_run_finished,
+            ToolCalled: self._on_tool,
+            FetchFinished: self._on_fetch,
+        }
+
+    def handle(self, event: Event) -> None:
+        """Update the metrics an event concerns; unknown event types are ignored."""
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    # Catalogue ---------------------------------------------------------------------------
+
+    def _build_stage_metrics(self, r: CollectorRegistry) -> None:
+        self.stage_duration = _histogram(
+            r, "stage_duration_seconds", "Duration of a digest stage of one area (or the whole "
+            "run) by outcome.", ("stage", "language", "outcome"), LLM_BUCKETS,
+        )  # fmt: skip
+        self.area_results = _counter(
+            r, "area_results", "Areas finished by digest runs, by catalogue area and final "
+            "outcome.", ("area", "outcome"),
+        )  # fmt: skip
+        self.runs = _counter(r, "runs", "Digest runs finished, by status.", ("status",))
+        self.runs_in_progress = _gauge(r, "runs_in_progress", "Digest runs not yet finished.")
+        self.run_duration = _histogram(
+            r, "run_duration_seconds", "Wall time of whole digest runs.", (), RUN_BUCKETS
+        )
+
+    def _build_llm_metrics(self, r: CollectorRegistry) -> None:
+        self.llm_attempts = _counter(
+            r, "llm_attempts", "LLM call attempts (or cache answers in place of one) by backend "
+            "and outcome.", ("backend", "outcome"),
+        )  # fmt: skip
+        self.llm_attempt_duration = _histogram(
+            r, "llm_attempt_duration_seconds", "Backend service time of LLM attempts that "
+            "reached the backend.", ("backend",), LLM_BUCKETS,
+        )  # fmt: skip
+        self.llm_attempt_wait = _histogram(
+            r, "llm_attempt_wait_seconds", "Time LLM attempts waited for a concurrency slot "
+            "and a rate-limit token.", (), WAIT_BUCKETS,
+        )  # fmt: skip
+        self.llm_retries = _counter(
+            r, "llm_retries", "LLM retries scheduled, by backend and reason.", ("backend", "reason")
+        )
+        self.breaker_state = _gauge(
+            r, "circuit_breaker_state", "Circuit breaker state per backend: 0 closed, 1 open, "
+            "2 half-open.", ("backend",),
+        )  # fmt: skip
+        self.breaker_transitions = _counter(
+            r, "circuit_breaker_transitions", "Circuit breaker state changes per backend, by "
+            "the state entered.", ("backend", "state"),
+        )  # fmt: skip
+        self.rate_limiter_wait = _histogram(
+            r, "rate_limiter_wait_seconds", "Time LLM attempts waited for a rate-limit token.",
+            (), WAIT_BUCKETS,
+        )  # fmt: skip
+        self.in_flight = _gauge(r, "llm_calls_in_flight", "LLM attempts holding a slot.")
+        self.concurrency_limit = _gauge(
+            r, "llm_concurrency_limit", "Effective LLM concurrency limit (lowered under pressure)."
+        )
+        self.cache_lookups = _counter(
+            r, "cache_lookups", "Cache lookups by cache (reply, area_data) and result (hit, "
+            "miss).", ("cache", "result"),
+        )  # fmt: skip
+
+    def _build_io_metrics(self, r: CollectorRegistry) -> None:
+        self.write_queue_depth = _gauge(r, "write_queue_depth", "Write jobs waiting in the queue.")
+        self.write_wait = _histogram(
+            r, "write_wait_seconds", "Time write jobs waited in the queue before being applied.",
+            (), WAIT_BUCKETS,
+        )  # fmt: skip
+        self.file_writes = _counter(
+            r, "file_writes", "Write jobs by kind and outcome (written, unchanged, coalesced, "
+            "error).", ("kind", "outcome"),
+        )  # fmt: skip
+        self.written_bytes = _counter(
+            r, "file_written_bytes", "Bytes written to the workspace, by kind.", ("kind",)
+        )
+        self.progress_updates = _counter(
+            r, "progress_updates", "Progress-file updates: written, or throttled by the "
+            "minimum interval.", ("outcome",),
+        )  # fmt: skip
+
+    def _build_service_metrics(self, r: CollectorRegistry) -> None:
+        self.tool_calls = _counter(
+            r, "tool_calls", "MCP tool calls by tool and outcome.", ("tool", "outcome")
+        )
+        self.tool_duration = _histogram(
+            r, "tool_duration_seconds", "Duration of MCP tool calls by tool.", ("tool",),
+            TOOL_BUCKETS,
+        )  # fmt: skip
+        self.fetches = _counter(
+            r, "fetches", "Release-monitor downloads by kind and outcome.", ("kind", "outcome")
+        )
+        self.fetch_duration = _histogram(
+            r, "fetch_duration_seconds", "Duration of release-monitor downloads.", (),
+            FETCH_BUCKETS,
+        )  # fmt: skip
+        build = Info("build", "Version of webplatform-digest.", namespace=NAMESPACE, registry=r)
+        build.info({"version": _package_version()})
+
+    def _initialise(self, areas: tuple[str, ...]) -> None:
+        """Create every label set known in advance with value 0."""
+        for stage, language in STAGE_LANGUAGES:
+            self.stage_duration.labels(stage, language, "ok")
+        for area in (*areas, OTHER):
+            for outcome in AREA_OUTCOMES:
+                self.area_results.labels(area, outcome)
+        for backend in BACKENDS:
+            self._initialise_backend(backend)
+        for cache in CACHES:
+            self.cache_lookups.labels(cache, "hit")
+            self.cache_lookups.labels(cache, "miss")
+        for status in RUN_STATUSES:
+            self.runs.labels(status)
+        self._initialise_io()
+
+    def _initialise_io(self) -> None:
+        for kind in WRITE_KINDS:
+            self.written_bytes.labels(kind)
+            for outcome in WRITE_OUTCOMES:
+                self.file_writes.labels(kind, outcome)
+        for outcome in PROGRESS_OUTCOMES:
+            self.progress_updates.labels(outcome)
+        for tool in TOOLS:
+            self.tool_duration.labels(tool)
+            for outcome in TOOL_OUTCOMES:
+                self.tool_calls.labels(tool, outcome)
+        for kind in FETCH_KINDS:
+            for outcome in FETCH_OUTCOMES:
+                self.fetches.labels(kind, outcome)
+
+    def _initialise_backend(self, backend: str) -> None:
+        for outcome in ATTEMPT_OUTCOMES:
+            self.llm_attempts.labels(backend, outcome)
+        for reason in (*RETRY_REASONS, OTHER):
+            self.llm_retries.labels(backend, reason)
+        for state in BREAKER_STATES:
+            self.breaker_transitions.labels(backend, state)
+        self.llm_attempt_duration.labels(backend)
+        self.breaker_state.labels(backend).set(0)
+
+    # Event handlers ----------------------------------------------------------------------
+
+    def _on_stage(self, event: Event) -> None:
+        assert isinstance(event, StageFinished)
+        outcome = bounded(event.outcome, OUTCOMES)
+        stage = bounded(event.stage, STAGES)
+        self.stage_duration.labels(stage, language_label(event.language), outcome).observe(
+            max(0.0, event.seconds), _exemplar(event.run_id)
+        )
+        if event.stage == "area_total":
+            area = bounded(event.area, self._areas)
+            self.area_results.labels(area, bounded(event.outcome, AREA_OUTCOMES)).inc()
+
+    def _on_attempt(self, event: Event) -> None:
+        assert isinstance(event, LLMAttempt)
+        backend = bounded(event.backend, BACKENDS)
+        self.llm_attempts.labels(backend, bounded(event.outcome, ATTEMPT_OUTCOMES)).inc()
+        if event.outcome in _SERVED_OUTCOMES:
+            self.llm_attempt_duration.labels(backend).observe(
+                max(0.0, event.service_seconds), _exemplar(event.run_id)
+            )
+        if event.outcome != "cached":
+            self.llm_attempt_wait.observe(max(0.0, event.wait_seconds))
+
+    def _on_retry(self, event: Event) -> None:
+        assert isinstance(event, RetryScheduled)
+        reason = bounded(event.reason, RETRY_REASONS)
+        self.llm_retries.labels(bounded(event.backend, BACKENDS), reason).inc()
+
+    def _on_breaker(self, event: Event) -> None:
+        assert isinstance(event, BreakerTransition)
+        backend = bounded(event.backend, BACKENDS)
+        if event.to_state in BREAKER_STATES:
+            self.breaker_state.labels(backend).set(BREAKER_STATES[event.to_state])
+            self.breaker_transitions.labels(backend, event.to_state).inc()
+
+    def _on_rate_limit(self, event: Event) -> None:
+        assert isinstance(event, RateLimitWait)
+        self.rate_limiter_wait.observe(max(0.0, event.seconds))
+
+    def _on_concurrency(self, event: Event) -> None:
+        assert isinstance(event, ConcurrencyChanged)
+        self.in_flight.set(event.in_flight)
+        self.concurrency_limit.set(event.limit)
+
+    def _on_cache(self, event: Event) -> None:
+        assert isinstance(event, CacheLookup)
+        result = "hit" if event.hit else "miss"
+        self.cache_lookups.labels(bounded(event.cache, CACHES), result).inc()
+
+    def _on_file(self, event: Event) -> None:
+        assert isinstance(event, FileWritten)
+        kind = bounded(event.kind, WRITE_KINDS)
+        self.file_writes.labels(kind, bounded(event.outcome, WRITE_OUTCOMES)).inc()
+        if event.outcome == "written":
+            self.written_bytes.labels(kind).inc(max(0, event.bytes))
+        self.write_wait.observe(max(0.0, event.wait_seconds))
+
+    def _on_queue_depth(self, event: Event) -> None:
+        assert isinstance(event, WriteQueueDepth)
+        self.write_queue_depth.set(event.depth)
+
+    def _on_progress(self, event: Event) -> None:
+        assert isinstance(event, ProgressWritten)
+        self.progress_updates.labels(bounded(event.outcome, PROGRESS_OUTCOMES)).inc()
+
+    def _on_run_started(self, event: Event) -> None:
+        self.runs_in_progress.inc()
+
+    def _on_run_finished(self, event: Event) -> None:
+        assert isinstance(event, RunFinished)
+        self.runs_in_progress.dec()
+        self.runs.labels(bounded(event.status, RUN_STATUSES)).inc()
+        self.run_duration.observe(max(0.0, event.seconds))
+
+    def _on_tool(self, event: Event) -> None:
+        assert isinstance(event, ToolCalled)
+        tool = bounded(event.tool, TOOLS)
+        self.tool_calls.labels(tool, bounded(event.outcome, TOOL_OUTCOMES)).inc()
+        self.tool_duration.labels(tool).observe(max(0.0, event.seconds))
+
+    def _on_fetch(self, event: Event) -> None:
+        assert isinstance(event, FetchFinished)
+        kind = bounded(event.kind, FETCH_KINDS)
+        self.fetches.labels(kind, bounded(event.outcome, FETCH_OUTCOMES)).inc()
+        self.fetch_duration.observe(max(0.0, event.seconds))
+
+
+#: attempts that reached the backend and therefore have a service time
+_SERVED_OUTCOMES = frozenset({"success", "timeout", "error", "rejected"})
+
+
+def _counter(r: CollectorRegistry, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
+    return Counter(name, doc, labels, namespace=NAMESPACE, registry=r)
+
+
+def _gauge(r: CollectorRegistry, name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
+    return Gauge(name, doc, labels, namespace=NAMESPACE, registry=r)
+
+
+def _histogram(
+    r: CollectorRegistry,
+    name: str,
+    doc: str,
+    labels: tuple[str, ...],
+    buckets: tuple[float, ...],
+) -> Histogram:
+    return Histogram(name, doc, labels, namespace=NAMESPACE, buckets=buckets, registry=r)
+
+
+def _exemplar(run_id: str | None) -> dict[str, str] | None:
+    """An exemplar linking a sample to its run (OpenMetrics only; never a label)."""
+    if run_id and len(run_id) <= _EXEMPLAR_MAX:
+        return {"run_id": run_id}
+    return None
