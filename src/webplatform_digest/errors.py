@@ -166,9 +166,12 @@ class WorkspaceBusyError(WriteError):
 class FetchError(WebplatformError):
     """A release-note download failed, was too large, or was redirected off-site."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "error") -> None:
         super().__init__(message)
         self.status = status
+        #: short label: not_found, http_error, timeout, network, truncated, too_large,
+        #: redirect_refused, not_html, unconvertible (also the telemetry outcome)
+        self.reason = reason
 
 
 class RunStateError(WebplatformError):
