@@ -1,0 +1,137 @@
+"""Hand-written area data and scripted LLM answers for the digest-run tests (no corpus text)."""
+
+import re
+
+from webplatform_digest.digest_run import RunPlan
+from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.models import (
+    AreaData,
+    AreaStatistics,
+    Channel,
+    Feature,
+    Language,
+    Link,
+    LinkType,
+)
+from webplatform_digest.prompts import RequestOptions, Subject
+
+NAMES = {
+    "css": ("CSS and UI", "CSS 与 UI"),
+    "javascript": ("JavaScript", "JavaScript"),
+    "webgpu": ("WebGPU", "WebGPU"),
+    "security": ("Security and privacy", "安全与隐私"),
+}
+
+
+def feature(title: str, n: int, section: str = "Widgets") -> Feature:
+    """A made-up feature with two typed links and a link row at the end of its body."""
+    bug = f"https://bugs.example.test/issues/{n}"
+    status = f"https://status.example.test/feature/{n}"
+    body = (
+        f"The `{title.split()[0].lower()}` thing now lets authors tune widget {n}.\n\n"
+        f"[Tracking bug #{n}]({bug}) | [Status entry]({status})"
+    )
+    return Feature(
+        title=title,
+        section=section,
+        body=body,
+        links=(
+            Link(bug, LinkType.TRACKING_BUG, f"Tracking bug #{n}"),
+            Link(status, LinkType.CHROMESTATUS, "Status entry"),
+        ),
+    )
+
+
+def area(area_id: str, titles: list[str], version: int = 144) -> AreaData:
+    """Area data with one made-up feature per title."""
+    features = tuple(feature(t, 100 + i) for i, t in enumerate(titles))
+    return AreaData(
+        version=version,
+        channel=Channel.STABLE,
+        area=area_id,
+        features=features,
+        statistics=AreaStatistics(len(features), 2 * len(features)),
+        source_hash="h-" + area_id,
+    )
+
+
+def subject(area_id: str, titles: list[str]) -> Subject:
+    """A prompt subject for a made-up area."""
+    name, name_zh = NAMES.get(area_id, (area_id.title(), area_id))
+    return Subject(area(area_id, titles), name, name_zh)
+
+
+def sample_subjects() -> tuple[Subject, ...]:
+    """Three areas: two with features, one empty."""
+    return (
+        subject("css", ["Caret shapes", "Scroll `snap-type` tweaks", "Highlight pseudos"]),
+        subject("javascript", ["Iterator helpers", "Float16 arrays"]),
+        subject("webgpu", []),
+    )
+
+
+def plan(
+    subjects: tuple[Subject, ...] | None = None,
+    languages: tuple[Language, ...] = (Language.EN, Language.ZH),
+    run_id: str = "run-1",
+) -> RunPlan:
+    """A run plan over the sample subjects."""
+    return RunPlan(
+        run_id=run_id,
+        version=144,
+        channel=Channel.STABLE,
+        languages=languages,
+        subjects=subjects if subjects is not None else sample_subjects(),
+        backend="scripted",
+        options=RequestOptions(max_tokens=4096),
+    )
+
+
+def valid_english(subj: Subject) -> str:
+    """An English digest that passes every check."""
+    parts = [f"Chrome {subj.data.version} brings changes to {subj.name}."]
+    for f in subj.data.features:
+        links = "\n".join(f"- [{link.title}]({link.url})" for link in f.links)
+        parts.append(f"## {f.title}\n\nThis change helps developers build widgets.\n\n{links}")
+    return "\n\n".join(parts)
+
+
+_DIGEST = re.compile(r"<<<DIGEST\n(.*)\nDIGEST>>>", re.DOTALL)
+_LABEL = re.compile(r"\[[^\]]*\]\(")
+
+
+def fake_translation(english: str) -> str:
+    """A 'translation' keeping headings and URLs, with Chinese prose."""
+    lines: list[str] = []
+    for line in english.split("\n"):
+        if line.startswith("#"):
+            hashes = line.split(" ", 1)[0]
+            lines.append(f"{hashes} 功能：{line[len(hashes) :].strip()}")
+        elif "](" in line:
+            lines.append(_LABEL.sub("[相关链接](", line))
+        elif line.startswith(">"):
+            lines.append("> 说明")
+        elif line.strip():
+            lines.append("这项变更让开发者可以更方便地构建网页组件，并改善用户体验。")
+        else:
+            lines.append("")
+    return "\n".join(lines)
+
+
+def english_source(request: LLMRequest) -> str:
+    """The English digest quoted in a translation request."""
+    match = _DIGEST.search(request.messages[0].text)
+    assert match, "not a translation request"
+    return match.group(1)
+
+
+def good_answer(subjects: tuple[Subject, ...]):
+    """A script answering every request with a valid digest or translation."""
+    by_area = {s.data.area: s for s in subjects}
+
+    def answer(request: LLMRequest) -> LLMReply:
+        if request.meta.language == "zh":
+            return LLMReply(text=fake_translation(english_source(request)), model="m")
+        return LLMReply(text=valid_english(by_area[request.meta.area]), model="m")
+
+    return answer
