@@ -1,0 +1,71 @@
+"""Telemetry summaries of a workspace: read the JSONL files, summarise, say what was read.
+
+The one entry point for the CLI (``telemetry summary``), the MCP tool ``telemetry_summary`` and
+the ``GET /metrics/summary`` route, so all three give the same document.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from webplatform_digest.clock import wall_time
+from webplatform_digest.errors import InputError, NotFoundError
+from webplatform_digest.telemetry.jsonl import read_events, telemetry_files, telemetry_path
+from webplatform_digest.telemetry.summary import (
+    check_run_id,
+    iso_time,
+    parse_since,
+    summarise_runs,
+)
+from webplatform_digest.workspace import Workspace
+
+MAX_RUNS = 2
+
+
+def resolve_since(since: str | float | None, now: float) -> float | None:
+    """``since`` as epoch seconds: a duration/ISO string, a number (epoch seconds) or None.
+
+    Raises:
+        InputError: an unreadable string, or a number that is not a finite epoch time.
+    """
+    if since is None or since == "":
+        return None
+    if isinstance(since, str):
+        return parse_since(since, now)
+    if not 0 <= since <= now + 86400:
+        raise InputError(f"since {since!r} is not an epoch time in the past")
+    return float(since)
+
+
+def summarise_workspace(
+    workspace: Workspace,
+    since: str | float | None = None,
+    runs: Sequence[str] = (),
+    *,
+    now: Callable[[], float] = wall_time,
+) -> dict[str, Any]:
+    """Summary of the workspace's telemetry (optionally since a time, for one or two runs).
+
+    The result is JSON-serialisable; ``source`` says which files were read and how many
+    corrupt lines were skipped.
+
+    Raises:
+        InputError: malformed ``since`` or run ids, or more than two runs.
+        NotFoundError: a requested run has no events in the window.
+    """
+    if len(runs) > MAX_RUNS:
+        raise InputError("give at most two run ids (before and after)")
+    ids = tuple(check_run_id(r) for r in runs)
+    start = resolve_since(since, now())
+    files = telemetry_files(telemetry_path(workspace))
+    events, corrupt = read_events(files, since=start)
+    seen = {e.get("run_id") for e in events}
+    missing = [r for r in ids if r not in seen]
+    if missing:
+        raise NotFoundError(f"no telemetry for run {missing[0]!r} in the selected window")
+    summary = summarise_runs(events, ids)
+    summary["source"] = {
+        "files": [p.name for p in files],
+        "corrupt_lines": corrupt,
+        "since": iso_time(start),
+    }
+    return summary
