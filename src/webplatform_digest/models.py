@@ -105,6 +105,8 @@ class FocusArea:
     aliases: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     priority: int = 50
+    #: keywords also tag features of sections that belong to other areas
+    multi_tag: bool = True
 
 
 @dataclass(frozen=True, slots=True)
