@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1", re.DOTALL)
 _LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?\s*$", re.MULTILINE)
@@ -23,6 +23,10 @@ _WRAPPED = re.compile(r"^```[A-Za-z]*[ \t]*\n(.*)\n```[ \t]*$", re.DOTALL)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
+#: tags never accepted, even when the input mentions them unquoted
+_NEVER_TAGS = frozenset(
+    {"script", "style", "iframe", "frame", "object", "embed", "form", "link", "meta", "base"}
+)
 #: least share of CJK among the letters of a translation's prose (code and URLs excluded)
 MIN_CJK_SHARE = 0.3
 #: least number of CJK characters in a translation
@@ -94,7 +98,7 @@ def headings(text: str) -> tuple[Heading, ...]:
 def normalise_title(text: str) -> str:
     """Compare titles loosely: case, whitespace, emphasis markers and trailing dots ignored."""
     text = re.sub(r"[*_]", "", text)
-    text = re.sub(r"\s+", " ", text).strip().rstrip(".:").strip()
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".:# ").strip()
     return text.casefold()
 
 
@@ -128,8 +132,19 @@ def _shown(items: Iterable[str], limit: int = 5) -> str:
     return text + (f" (and {len(listed) - limit} more)" if len(listed) > limit else "")
 
 
-def common_problems(text: str, max_chars: int) -> list[str]:
-    """Problems every digest reply can have, whatever its language."""
+def html_tags(text: str) -> frozenset[str]:
+    """Lower-case names of raw HTML tags in the prose of ``text`` (``/x`` for closing tags)."""
+    return frozenset((m.group(1) or "!--").lower() for m in _HTML_TAG.finditer(prose(text)))
+
+
+def common_problems(
+    text: str, max_chars: int, tolerated: frozenset[str] = frozenset()
+) -> list[str]:
+    """Problems every digest reply can have, whatever its language.
+
+    ``tolerated`` tags appear unquoted in the input itself (a title such as "Allow <use> to …"),
+    so a reply repeating them is not rejected; dangerous tags never are tolerated.
+    """
     problems: list[str] = []
     if not text.strip():
         return ["the reply is empty"]
@@ -137,10 +152,9 @@ def common_problems(text: str, max_chars: int) -> list[str]:
         problems.append("the reply starts with YAML front matter; output Markdown only")
     if len(text) > min(max_chars, HARD_MAX_CHARS):
         problems.append(f"the reply is too long ({len(text)} characters, limit {max_chars})")
-    body = prose(text)
     if any(_DANGEROUS.match(url) for url in link_targets(text)):
         problems.append("the reply links to a javascript:, vbscript: or data: URL")
-    tags = {m.group(1) or "!--" for m in _HTML_TAG.finditer(body)}
+    tags = {t for t in html_tags(text) if t.lstrip("/") in _NEVER_TAGS or t not in tolerated}
     if tags:
         problems.append(
             f"the reply contains raw HTML ({_shown(f'<{t}>' for t in tags)}); "
@@ -156,7 +170,7 @@ def check_english(
 ) -> Verdict:
     """Check an English digest reply against the feature titles and the input URLs."""
     text = clean_reply(reply)
-    problems = common_problems(text, max_chars)
+    problems = common_problems(text, max_chars, html_tags("\n".join(titles)))
     if problems == ["the reply is empty"]:
         return Verdict(text, tuple(problems))
     problems += _heading_problems(text, titles)
@@ -196,7 +210,7 @@ def _heading_problems(text: str, titles: tuple[str, ...]) -> list[str]:
 def check_chinese(reply: str, english: str, *, max_chars: int) -> Verdict:
     """Check a Chinese translation against the accepted English digest."""
     text = clean_reply(reply)
-    problems = common_problems(text, max_chars)
+    problems = common_problems(text, max_chars, html_tags(english))
     if problems == ["the reply is empty"]:
         return Verdict(text, tuple(problems))
     source_levels = [h.level for h in headings(english)]
