@@ -165,6 +165,14 @@ class WriteQueueDepth(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkspaceLockWait(Event):
+    """Time the writer waited for the inter-process workspace lock: ``acquired`` or ``timeout``."""
+
+    seconds: float
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProgressWritten(Event):
     """A progress-file update was ``written`` or ``throttled``."""
 
