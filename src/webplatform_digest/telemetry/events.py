@@ -198,6 +198,20 @@ class FetchFinished(Event):
     status: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseProcessed(Event):
+    """A release note was parsed and classified and its per-area files were written."""
+
+    version: int
+    channel: str
+    features: int
+    areas: int
+    written: int
+    unchanged: int
+    removed: int = 0
+    unclassified: int = 0
+
+
 class TelemetryHook(Protocol):
     """Consumes events. Must return quickly and never raise."""
 
