@@ -48,7 +48,9 @@ def test_two_runs_print_a_comparison(
     _record(workspace, "run-1", "run-2")
     args = ["telemetry", "summary", "--root", str(workspace.root), "--run", "run-1"]
     assert main([*args, "--run", "run-2"]) == 0
-    assert "before run-1  →  after run-2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "before run-1  →  after run-2" in out
+    assert "(no figure changed)" in out
 
 
 def test_no_telemetry_is_reported_plainly(

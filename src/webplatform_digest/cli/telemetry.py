@@ -77,6 +77,8 @@ def format_comparison(result: dict[str, Any]) -> str:
             f"{key:<52}{_figure(change['before']):>11}{_figure(change['after']):>11}"
             f"{(f'{ratio:.2f}' if ratio is not None else '-'):>8}"
         )
+    if len(lines) == 2:
+        lines.append("(no figure changed)")
     return "\n".join(lines) + "\n"
 
 
