@@ -1,0 +1,120 @@
+"""``webplatform-digest process`` and ``webplatform-digest areas``."""
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from webplatform_digest.area_store import load_catalog
+from webplatform_digest.cli import emit_json
+from webplatform_digest.errors import InputError
+from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.models import parse_channel, parse_version
+from webplatform_digest.processing import ProcessSummary, process_all, process_release
+from webplatform_digest.settings import Settings
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.writes import DirectWriter
+
+
+def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Process one release (``--version``) or every release note present (``--all``).
+
+    Raises:
+        InputError: neither or both of ``--version`` and ``--all`` were given.
+        NotFoundError: the release note is missing or unreadable.
+    """
+    workspace = Workspace.at(settings.root)
+    catalog = load_catalog(workspace)
+    if args.all == (args.version is not None):
+        raise InputError("process needs exactly one of --version N or --all")
+    if args.all:
+        summaries = anyio.run(_process_all, workspace, catalog)
+    else:
+        version = parse_version(args.version)
+        channel = parse_channel(args.channel)
+        writer = DirectWriter(workspace)
+        summaries = (anyio.run(process_release, workspace, catalog, version, channel, writer),)
+    if args.json:
+        payloads = [summary.to_json() for summary in summaries]
+        emit_json(payloads if args.all else payloads[0])
+    else:
+        _print_summaries(summaries, catalog)
+    return 0
+
+
+async def _process_all(
+    workspace: Workspace, catalog: FocusAreaManager
+) -> tuple[ProcessSummary, ...]:
+    return await process_all(workspace, catalog, DirectWriter(workspace))
+
+
+def run_areas_command(args: argparse.Namespace, settings: Settings) -> int:
+    """List the focus-area catalogue (shipped defaults plus the workspace's overrides)."""
+    catalog = load_catalog(Workspace.at(settings.root))
+    if args.json:
+        emit_json([_area_json(area_id, catalog) for area_id in catalog.ids])
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Focus areas", show_lines=False)
+    for column in ("id", "name", "中文", "priority", "sections", "keywords"):
+        table.add_column(column)
+    for area in catalog.areas:
+        cells = (
+            area.id,
+            area.name,
+            area.name_zh,
+            str(area.priority),
+            str(len(area.heading_patterns) + len(area.aliases)),
+            str(len(area.keywords)),
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    Console(soft_wrap=True).print(table)
+    return 0
+
+
+def _area_json(area_id: str, catalog: FocusAreaManager) -> dict[str, Any]:
+    area = catalog.get(area_id)
+    return {
+        "id": area.id,
+        "name": area.name,
+        "name_zh": area.name_zh,
+        "description": area.description,
+        "priority": area.priority,
+        "heading_patterns": list(area.heading_patterns),
+        "aliases": list(area.aliases),
+        "keywords": list(area.keywords),
+        "multi_tag": area.multi_tag,
+    }
+
+
+def _print_summaries(summaries: Sequence[ProcessSummary], catalog: FocusAreaManager) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(soft_wrap=True)
+    for summary in summaries:
+        table = Table(title=_title(summary))
+        table.add_column("area")
+        table.add_column("name")
+        table.add_column("features", justify="right")
+        for area_id, count in summary.areas:
+            table.add_row(Text(area_id), Text(catalog.get(area_id).name), str(count))
+        console.print(table)
+        console.print(
+            f"{summary.features_total} features ({summary.webgpu_features} from WebGPU notes), "
+            f"{summary.links_total} links; files: {len(summary.written)} written, "
+            f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed",
+            markup=False,
+        )
+        if summary.unclassified:
+            shown = ", ".join(summary.unclassified)
+            console.print(f"unclassified sections (sent to 'other'): {shown}", markup=False)
+
+
+def _title(summary: ProcessSummary) -> str:
+    return f"Chrome {summary.version} ({summary.channel.value})"
