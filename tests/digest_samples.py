@@ -18,8 +18,8 @@ from webplatform_digest.prompts import RequestOptions, Subject
 NAMES = {
     "css": ("CSS and UI", "CSS 与 UI"),
     "javascript": ("JavaScript", "JavaScript"),
-    "webgpu": ("WebGPU", "WebGPU"),
-    "security": ("Security and privacy", "安全与隐私"),
+    "graphics-webgpu": ("Graphics and WebGPU", "图形与 WebGPU"),
+    "security-privacy": ("Security and privacy", "安全与隐私"),
 }
 
 
@@ -66,7 +66,7 @@ def sample_subjects() -> tuple[Subject, ...]:
     return (
         subject("css", ["Caret shapes", "Scroll `snap-type` tweaks", "Highlight pseudos"]),
         subject("javascript", ["Iterator helpers", "Float16 arrays"]),
-        subject("webgpu", []),
+        subject("graphics-webgpu", []),
     )
 
 

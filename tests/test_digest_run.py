@@ -36,14 +36,14 @@ def test_valid_replies_give_ok_digests_in_every_requested_language() -> None:
     assert run.statuses() == {
         "css": {"en": "ok", "zh": "ok"},
         "javascript": {"en": "ok", "zh": "ok"},
-        "webgpu": {"en": "empty", "zh": "empty"},
+        "graphics-webgpu": {"en": "empty", "zh": "empty"},
     }
     assert run.llm_calls == 4
     assert run.fallbacks == 0
     digests = {(d.area, d.language): d for d in run.results()}
     assert digests[("css", Language.ZH)].title == "CSS 与 UI — Chrome 144"
     assert digests[("css", Language.EN)].backend == "scripted"
-    assert digests[("webgpu", Language.EN)].backend == "deterministic"
+    assert digests[("graphics-webgpu", Language.EN)].backend == "deterministic"
 
 
 def test_english_requests_go_before_chinese_ones_and_chinese_starts_without_a_barrier() -> None:
@@ -247,7 +247,7 @@ class RunInterleavings(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.subjects = (*sample_subjects(), subject("security", ["Origin isolation"]))
+        self.subjects = (*sample_subjects(), subject("security-privacy", ["Origin isolation"]))
         self.run = DigestRun(plan(self.subjects))
         self.good = good_answer(self.subjects)
 

@@ -168,9 +168,9 @@ def test_empty_areas_get_a_short_page_in_each_language() -> None:
     """An area without features gets one deterministic sentence."""
     webgpu = sample_subjects()[2]
     assert empty_page(webgpu, Language.EN) == (
-        "The Chrome 144 release notes list no changes in WebGPU.\n"
+        "The Chrome 144 release notes list no changes in Graphics and WebGPU.\n"
     )
-    assert "没有「WebGPU」方面的更新" in empty_page(webgpu, Language.ZH)
+    assert "没有「图形与 WebGPU」方面的更新" in empty_page(webgpu, Language.ZH)
     assert fallback_english(webgpu) == empty_page(webgpu, Language.EN)
 
 

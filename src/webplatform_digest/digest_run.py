@@ -235,6 +235,14 @@ class DigestRun:
             return chinese_request(subject, english, options)
         return chinese_retry_request(subject, english, item.previous, item.problems, options)
 
+    def in_flight_requests(self) -> tuple[PendingRequest, ...]:
+        """The requests issued and not yet answered (rebuilt; identical to the issued ones)."""
+        return tuple(
+            PendingRequest(_request_id(i), i.area, i.language, i.attempt, self._request(i))
+            for i in self._items.values()
+            if i.phase is Phase.IN_FLIGHT
+        )
+
     def request_for(self, request_id: str) -> LLMRequest:
         """The request an in-flight id stands for (rebuilt; identical to the issued one).
 

@@ -123,6 +123,11 @@ class RunEvent:
     data: dict[str, Any]
 
 
+def new_run_id() -> str:
+    """A fresh unguessable run id (128 random bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
 def _iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None
@@ -188,9 +193,10 @@ class RunRegistry:
         channel: str,
         params: dict[str, Any],
         status: RunStatus = RunStatus.RUNNING,
+        run_id: str | None = None,
     ) -> str:
-        """Register a new run owned by this process; returns its unguessable id."""
-        run_id = secrets.token_urlsafe(16)
+        """Register a new run owned by this process; returns its id (``new_run_id()`` if None)."""
+        run_id = run_id or new_run_id()
         now = self._wall()
         with self._tx() as db:
             db.execute(

@@ -1,0 +1,376 @@
+"""Driving digest runs (async I/O shell around the ``DigestRun`` state machine).
+
+* Server-side / back-channel driver (``run_digest``, ``resume_digest``): up to
+  ``max_concurrency`` requests in flight through the governor; an area's Chinese request goes
+  out the moment its English is final. Cancellation leaves no task behind and the registry
+  saying ``cancelled``.
+* Input-required driver helpers (``start_rounds``, ``advance_rounds``): each round returns the
+  batch of ready requests (cache hits answered on the spot) and a fresh single-use token; the
+  next call feeds the client's replies and returns the next round or the final summary. The
+  MCP conversion (``InputRequiredResult``) belongs to the server.
+"""
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
+
+from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest
+from webplatform_digest.errors import LLMError, RunStateError
+from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
+from webplatform_digest.run_plan import RunPlan
+from webplatform_digest.run_session import (
+    ProgressSink,
+    Round,
+    RunServices,
+    RunSession,
+    RunSummary,
+)
+from webplatform_digest.runs import RunStatus
+from webplatform_digest.telemetry.events import LLMAttempt
+
+log = logging.getLogger(__name__)
+
+#: label of replies that came from the client in the input-required flow
+CLIENT_BACKEND = "sampling"
+#: extra seconds after the run deadline before in-flight calls are abandoned
+DEADLINE_GRACE = 1.0
+
+
+class GovernedCaller(Protocol):
+    """The governor's call interface (``llm.governor.Governor``)."""
+
+    async def call(
+        self, backend: Backend, request: LLMRequest, *, use_cache: bool = True, deadline: float
+    ) -> LLMReply:
+        """One governed call; raises ``LLMError`` when it fails for good."""
+        ...
+
+
+class ReplyStore(Protocol):
+    """Reply cache access for the input-required flow (answers come from the client)."""
+
+    def get(self, backend: str, model: str, request: LLMRequest) -> LLMReply | None:
+        """A cached reply, or None."""
+        ...
+
+    def put(self, backend: str, model: str, request: LLMRequest, reply: LLMReply) -> None:
+        """Remember a reply."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """Concurrency and time bounds of a run (from settings)."""
+
+    max_concurrency: int = 4
+    run_deadline: float = 3600.0
+
+
+# Server-side driver --------------------------------------------------------------------------
+
+
+async def run_digest(
+    services: RunServices,
+    plan: RunPlan,
+    backend: Backend,
+    governor: GovernedCaller,
+    *,
+    limits: RunLimits,
+    use_cache: bool = True,
+    params: Mapping[str, Any] | None = None,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
+    """Run a whole digest in this process with up to ``max_concurrency`` calls in flight.
+
+    Raises:
+        WriteError: a digest could not be written (the run is recorded as failed).
+    """
+    services.registry.create_run(
+        version=plan.version,
+        channel=plan.channel.value,
+        params=dict(params or {}),
+        run_id=plan.run_id,
+    )
+    session = RunSession(services, DigestRun(plan), timer=services.clock, on_progress=on_progress)
+    session.book.use_cache, session.book.backend = use_cache, backend.name
+    session.emit_started()
+    return await _drive_guarded(session, backend, governor, limits)
+
+
+async def resume_digest(
+    services: RunServices,
+    run_id: str,
+    backend: Backend,
+    governor: GovernedCaller,
+    *,
+    limits: RunLimits,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
+    """Finish an interrupted run from its last snapshot (lost requests are asked again).
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: the run is not interrupted or has no state.
+    """
+    record = services.registry.get(run_id)
+    if record.status is not RunStatus.INTERRUPTED:
+        raise RunStateError(f"run {run_id[:64]!r} is {record.status.value}, not interrupted")
+    snapshot = services.registry.load_snapshot(run_id)
+    machine = DigestRun.restore(snapshot)
+    machine.requeue_in_flight()
+    book = dict(snapshot.get("driver") or {})
+    session = RunSession(services, machine, timer=services.clock, on_progress=on_progress)
+    session.book.written = list(book.get("written", []))
+    session.book.use_cache = bool(book.get("use_cache", True))
+    session.book.backend = backend.name
+    session.save(RunStatus.RUNNING)
+    return await _drive_guarded(session, backend, governor, limits)
+
+
+async def _drive_guarded(
+    session: RunSession, backend: Backend, governor: GovernedCaller, limits: RunLimits
+) -> RunSummary:
+    """Drive to the end; on cancellation or failure leave the registry consistent."""
+    try:
+        await _drive(session, backend, governor, limits)
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await session.finish(RunStatus.CANCELLED, "the run was cancelled")
+        raise
+    except Exception as exc:
+        with anyio.CancelScope(shield=True):
+            await session.finish(RunStatus.FAILED, str(exc)[:500])
+        raise
+    return await session.finish(RunStatus.COMPLETED)
+
+
+async def _drive(
+    session: RunSession, backend: Backend, governor: GovernedCaller, limits: RunLimits
+) -> None:
+    limit = max(1, limits.max_concurrency)
+    elapsed = session.timer() - session.book.started
+    remaining = max(0.0, limits.run_deadline - elapsed)
+    deadline = session.services.clock() + remaining
+    async with anyio.create_task_group() as writes:
+        await session.report_progress()
+        if ready := session.finished_areas():
+            writes.start_soon(session.write_areas, ready)
+        with anyio.move_on_after(remaining + DEADLINE_GRACE) as scope:
+            async with anyio.create_task_group() as calls:
+                await _pump(session, calls, writes, backend, governor, limit, deadline)
+        if scope.cancelled_caught:
+            late = session.machine.fail_remaining("the run deadline passed")
+            if areas := await session.absorb(late):
+                writes.start_soon(session.write_areas, areas)
+
+
+async def _pump(
+    session: RunSession,
+    calls: TaskGroup,
+    writes: TaskGroup,
+    backend: Backend,
+    governor: GovernedCaller,
+    limit: int,
+    deadline: float,
+) -> None:
+    """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on."""
+    machine = session.machine
+    send, receive = anyio.create_memory_object_stream[tuple[str, LLMReply | Failure]](math.inf)
+    with send, receive:
+        while not machine.done:
+            batch = machine.ready_requests(limit - len(machine.in_flight))
+            session.issued(batch)
+            for pending in batch:
+                calls.start_soon(
+                    _call, governor, backend, pending, session.book.use_cache, deadline, send
+                )
+            request_id, result = await receive.receive()
+            if areas := await session.absorb(machine.feed(request_id, result)):
+                writes.start_soon(session.write_areas, areas)
+
+
+async def _call(
+    governor: GovernedCaller,
+    backend: Backend,
+    pending: PendingRequest,
+    use_cache: bool,
+    deadline: float,
+    send: MemoryObjectSendStream[tuple[str, LLMReply | Failure]],
+) -> None:
+    result: LLMReply | Failure
+    try:
+        result = await governor.call(
+            backend, pending.request, use_cache=use_cache, deadline=deadline
+        )
+    except LLMError as exc:
+        result = Failure.from_exception(exc)
+    except Exception as exc:  # a backend bug must cost one digest its LLM text, not the run
+        log.exception("LLM call %s failed unexpectedly", pending.request_id)
+        result = Failure.from_exception(exc)
+    send.send_nowait((pending.request_id, result))
+
+
+# Input-required driver -----------------------------------------------------------------------
+
+
+async def start_rounds(
+    services: RunServices,
+    plan: RunPlan,
+    *,
+    limits: RunLimits,
+    use_cache: bool = True,
+    cache: ReplyStore | None = None,
+    params: Mapping[str, Any] | None = None,
+    on_progress: ProgressSink | None = None,
+) -> Round | RunSummary:
+    """Register a run driven by the client and return its first round (or, if every request
+    was answered from the cache, the final summary)."""
+    services.registry.create_run(
+        version=plan.version,
+        channel=plan.channel.value,
+        params=dict(params or {}),
+        run_id=plan.run_id,
+    )
+    session = RunSession(services, DigestRun(plan), timer=services.wall, on_progress=on_progress)
+    session.book.use_cache, session.book.backend = use_cache, CLIENT_BACKEND
+    session.emit_started()
+    await session.report_progress()
+    await _write_now(session, session.finished_areas())
+    return await _next_round(session, 1, limits, cache)
+
+
+async def advance_rounds(
+    services: RunServices,
+    run_id: str,
+    token: str,
+    replies: Mapping[str, LLMReply | Failure],
+    *,
+    limits: RunLimits,
+    cache: ReplyStore | None = None,
+    on_progress: ProgressSink | None = None,
+) -> Round | RunSummary:
+    """Feed one round of client replies and return the next round or the final summary.
+
+    Requests of the round without a reply count as failed (their digests fall back).
+
+    Raises:
+        RunStateError: the token is forged, expired, replayed or not this run's.
+        NotFoundError: unknown run.
+    """
+    _, round_number = services.registry.consume_token(token, run_id)
+    snapshot = services.registry.load_snapshot(run_id)
+    session = RunSession(
+        services,
+        DigestRun.restore(snapshot),
+        timer=services.wall,
+        book=snapshot.get("driver"),
+        on_progress=on_progress,
+    )
+    try:
+        await _feed_round(session, replies, cache)
+        if services.wall() - session.book.started > limits.run_deadline:
+            await _write_now(
+                session, await session.absorb(session.machine.fail_remaining("deadline passed"))
+            )
+        return await _next_round(session, round_number + 1, limits, cache)
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await session.finish(RunStatus.CANCELLED, "the round was cancelled")
+        raise
+
+
+async def _feed_round(
+    session: RunSession, replies: Mapping[str, LLMReply | Failure], cache: ReplyStore | None
+) -> None:
+    machine = session.machine
+    unknown = set(replies) - set(machine.in_flight)
+    if unknown:
+        log.warning("ignoring %d replies to requests not in this round", len(unknown))
+    for request_id in machine.in_flight:
+        result = replies.get(request_id) or Failure("NoReply", "the client sent no reply")
+        request = machine.request_for(request_id)
+        _attempt_event(session, request, result)
+        if cache is not None and session.book.use_cache and isinstance(result, LLMReply):
+            cache.put(CLIENT_BACKEND, "", request, result)
+        await _write_now(session, await session.absorb(machine.feed(request_id, result)))
+
+
+def _attempt_event(session: RunSession, request: LLMRequest, result: LLMReply | Failure) -> None:
+    meta = request.meta
+    session.services.telemetry.emit(
+        LLMAttempt(
+            run_id=session.run_id,
+            backend=CLIENT_BACKEND,
+            stage=meta.stage,
+            language=meta.language,
+            area=meta.area,
+            attempt=1,
+            outcome=_attempt_outcome(result),
+            error_class=result.error if isinstance(result, Failure) else "",
+        )
+    )
+
+
+def _attempt_outcome(result: LLMReply | Failure) -> str:
+    if isinstance(result, Failure):
+        return "error"
+    return "cached" if result.cached else "success"
+
+
+async def _next_round(
+    session: RunSession, round_number: int, limits: RunLimits, cache: ReplyStore | None
+) -> Round | RunSummary:
+    """Issue the next batch, answering cache hits on the spot; finish when nothing is left."""
+    machine, limit = session.machine, max(1, limits.max_concurrency)
+    while not machine.done:
+        batch = machine.ready_requests(limit - len(machine.in_flight))
+        session.issued(batch)
+        hits = [(p, reply) for p in batch if (reply := _cached(cache, session, p)) is not None]
+        for pending, reply in hits:
+            _attempt_event(session, pending.request, reply)
+            await _write_now(session, await session.absorb(machine.feed(pending.request_id, reply)))
+        if not hits:
+            break
+    if machine.done:
+        return await session.finish(RunStatus.COMPLETED)
+    session.save(RunStatus.AWAITING_INPUT)
+    token = session.services.registry.issue_token(session.run_id, round_number)
+    return Round(
+        session.run_id, token, round_number, machine.in_flight_requests(), machine.progress()
+    )
+
+
+def _cached(
+    cache: ReplyStore | None, session: RunSession, pending: PendingRequest
+) -> LLMReply | None:
+    if cache is None or not session.book.use_cache:
+        return None
+    reply = cache.get(CLIENT_BACKEND, "", pending.request)
+    return LLMReply(reply.text, reply.model, reply.usage, cached=True) if reply else None
+
+
+async def _write_now(session: RunSession, areas: list[str]) -> None:
+    if areas:
+        await session.write_areas(areas)
+
+
+def progress_report(
+    services: RunServices, run_id: str, after_seq: int = 0, limit: int = 100
+) -> dict[str, Any]:
+    """What ``get_digest_progress(run_id, after_seq)`` returns: the run and its later events.
+
+    Raises:
+        NotFoundError: unknown run.
+    """
+    record = services.registry.get(run_id)
+    events = services.registry.events_after(run_id, after_seq, limit)
+    return {
+        "run": record.to_json(),
+        "events": [{"seq": e.seq, "at": e.at, "kind": e.kind, "data": e.data} for e in events],
+        "next_seq": events[-1].seq if events else max(0, after_seq),
+    }
