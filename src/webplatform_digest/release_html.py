@@ -32,6 +32,7 @@ from webplatform_digest.models import Channel, Product, parse_version
 #: the widest range one backfill may cover
 MAX_BACKFILL_SPAN = 200
 
+_WEBGPU_HISTORY = ("what's new in webgpu", "what’s new in webgpu")
 _TOOLTIP_NOISE = re.compile(
     r"\s*(Stay organized with collections|Save and categorize content based on your preferences\.)"
 )
@@ -135,9 +136,13 @@ class ConvertedNote:
 
     @property
     def feature_count(self) -> int:
-        """Features as the parser counts them: H3s in Chrome notes, H2s in WebGPU posts."""
+        """Feature headings: H3s in Chrome notes, H2s in WebGPU posts (not the history list)."""
         level = 2 if self.track is Track.WEBGPU else 3
-        return sum(1 for lvl, _ in self.headings if lvl == level)
+        return sum(
+            1
+            for lvl, text in self.headings
+            if lvl == level and not text.lower().startswith(_WEBGPU_HISTORY)
+        )
 
     @property
     def section_count(self) -> int:
