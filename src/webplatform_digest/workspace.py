@@ -21,6 +21,8 @@ from webplatform_digest.models import Channel, Language, Product, ReleaseKey
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,127}$")
 _MAX_DEPTH = 12
+#: names Windows reserves for devices (with any extension); refused so a workspace stays portable
+_DEVICE_NAME = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
 
 def check_segment(segment: str) -> str:
@@ -32,7 +34,9 @@ def check_segment(segment: str) -> str:
         or "\\" in segment
         or segment in {".", ".."}
         or segment.startswith(".tmp-")
+        or segment.endswith(".")
         or not _SEGMENT.fullmatch(segment)
+        or _DEVICE_NAME.fullmatch(segment)
     ):
         raise UnsafePathError(f"unsafe path component {segment[:80]!r}")
     return segment
@@ -59,13 +63,20 @@ def relative_path(text: str) -> PurePosixPath:
 def confine(root: Path, relative: PurePosixPath) -> Path:
     """Join ``relative`` under ``root`` and prove, after resolving symlinks, that it stays inside.
 
+    The comparison is by path components (``is_relative_to``), never by string prefix, so a
+    sibling such as ``<root>_evil`` is outside. Resolve-then-use is acceptable only because the
+    write queue is the sole writer under its root.
+
     Raises:
-        UnsafePathError: the resolved path is outside the resolved root.
+        UnsafePathError: the resolved path is outside the resolved root, or cannot be resolved.
     """
     for part in relative.parts:
         check_segment(part)
-    base = root.resolve()
-    target = (base / Path(*relative.parts)).resolve()
+    try:
+        base = root.resolve()
+        target = (base / Path(*relative.parts)).resolve()
+    except (OSError, RuntimeError) as exc:  # symlink loop, or a component is unreadable
+        raise UnsafePathError(f"path {str(relative)[:80]!r} cannot be resolved: {exc}") from None
     if not target.is_relative_to(base) or target == base:
         raise UnsafePathError(f"path {str(relative)[:80]!r} escapes the workspace root")
     return target

@@ -1,32 +1,42 @@
-"""Writing into the workspace: crash-safe file replacement and the batch-writer interface.
+"""Writing into the workspace: the ``BatchWriter`` interface and its two implementations.
 
-Every file is written to a temp file in the same directory, fsynced, ``os.replace``d over the
-target and the directory fsynced, so after a crash a target is the old or the new complete file.
+* ``WriteQueue`` (``write_queue.py``): the one shared async writer of a workspace, used by the
+  server and the CLI: bounded, coalescing, locked across processes.
+* ``DirectWriter``: the same crash-safe commit without queue or locks, for tests and tools.
+
+Both commit through ``file_commit.commit_files`` (temp → fsync → replace → fsync directory).
 """
 
-import contextlib
-import errno
-import os
-import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from webplatform_digest.errors import WriteError
+from webplatform_digest.file_commit import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    BatchResult,
+    FileJob,
+    commit_files,
+    file_jobs,
+    fsync_directory,
+    removal_jobs,
+)
 from webplatform_digest.workspace import Workspace
+from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
 
-TEMP_PREFIX = ".tmp-"
-TEMP_SUFFIX = ".part"
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """What a batch write did, by workspace-relative path."""
-
-    written: tuple[PurePosixPath, ...] = ()
-    unchanged: tuple[PurePosixPath, ...] = ()
-    removed: tuple[PurePosixPath, ...] = ()
+__all__ = [
+    "TEMP_PREFIX",
+    "TEMP_SUFFIX",
+    "BatchResult",
+    "BatchWriter",
+    "ConsistentReader",
+    "DirectWriter",
+    "WriteQueue",
+    "WriteQueueConfig",
+    "atomic_write",
+    "fsync_directory",
+]
 
 
 class BatchWriter(Protocol):
@@ -43,61 +53,26 @@ class BatchWriter(Protocol):
         ...
 
 
+@runtime_checkable
+class ConsistentReader(Protocol):
+    """A writer that lets readers wait until no batch is half-committed."""
+
+    def reading(self) -> AbstractAsyncContextManager[None]:
+        """Hold off commits while the caller reads the workspace."""
+        ...
+
+
 def atomic_write(target: Path, data: bytes) -> bool:
     """Replace ``target`` with ``data`` crash-safely. Returns False if the bytes were identical.
 
     Raises:
         WriteError: any OS error; the old file is left intact and the temp file removed.
     """
-    try:
-        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _replace(target, data)
-    except OSError as exc:
-        raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from exc
-    return True
-
-
-def _replace(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_directory(target.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "no space left on device"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if exc.errno == errno.EROFS:
-        return "read-only file system"
-    return exc.strerror or type(exc).__name__
+    return bool(commit_files([FileJob(PurePosixPath(target.name), target, data)]).written)
 
 
 class DirectWriter:
-    """A ``BatchWriter`` without a queue: atomic writes one after another, in this process."""
+    """A ``BatchWriter`` without a queue or locks: one commit per call, in the calling thread."""
 
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
@@ -109,15 +84,16 @@ class DirectWriter:
         kind: str = "other",
         remove: tuple[PurePosixPath, ...] = (),
     ) -> BatchResult:
-        """Write each file atomically; report which changed."""
-        written: list[PurePosixPath] = []
-        unchanged: list[PurePosixPath] = []
-        for rel, data in files.items():
-            (written if atomic_write(self._workspace.path(rel), data) else unchanged).append(rel)
-        removed: list[PurePosixPath] = []
-        for rel in remove:
-            path = self._workspace.path(rel)
-            if path.is_file():
-                path.unlink()
-                removed.append(rel)
-        return BatchResult(tuple(written), tuple(unchanged), tuple(removed))
+        """Commit the files as one set (staged first, so a write error changes nothing).
+
+        Raises:
+            UnsafePathError: a path leaves the workspace.
+            WriteError: the commit failed (see ``file_commit.commit_files``).
+        """
+        jobs = file_jobs(self._workspace, files)
+        return commit_files(jobs, removal_jobs(self._workspace, remove, files))
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncGenerator[None]:
+        """Nothing to wait for: this writer commits synchronously."""
+        yield
