@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from webplatform_digest.digest_files import parse_digest_file, render_digest_file
 from webplatform_digest.errors import ParseError, UnsafePathError
-from webplatform_digest.models import AreaDigest, ReleaseKey
+from webplatform_digest.models import AreaDigest, DigestStatus, ReleaseKey
 from webplatform_digest.workspace import Workspace
 from webplatform_digest.writes import BatchResult, BatchWriter
 
@@ -41,17 +41,30 @@ def _existing(workspace: Workspace, rel: PurePosixPath) -> AreaDigest | None:
 
 
 def stamped(digest: AreaDigest, existing: AreaDigest | None, now_iso: str) -> AreaDigest:
-    """``digest`` with the existing file's timestamp if nothing it shows changed, else now."""
-    same = (
-        existing is not None
-        and existing.markdown.rstrip("\n") == digest.markdown.rstrip("\n")
-        and existing.status is digest.status
+    """``digest`` as it should be written: the file on disk if nothing it shows changed.
+
+    A cache answer reproduces an earlier LLM reply: when its text equals the file's, the file
+    keeps its own status (``ok``/``retried``) and timestamp, so a cached re-run rewrites nothing.
+    """
+    if existing is not None and _same_content(digest, existing):
+        if digest.status is DigestStatus.CACHED:
+            return replace(
+                digest,
+                status=existing.status,
+                reason=existing.reason,
+                generated_at=existing.generated_at,
+            )
+        if existing.status is digest.status and existing.reason == digest.reason:
+            return replace(digest, generated_at=existing.generated_at)
+    return replace(digest, generated_at=now_iso)
+
+
+def _same_content(digest: AreaDigest, existing: AreaDigest) -> bool:
+    return (
+        existing.markdown.rstrip("\n") == digest.markdown.rstrip("\n")
         and existing.backend == digest.backend
         and existing.title == digest.title
-        and existing.reason == digest.reason
     )
-    stamp = existing.generated_at if same and existing is not None else now_iso
-    return replace(digest, generated_at=stamp)
 
 
 def digest_files(
