@@ -7,7 +7,7 @@ backend, tool or kind that is not in its set is counted as ``other``, so a clien
 start with value 0, so ``rate()`` works from the first scrape and dashboards are never empty.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from importlib import metadata
 
 from prometheus_client import (
@@ -23,7 +23,6 @@ from prometheus_client.exposition import choose_encoder
 
 from webplatform_digest.telemetry.events import (
     ATTEMPT_OUTCOMES,
-    OUTCOMES,
     STAGES,
     BreakerTransition,
     CacheLookup,
@@ -34,48 +33,38 @@ from webplatform_digest.telemetry.events import (
     LLMAttempt,
     ProgressWritten,
     RateLimitWait,
+    ReleaseProcessed,
     RetryScheduled,
     RunFinished,
     RunStarted,
     StageFinished,
     ToolCalled,
+    WorkspaceLockWait,
     WriteQueueDepth,
+)
+from webplatform_digest.telemetry.labels import (
+    AREA_OUTCOMES,
+    BACKENDS,
+    BREAKER_STATES,
+    CACHES,
+    CHANNELS,
+    FETCH_KINDS,
+    FETCH_OUTCOMES,
+    OTHER,
+    PROGRESS_OUTCOMES,
+    RETRY_REASONS,
+    RUN_STATUSES,
+    STAGE_LANGUAGES,
+    STAGE_OUTCOMES,
+    TOOL_OUTCOMES,
+    TOOLS,
+    WRITE_KINDS,
+    WRITE_OUTCOMES,
+    bounded,
+    language_label,
 )
 
 NAMESPACE = "webplatform_digest"
-OTHER = "other"
-
-#: fixed label-value sets; anything else is reported as ``other``
-BACKENDS = ("sampling", "openai", "offline")
-TOOLS = (
-    "process_release_notes",
-    "webplatform_digest",
-    "get_digest_progress",
-    "generate_github_pages",
-    "list_focus_areas",
-    "check_latest_releases",
-    "fetch_release_notes",
-    "telemetry_summary",
-)
-TOOL_OUTCOMES = ("ok", "error")
-LANGUAGES = ("en", "zh", "all")
-AREA_OUTCOMES = ("ok", "fallback", "error", "cached")
-RETRY_REASONS = ("timeout", "rate_limited", "server_error", "connect_error", "invalid_reply")
-BREAKER_STATES = {"closed": 0, "open": 1, "half_open": 2}
-CACHES = ("reply", "area_data")
-WRITE_KINDS = ("digest", "page", "area_data", "release_note", "ledger", "cache", "other")
-WRITE_OUTCOMES = ("written", "unchanged", "coalesced", "error")
-PROGRESS_OUTCOMES = ("written", "throttled")
-RUN_STATUSES = ("completed", "failed", "interrupted", "cancelled")
-FETCH_KINDS = ("stable", "beta", "webgpu", "index")
-FETCH_OUTCOMES = ("ok", "not_found", "error")
-
-#: the stage → language pairs a run produces (created at start with outcome ``ok``)
-STAGE_LANGUAGES = tuple(
-    (stage, "en" if stage.startswith("english") else "zh" if "translation" in stage else "all")
-    for stage in STAGES
-)
-
 #: LLM latencies span 0.1 s (cached/offline) to the 120 s attempt timeout
 LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
 #: queue and limiter waits: sub-millisecond when idle, seconds under backpressure
@@ -85,16 +74,6 @@ RUN_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
 FETCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
 
 _EXEMPLAR_MAX = 64  # OpenMetrics caps exemplar labels at 128 characters in total
-
-
-def bounded(value: str, allowed: Iterable[str]) -> str:
-    """``value`` if it is in ``allowed``, else ``other`` (keeps label cardinality fixed)."""
-    return value if value in allowed else OTHER
-
-
-def language_label(language: str) -> str:
-    """``en``/``zh`` as given; empty (area or run totals) → ``all``; anything else → ``other``."""
-    return "all" if not language else bounded(language, LANGUAGES)
 
 
 def render_metrics(registry: CollectorRegistry, accept_header: str = "") -> tuple[bytes, str]:
@@ -153,6 +132,8 @@ class PrometheusHook:
             RunFinished: self._on_run_finished,
             ToolCalled: self._on_tool,
             FetchFinished: self._on_fetch,
+            WorkspaceLockWait: self._on_lock_wait,
+            ReleaseProcessed: self._on_release,
         }
 
     def handle(self, event: Event) -> None:
@@ -228,6 +209,13 @@ class PrometheusHook:
         self.written_bytes = _counter(
             r, "file_written_bytes", "Bytes written to the workspace, by kind.", ("kind",)
         )
+        self.lock_wait = _histogram(
+            r, "workspace_lock_wait_seconds", "Time the writer waited for the inter-process "
+            "workspace lock.", (), WAIT_BUCKETS,
+        )  # fmt: skip
+        self.lock_timeouts = _counter(
+            r, "workspace_lock_timeouts", "Times the workspace lock was not acquired in time.", ()
+        )
         self.progress_updates = _counter(
             r, "progress_updates", "Progress-file updates: written, or throttled by the "
             "minimum interval.", ("outcome",),
@@ -248,6 +236,14 @@ class PrometheusHook:
             r, "fetch_duration_seconds", "Duration of release-monitor downloads.", (),
             FETCH_BUCKETS,
         )  # fmt: skip
+        self.releases = _counter(
+            r, "releases_processed", "Release notes parsed, classified and written per area.",
+            ("channel",),
+        )  # fmt: skip
+        self.features = _counter(
+            r, "release_features", "Features of processed release notes, by whether a "
+            "configured area matched them (unmatched ones go to the area other).", ("classified",),
+        )  # fmt: skip
         build = Info("build", "Version of webplatform-digest.", namespace=NAMESPACE, registry=r)
         build.info({"version": _package_version()})
 
@@ -255,8 +251,8 @@ class PrometheusHook:
         """Create every label set known in advance with value 0."""
         for stage, language in STAGE_LANGUAGES:
             self.stage_duration.labels(stage, language, "ok")
-        for area in (*areas, OTHER):
-            for outcome in AREA_OUTCOMES:
+        for area in (*areas, OTHER):  # the common outcomes; the rare ones appear when they occur
+            for outcome in ("ok", "fallback", "error"):
                 self.area_results.labels(area, outcome)
         for backend in BACKENDS:
             self._initialise_backend(backend)
@@ -270,8 +266,8 @@ class PrometheusHook:
     def _initialise_io(self) -> None:
         for kind in WRITE_KINDS:
             self.written_bytes.labels(kind)
-            for outcome in WRITE_OUTCOMES:
-                self.file_writes.labels(kind, outcome)
+            self.file_writes.labels(kind, "written")
+            self.file_writes.labels(kind, "error")
         for outcome in PROGRESS_OUTCOMES:
             self.progress_updates.labels(outcome)
         for tool in TOOLS:
@@ -279,8 +275,12 @@ class PrometheusHook:
             for outcome in TOOL_OUTCOMES:
                 self.tool_calls.labels(tool, outcome)
         for kind in FETCH_KINDS:
-            for outcome in FETCH_OUTCOMES:
+            for outcome in ("ok", "not_found", "error"):
                 self.fetches.labels(kind, outcome)
+        for channel in CHANNELS:
+            self.releases.labels(channel)
+        self.features.labels("yes")
+        self.features.labels("no")
 
     def _initialise_backend(self, backend: str) -> None:
         for outcome in ATTEMPT_OUTCOMES:
@@ -296,7 +296,7 @@ class PrometheusHook:
 
     def _on_stage(self, event: Event) -> None:
         assert isinstance(event, StageFinished)
-        outcome = bounded(event.outcome, OUTCOMES)
+        outcome = bounded(event.outcome, STAGE_OUTCOMES)
         stage = bounded(event.stage, STAGES)
         self.stage_duration.labels(stage, language_label(event.language), outcome).observe(
             max(0.0, event.seconds), _exemplar(event.run_id)
@@ -372,6 +372,19 @@ class PrometheusHook:
         tool = bounded(event.tool, TOOLS)
         self.tool_calls.labels(tool, bounded(event.outcome, TOOL_OUTCOMES)).inc()
         self.tool_duration.labels(tool).observe(max(0.0, event.seconds))
+
+    def _on_lock_wait(self, event: Event) -> None:
+        assert isinstance(event, WorkspaceLockWait)
+        self.lock_wait.observe(max(0.0, event.seconds))
+        if event.outcome == "timeout":
+            self.lock_timeouts.inc()
+
+    def _on_release(self, event: Event) -> None:
+        assert isinstance(event, ReleaseProcessed)
+        self.releases.labels(bounded(event.channel, CHANNELS)).inc()
+        unclassified = max(0, min(event.unclassified, event.features))
+        self.features.labels("yes").inc(max(0, event.features - unclassified))
+        self.features.labels("no").inc(unclassified)
 
     def _on_fetch(self, event: Event) -> None:
         assert isinstance(event, FetchFinished)

@@ -1,0 +1,63 @@
+"""Label values of the metric catalogue: fixed sets, so label cardinality never grows. Pure.
+
+Every label value is taken from a set known in advance; a value outside its set (an unknown
+area, a backend or tool name a client made up, a new error reason) is reported as ``other``.
+Area ids come from the configured focus-area catalogue, passed in by the caller.
+"""
+
+from collections.abc import Iterable
+
+from webplatform_digest.telemetry.events import OUTCOMES, STAGES
+
+OTHER = "other"
+
+BACKENDS = ("sampling", "openai", "offline")
+TOOLS = (
+    "process_release_notes",
+    "webplatform_digest",
+    "get_digest_progress",
+    "generate_github_pages",
+    "list_focus_areas",
+    "check_latest_releases",
+    "fetch_release_notes",
+    "telemetry_summary",
+)
+TOOL_OUTCOMES = ("ok", "error")
+LANGUAGES = ("en", "zh", "all")
+AREA_OUTCOMES = ("ok", "retried", "fallback", "error", "cached", "empty")
+STAGE_OUTCOMES = (*OUTCOMES, "empty")
+RETRY_REASONS = ("timeout", "rate_limited", "server_error", "connect_error", "invalid_reply")
+BREAKER_STATES = {"closed": 0, "open": 1, "half_open": 2}
+CACHES = ("reply", "area_data")
+WRITE_KINDS = ("digest", "page", "site", "area_data", "release_notes", "ledger", "cache", "other")
+WRITE_OUTCOMES = ("written", "unchanged", "coalesced", "removed", "error")
+PROGRESS_OUTCOMES = ("written", "throttled")
+RUN_STATUSES = ("completed", "failed", "interrupted", "cancelled")
+FETCH_KINDS = ("stable", "beta", "webgpu", "listing", "probe")
+FETCH_OUTCOMES = (
+    "ok",
+    "present",
+    "not_found",
+    "http_error",
+    "timeout",
+    "network",
+    "too_large",
+    "error",
+)
+CHANNELS = ("stable", "beta")
+
+#: the stage → language pairs a run produces (created at start with outcome ``ok``)
+STAGE_LANGUAGES = tuple(
+    (stage, "en" if stage.startswith("english") else "zh" if "translation" in stage else "all")
+    for stage in STAGES
+)
+
+
+def bounded(value: str, allowed: Iterable[str]) -> str:
+    """``value`` if it is in ``allowed``, else ``other`` (keeps label cardinality fixed)."""
+    return value if value in allowed else OTHER
+
+
+def language_label(language: str) -> str:
+    """``en``/``zh`` as given; empty (area or run totals) → ``all``; anything else → ``other``."""
+    return "all" if not language else bounded(language, LANGUAGES)
