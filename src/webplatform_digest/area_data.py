@@ -49,12 +49,18 @@ _E = TypeVar("_E", Product, LinkType)
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 class _Dumper(yaml.SafeDumper):
     """The safe dumper, writing multi-line text as literal blocks so files stay readable."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    if any(ch in value for ch in _UNICODE_BREAKS):
+        style: str | None = '"'  # PyYAML writes these raw in other styles and misreads them
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

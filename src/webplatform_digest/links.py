@@ -22,7 +22,7 @@ _INLINE_LINK = re.compile(
     r"\(\s*<?([^()\s<>]*(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"\n]*\")?\s*\)"
 )
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>")
-_TITLE_NOISE = re.compile(r"[`*_]+")
+_TITLE_NOISE = re.compile(r"[`*]+")
 _SPACES = re.compile(r"\s+")
 
 _TRACKING_HOSTS = (
@@ -120,7 +120,7 @@ def resolve_url(raw: str, base: str = DEFAULT_BASE_URL) -> str | None:
 
 
 def clean_title(title: str, url: str) -> str:
-    """Link text without inline-code/emphasis markers and extra spaces (the URL if empty)."""
+    """Link text without backticks, asterisks and extra spaces (the URL if empty)."""
     text = _SPACES.sub(" ", _TITLE_NOISE.sub("", title)).strip()
     return text or url
 
