@@ -2,9 +2,8 @@
 
 Routes map a path to a scripted answer: a fixture page, an error status, a redirect, a body
 that is cut short, a page streamed past any size cap, or an answer that never comes (released
-when the server stops). Every request is recorded with its headers. ``hold_until`` makes
-requests wait (on a condition, not a sleep) until that many are in flight at once, so a test
-can observe the client's real concurrency.
+when the server stops). Every request is recorded with its headers, and the most requests
+in flight at once is kept in ``max_in_flight``.
 """
 
 import contextlib
@@ -157,10 +156,7 @@ class SiteServer:
         self.requests: list[Request] = []
         self.release = threading.Event()
         self.max_in_flight = 0
-        self.hold_until = 0
-        self.expected = 0
         self._in_flight = 0
-        self._started = 0
         self._condition = threading.Condition()
         self._failures: dict[int, int] = {}
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -198,23 +194,15 @@ class SiteServer:
             return False
 
     def enter(self) -> None:
-        """Count a request in flight; with ``hold_until`` wait for company."""
+        """Count a request in flight."""
         with self._condition:
             self._in_flight += 1
-            self._started += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            self._condition.notify_all()
-            if self.hold_until:
-                self._condition.wait_for(self._may_proceed, timeout=10)
-
-    def _may_proceed(self) -> bool:
-        return self._in_flight >= self.hold_until or self._started >= self.expected
 
     def leave(self) -> None:
         """A request stops counting as in flight."""
         with self._condition:
             self._in_flight -= 1
-            self._condition.notify_all()
 
     def _serve(self) -> None:
         # a short poll interval keeps shutdown (and so each test's teardown) quick
@@ -227,9 +215,6 @@ class SiteServer:
     def stop(self) -> None:
         """Release hanging answers and shut down."""
         self.release.set()
-        with self._condition:
-            self.hold_until = 0
-            self._condition.notify_all()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
