@@ -1,0 +1,185 @@
+"""Reply cache: an unchanged request to the same backend and model is answered without a call.
+
+Key: sha256 of (backend name, model, ``LLMRequest.prompt_digest()``). Two layers: a bounded
+in-memory LRU with TTL (cachetools) and one small JSON file per key under
+``.monitoring/llm-cache/`` (written crash-safely with ``writes.atomic_write``), so a re-run of
+the process with unchanged inputs makes zero LLM calls. Corrupt or expired files count as misses.
+Every lookup emits ``CacheLookup(cache="reply", layer=memory|disk|miss)``.
+"""
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import cachetools
+import orjson
+
+from webplatform_digest.clock import Clock, monotonic, wall_time
+from webplatform_digest.errors import WriteError
+from webplatform_digest.llm.port import LLMReply, LLMRequest, Usage
+from webplatform_digest.settings import Settings
+from webplatform_digest.telemetry.events import CacheLookup, Telemetry
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.writes import atomic_write
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR_NAME = "llm-cache"
+_FORMAT = 1
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+def reply_key(backend: str, model: str, request: LLMRequest) -> str:
+    """The cache key of ``request`` sent to ``backend``/``model``."""
+    h = hashlib.sha256()
+    for part in (backend, model, request.prompt_digest()):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def encode_entry(reply: LLMReply, created: float) -> bytes:
+    """The on-disk form of one cached reply."""
+    usage = reply.usage
+    return orjson.dumps(
+        {
+            "format": _FORMAT,
+            "created": created,
+            "text": reply.text,
+            "model": reply.model,
+            "usage": None if usage is None else [usage.prompt_tokens, usage.completion_tokens],
+        }
+    )
+
+
+def decode_entry(data: bytes) -> tuple[LLMReply, float] | None:
+    """A reply and its creation time from the on-disk form; None if it is not well-formed."""
+    try:
+        raw: Any = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
+        return None
+    text, model, created, usage = (
+        raw.get("text"),
+        raw.get("model"),
+        raw.get("created"),
+        raw.get("usage"),
+    )
+    if not isinstance(text, str) or not isinstance(model, str):
+        return None
+    if not isinstance(created, int | float):
+        return None
+    return LLMReply(text=text, model=model, usage=_usage(usage)), float(created)
+
+
+def _usage(raw: object) -> Usage | None:
+    if not isinstance(raw, list) or len(raw) != 2:
+        return None
+    prompt, completion = raw
+    return Usage(
+        prompt_tokens=prompt if isinstance(prompt, int) else None,
+        completion_tokens=completion if isinstance(completion, int) else None,
+    )
+
+
+class ReplyCache:
+    """Memory (LRU + TTL) and optional disk layer; both bounded by ``ttl``."""
+
+    def __init__(
+        self,
+        directory: Path | None,
+        telemetry: Telemetry,
+        *,
+        ttl: float,
+        max_entries: int,
+        clock: Clock = monotonic,
+        wall: Callable[[], float] = wall_time,
+    ) -> None:
+        self._dir = directory
+        self._telemetry = telemetry
+        self._ttl = ttl
+        self._wall = wall
+        self._memory: cachetools.TTLCache[str, LLMReply] = cachetools.TTLCache(
+            maxsize=max_entries, ttl=ttl, timer=clock
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, telemetry: Telemetry, *, clock: Clock = monotonic
+    ) -> "ReplyCache | None":
+        """The cache configured by ``settings`` (None when ``cache_enabled`` is off)."""
+        if not settings.cache_enabled:
+            return None
+        workspace = Workspace.at(settings.root)
+        directory = workspace.path(Workspace.monitoring_rel(CACHE_DIR_NAME))
+        return cls(
+            directory,
+            telemetry,
+            ttl=settings.cache_ttl,
+            max_entries=settings.cache_max_entries,
+            clock=clock,
+        )
+
+    async def get(self, key: str, *, run_id: str | None = None) -> LLMReply | None:
+        """The cached reply for ``key`` (marked ``cached=True``), or None."""
+        reply = self._memory.get(key)
+        layer = "memory"
+        if reply is None:
+            reply = self._read(key)
+            layer = "disk"
+            if reply is not None:
+                self._memory[key] = reply
+        if reply is None:
+            layer = "miss"
+        self._telemetry.emit(
+            CacheLookup(cache="reply", hit=reply is not None, layer=layer, run_id=run_id)
+        )
+        return None if reply is None else replace(reply, cached=True)
+
+    async def put(self, key: str, reply: LLMReply) -> None:
+        """Remember ``reply`` in memory and on disk (a disk failure is logged, not raised)."""
+        reply = replace(reply, cached=False)
+        self._memory[key] = reply
+        path = self._path(key)
+        if path is None:
+            return
+        data = encode_entry(reply, self._wall())
+        try:
+            await anyio.to_thread.run_sync(atomic_write, path, data)
+        except WriteError as exc:
+            log.warning("reply cache: %s", exc)
+
+    def discard(self, key: str) -> None:
+        """Forget ``key`` in both layers (e.g. a reply that failed validation)."""
+        self._memory.pop(key, None)
+        path = self._path(key)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def _read(self, key: str) -> LLMReply | None:
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        entry = decode_entry(data)
+        if entry is None:
+            log.info("reply cache: ignoring corrupt entry %s", path.name)
+            return None
+        reply, created = entry
+        if self._wall() - created > self._ttl:
+            return None
+        return reply
+
+    def _path(self, key: str) -> Path | None:
+        if self._dir is None or not _KEY.fullmatch(key):
+            return None
+        return self._dir / f"{key}.json"

@@ -1,0 +1,418 @@
+"""The governor: every LLM request of the process goes through ``Governor.call``.
+
+Order per logical call (outer → inner)::
+
+    reply cache → deadline → retry loop (full-jitter backoff, attempts + total-time caps,
+    Retry-After) → breaker admission → concurrency slot → rate token → attempt timeout → backend
+
+The slot and the token are taken per attempt and released before any backoff sleep. Breaker
+admission comes before queueing, so an open circuit fails fast instead of waiting in line.
+Every attempt emits ``LLMAttempt``; all waiting uses the injected ``clock`` and ``sleep``.
+Backends that do no I/O (``local = True``, e.g. offline) bypass breaker, slot, token and cache.
+"""
+
+import logging
+import random
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+
+from webplatform_digest.clock import Clock, monotonic
+from webplatform_digest.errors import (
+    BackendError,
+    CircuitOpenError,
+    DeadlineExceededError,
+    LLMError,
+    LLMTimeoutError,
+)
+from webplatform_digest.llm.breaker import CircuitBreaker, TransitionHook
+from webplatform_digest.llm.cache import ReplyCache, reply_key
+from webplatform_digest.llm.limiter import RateLimiter
+from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
+from webplatform_digest.llm.pressure import PressureProbe, ResourceGovernor, system_pressure
+from webplatform_digest.llm.timeouts import Sleep, run_within
+from webplatform_digest.retry import RetryPolicy
+from webplatform_digest.settings import Settings
+from webplatform_digest.telemetry.events import (
+    BreakerTransition,
+    ConcurrencyChanged,
+    LLMAttempt,
+    RateLimitWait,
+    RetryScheduled,
+    Telemetry,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorConfig:
+    """The governor's limits (see ``Settings`` for meaning and defaults)."""
+
+    max_concurrency: int = 4
+    rate_limit: float = 2.0
+    rate_burst: int = 1
+    circuit_threshold: int = 3
+    failure_cooldown: float = 5.0
+    attempt_timeout: float = 120.0
+    call_deadline: float = 600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    resource_aware: bool = False
+    resource_floor: int = 1
+    cpu_high_percent: float = 90.0
+    memory_high_percent: float = 90.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "GovernorConfig":
+        """The limits configured by ``settings`` (``concurrency_enabled=False`` → limit 1)."""
+        return cls(
+            max_concurrency=settings.max_concurrency if settings.concurrency_enabled else 1,
+            rate_limit=settings.rate_limit,
+            rate_burst=settings.rate_burst,
+            circuit_threshold=settings.circuit_threshold,
+            failure_cooldown=settings.failure_cooldown,
+            attempt_timeout=settings.sampling_timeout,
+            call_deadline=settings.call_deadline,
+            retry=RetryPolicy(
+                attempts=settings.max_retries + 1,
+                base_delay=settings.retry_base_delay,
+                max_delay=settings.retry_max_delay,
+                total_timeout=settings.call_deadline,
+            ),
+            resource_aware=settings.resource_aware and settings.concurrency_enabled,
+            resource_floor=settings.resource_floor,
+            cpu_high_percent=settings.cpu_high_percent,
+            memory_high_percent=settings.memory_high_percent,
+        )
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """Bookkeeping of one attempt, for its telemetry event."""
+
+    number: int
+    queued_at: float
+    service_at: float | None = None
+
+
+class Governor:
+    """Deadline, retries, breaker, concurrency, rate limit, timeouts and cache for LLM calls."""
+
+    def __init__(
+        self,
+        config: GovernorConfig,
+        telemetry: Telemetry,
+        *,
+        clock: Clock = monotonic,
+        sleep: Sleep = anyio.sleep,
+        cache: ReplyCache | None = None,
+        rand: Callable[[], float] = random.random,
+        pressure: PressureProbe | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self._telemetry = telemetry
+        self._sleep = sleep
+        self._cache = cache
+        self._rand = rand
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._limiters: dict[str, RateLimiter] = {}
+        self._slots = anyio.CapacityLimiter(max(1, config.max_concurrency))
+        self._peak = 0
+        self._resources = ResourceGovernor(
+            enabled=config.resource_aware,
+            maximum=max(1, config.max_concurrency),
+            floor=config.resource_floor,
+            cpu_high=config.cpu_high_percent,
+            memory_high=config.memory_high_percent,
+            clock=clock,
+            probe=pressure or system_pressure,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        telemetry: Telemetry,
+        *,
+        clock: Clock = monotonic,
+        sleep: Sleep = anyio.sleep,
+        pressure: PressureProbe | None = None,
+    ) -> "Governor":
+        """The process's governor, with the reply cache under the workspace when enabled."""
+        cache = ReplyCache.from_settings(settings, telemetry, clock=clock)
+        config = GovernorConfig.from_settings(settings)
+        return cls(config, telemetry, clock=clock, sleep=sleep, cache=cache, pressure=pressure)
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts currently holding a concurrency slot."""
+        return self._slots.borrowed_tokens
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most attempts that held a slot at the same time."""
+        return self._peak
+
+    @property
+    def effective_limit(self) -> int:
+        """The current concurrency limit (lowered under resource pressure)."""
+        return int(self._slots.total_tokens)
+
+    @property
+    def cache(self) -> ReplyCache | None:
+        """The reply cache, if enabled."""
+        return self._cache
+
+    def breaker(self, backend: str) -> CircuitBreaker:
+        """The circuit breaker of one backend (created on first use)."""
+        found = self._breakers.get(backend)
+        if found is None:
+            found = CircuitBreaker(
+                backend,
+                threshold=self.config.circuit_threshold,
+                cooldown=self.config.failure_cooldown,
+                clock=self.clock,
+                probe_lease=self.config.attempt_timeout * 2,
+                on_transition=self._transition_hook(backend),
+            )
+            self._breakers[backend] = found
+        return found
+
+    def forget(self, backend: Backend, request: LLMRequest) -> None:
+        """Drop a cached reply (e.g. one that failed validation) so the next call asks again."""
+        if self._cache is not None:
+            self._cache.discard(reply_key(backend.name, backend.model, request))
+
+    async def call(
+        self,
+        backend: Backend,
+        request: LLMRequest,
+        *,
+        use_cache: bool = True,
+        deadline: float | None = None,
+    ) -> LLMReply:
+        """Answer ``request`` through ``backend`` under every limit.
+
+        ``deadline`` is an absolute time on ``self.clock`` (e.g. the run's end); the call never
+        runs past it nor past ``call_deadline`` seconds from now.
+
+        Raises:
+            LLMError: the subclass says why (open circuit, timeout, deadline, backend error, ...).
+        """
+        if getattr(backend, "local", False):
+            return await self._call_local(backend, request)
+        key = None
+        if use_cache and self._cache is not None:
+            key = reply_key(backend.name, backend.model, request)
+            cached = await self._cache.get(key, run_id=request.meta.run_id)
+            if cached is not None:
+                self._emit_attempt(backend, request, _Attempt(0, self.clock()), "cached")
+                return cached
+        limit = self.clock() + self.config.call_deadline
+        if deadline is not None:
+            limit = min(limit, deadline)
+        reply = await self._with_retries(backend, request, limit)
+        if key is not None and self._cache is not None:
+            await self._cache.put(key, reply)
+        return reply
+
+    async def _with_retries(
+        self, backend: Backend, request: LLMRequest, deadline: float
+    ) -> LLMReply:
+        started = self.clock()
+        number = 0
+        while True:
+            number += 1
+            try:
+                return await self._attempt(backend, request, number, deadline)
+            except LLMError as exc:
+                delay = self._retry_delay(exc, number, started, deadline)
+                if delay is None:
+                    raise
+                self._telemetry.emit(
+                    RetryScheduled(
+                        backend=backend.name,
+                        stage=request.meta.stage,
+                        attempt=number,
+                        delay_seconds=delay,
+                        reason=type(exc).__name__,
+                        run_id=request.meta.run_id,
+                    )
+                )
+                await self._sleep(delay)
+
+    def _retry_delay(
+        self, exc: LLMError, number: int, started: float, deadline: float
+    ) -> float | None:
+        if not exc.retryable:
+            return None
+        retry_after = exc.retry_after if isinstance(exc, BackendError) else None
+        policy = self.config.retry
+        delay = policy.backoff(number, self._rand, retry_after)
+        now = self.clock()
+        if not policy.may_retry(number, now - started, delay) or now + delay >= deadline:
+            return None
+        return delay
+
+    async def _attempt(
+        self, backend: Backend, request: LLMRequest, number: int, deadline: float
+    ) -> LLMReply:
+        attempt = _Attempt(number, self.clock())
+        if attempt.queued_at >= deadline:
+            raise DeadlineExceededError("the LLM call deadline passed before the next attempt")
+        breaker = self.breaker(backend.name)
+        try:
+            ticket = breaker.admit()
+        except CircuitOpenError:
+            self._emit_attempt(backend, request, attempt, "rejected_open")
+            raise
+        try:
+            reply = await self._admitted(backend, request, attempt, deadline)
+        except BaseException as exc:
+            breaker.record(ticket, exc)
+            self._emit_attempt(backend, request, attempt, _outcome(exc), exc)
+            raise
+        breaker.record(ticket)
+        self._emit_attempt(backend, request, attempt, "success")
+        return reply
+
+    async def _admitted(
+        self, backend: Backend, request: LLMRequest, attempt: _Attempt, deadline: float
+    ) -> LLMReply:
+        self._resources.adjust(self._slots, self._concurrency_changed)
+        async with self._slot(deadline):
+            await self._rate_token(backend.name, deadline, request.meta.run_id)
+            attempt.service_at = now = self.clock()
+            budget = min(self.config.attempt_timeout, deadline - now)
+            cut_by_deadline = budget < self.config.attempt_timeout
+            try:
+                return await run_within(self._sleep, budget, lambda: _complete(backend, request))
+            except TimeoutError:
+                if cut_by_deadline:
+                    raise DeadlineExceededError("the LLM call deadline passed") from None
+                raise LLMTimeoutError(
+                    f"LLM backend {backend.name!r} did not answer within "
+                    f"{self.config.attempt_timeout:g} s"
+                ) from None
+
+    @asynccontextmanager
+    async def _slot(self, deadline: float) -> AsyncGenerator[None]:
+        borrower = object()
+        try:
+            self._slots.acquire_on_behalf_of_nowait(borrower)
+        except anyio.WouldBlock:
+            try:
+                await run_within(
+                    self._sleep,
+                    deadline - self.clock(),
+                    lambda: self._slots.acquire_on_behalf_of(borrower),
+                )
+            except TimeoutError:
+                raise DeadlineExceededError(
+                    "the LLM call deadline passed while waiting for a concurrency slot"
+                ) from None
+        self._peak = max(self._peak, self._slots.borrowed_tokens)
+        self._concurrency_changed()
+        try:
+            yield
+        finally:
+            self._slots.release_on_behalf_of(borrower)
+            self._concurrency_changed()
+
+    async def _rate_token(self, backend: str, deadline: float, run_id: str | None) -> None:
+        limiter = self._limiter(backend)
+        reservation = limiter.reserve()
+        wait = limiter.delay(reservation)
+        if wait > 0:
+            if self.clock() + wait >= deadline:
+                limiter.cancel(reservation)
+                raise DeadlineExceededError(
+                    "the LLM call deadline would pass waiting for the rate limit"
+                )
+            try:
+                await self._sleep(wait)
+            except BaseException:
+                limiter.cancel(reservation)
+                raise
+        self._telemetry.emit(RateLimitWait(backend=backend, seconds=wait, run_id=run_id))
+
+    def _limiter(self, backend: str) -> RateLimiter:
+        found = self._limiters.get(backend)
+        if found is None:
+            found = RateLimiter(self.config.rate_limit, self.config.rate_burst, clock=self.clock)
+            self._limiters[backend] = found
+        return found
+
+    async def _call_local(self, backend: Backend, request: LLMRequest) -> LLMReply:
+        attempt = _Attempt(1, self.clock())
+        attempt.service_at = attempt.queued_at
+        try:
+            reply = await _complete(backend, request)
+        except BaseException as exc:
+            self._emit_attempt(backend, request, attempt, _outcome(exc), exc)
+            raise
+        self._emit_attempt(backend, request, attempt, "success")
+        return reply
+
+    def _transition_hook(self, backend: str) -> TransitionHook:
+        def emit(from_state: str, to_state: str) -> None:
+            log.info("circuit for %s: %s -> %s", backend, from_state, to_state)
+            self._telemetry.emit(
+                BreakerTransition(backend=backend, from_state=from_state, to_state=to_state)
+            )
+
+        return emit
+
+    def _concurrency_changed(self) -> None:
+        self._telemetry.emit(
+            ConcurrencyChanged(in_flight=self.in_flight, limit=self.effective_limit)
+        )
+
+    def _emit_attempt(
+        self,
+        backend: Backend,
+        request: LLMRequest,
+        attempt: _Attempt,
+        outcome: str,
+        exc: BaseException | None = None,
+    ) -> None:
+        now = self.clock()
+        service_at = attempt.service_at if attempt.service_at is not None else now
+        meta = request.meta
+        self._telemetry.emit(
+            LLMAttempt(
+                backend=backend.name,
+                stage=meta.stage,
+                language=meta.language,
+                area=meta.area,
+                attempt=attempt.number,
+                outcome=outcome,
+                wait_seconds=max(0.0, service_at - attempt.queued_at),
+                service_seconds=max(0.0, now - service_at),
+                error_class="" if exc is None else type(exc).__name__,
+                run_id=meta.run_id,
+            )
+        )
+
+
+async def _complete(backend: Backend, request: LLMRequest) -> LLMReply:
+    """Call the backend; an unexpected exception (a bug) becomes a non-retryable failure."""
+    try:
+        return await backend.complete(request)
+    except LLMError:
+        raise
+    except Exception as exc:
+        log.exception("LLM backend %r raised an unexpected error", backend.name)
+        raise BackendError(
+            f"LLM backend {backend.name!r} failed unexpectedly ({type(exc).__name__})",
+            retryable=False,
+        ) from exc
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, LLMError):
+        return exc.outcome
+    return "cancelled" if not isinstance(exc, Exception) else "error"
