@@ -1,9 +1,11 @@
 """Hand-written area data and scripted LLM answers for the digest-run tests (no corpus text)."""
 
 import re
+from dataclasses import replace
 
+from webplatform_digest.area_data import dump_area_data
 from webplatform_digest.digest_run import RunPlan
-from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import (
     AreaData,
     AreaStatistics,
@@ -12,8 +14,11 @@ from webplatform_digest.models import (
     Language,
     Link,
     LinkType,
+    ReleaseKey,
 )
 from webplatform_digest.prompts import RequestOptions, Subject
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.writes import atomic_write
 
 NAMES = {
     "css": ("CSS and UI", "CSS 与 UI"),
@@ -135,3 +140,37 @@ def good_answer(subjects: tuple[Subject, ...]):
         return LLMReply(text=valid_english(by_area[request.meta.area]), model="m")
 
     return answer
+
+
+def write_processed(workspace: Workspace, subjects: tuple[Subject, ...]) -> None:
+    """Write the per-area YAML files of the subjects that have features (as ``process`` does)."""
+    for subj in subjects:
+        if subj.data.features:
+            key = ReleaseKey(subj.data.version, subj.data.channel)
+            rel = Workspace.area_data_rel(subj.data.area, key)
+            atomic_write(workspace.path(rel), dump_area_data(subj.data))
+
+
+class DirectGovernor:
+    """Calls the backend directly with an in-memory reply cache (a stand-in for the governor)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str, str, str], LLMReply] = {}
+        self.deadlines: list[float] = []
+
+    async def call(
+        self, backend: Backend, request: LLMRequest, *, use_cache: bool = True, deadline: float
+    ) -> LLMReply:
+        """Answer from the cache or the backend."""
+        self.deadlines.append(deadline)
+        key = (backend.name, backend.model, request.prompt_digest())
+        if use_cache and key in self.cache:
+            return replace(self.cache[key], cached=True)
+        reply = await backend.complete(request)
+        if use_cache:
+            self.cache[key] = reply
+        return reply
+
+    def forget(self, backend: Backend, request: LLMRequest) -> None:
+        """Drop a cached reply."""
+        self.cache.pop((backend.name, backend.model, request.prompt_digest()), None)

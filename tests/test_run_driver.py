@@ -401,16 +401,16 @@ async def test_missing_and_failed_client_replies_fall_back(services: RunServices
 
 
 class MemoryStore:
-    """Reply cache for the rounds flow."""
+    """Reply cache for the rounds flow (the ReplyCache interface, memory only)."""
 
     def __init__(self) -> None:
         self.replies: dict[str, LLMReply] = {}
 
-    def get(self, backend: str, model: str, request: LLMRequest) -> LLMReply | None:
-        return self.replies.get(f"{backend}/{model}/{request.prompt_digest()}")
+    async def get(self, key: str, *, run_id: str | None = None) -> LLMReply | None:
+        return self.replies.get(key)
 
-    def put(self, backend: str, model: str, request: LLMRequest, reply: LLMReply) -> None:
-        self.replies[f"{backend}/{model}/{request.prompt_digest()}"] = reply
+    async def put(self, key: str, reply: LLMReply) -> None:
+        self.replies[key] = reply
 
 
 async def test_a_cached_rerun_of_the_rounds_flow_needs_no_round(
@@ -451,3 +451,22 @@ async def test_run_finished_events_carry_the_counts(
     (finished,) = recorder.of(RunFinished)
     assert finished.status == "completed"  # type: ignore[attr-defined]
     assert finished.fallbacks >= 1  # type: ignore[attr-defined]
+
+
+async def test_replies_that_failed_validation_are_dropped_from_the_cache(
+    services: RunServices,
+) -> None:
+    """Only accepted replies stay cached: a re-run asks the LLM again for rejected ones."""
+    subjects = (sample_subjects()[1],)
+    good = good_answer(subjects)
+    backend = _scripted(lambda r: good(r) if r.meta.stage != "english_generation" else _nope())
+    governor = DirectGovernor()
+    first = await _run(services, backend, governor, subjects=subjects, run_id="v1")
+    assert first.areas["javascript"] == {"en": "retried", "zh": "ok"}
+    assert len(governor.cache) == 2  # the corrected English and the translation
+    again = await _run(services, backend, governor, subjects=subjects, run_id="v2")
+    assert (again.llm_calls, again.cache_hits) == (1, 2)
+
+
+def _nope() -> LLMReply:
+    return LLMReply(text="Nothing useful.")

@@ -13,15 +13,16 @@
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest
+from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest, StageOutcome
 from webplatform_digest.errors import LLMError, RunStateError
+from webplatform_digest.llm.cache import reply_key
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.run_plan import RunPlan
 from webplatform_digest.run_session import (
@@ -51,15 +52,19 @@ class GovernedCaller(Protocol):
         """One governed call; raises ``LLMError`` when it fails for good."""
         ...
 
+    def forget(self, backend: Backend, request: LLMRequest) -> None:
+        """Drop a cached reply that failed validation, so a later run asks again."""
+        ...
+
 
 class ReplyStore(Protocol):
-    """Reply cache access for the input-required flow (answers come from the client)."""
+    """Reply cache access for the input-required flow (``llm.cache.ReplyCache``)."""
 
-    def get(self, backend: str, model: str, request: LLMRequest) -> LLMReply | None:
+    async def get(self, key: str, *, run_id: str | None = None) -> LLMReply | None:
         """A cached reply, or None."""
         ...
 
-    def put(self, backend: str, model: str, request: LLMRequest, reply: LLMReply) -> None:
+    async def put(self, key: str, reply: LLMReply) -> None:
         """Remember a reply."""
         ...
 
@@ -181,17 +186,28 @@ async def _pump(
     """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on."""
     machine = session.machine
     send, receive = anyio.create_memory_object_stream[tuple[str, LLMReply | Failure]](math.inf)
+    sent: dict[str, LLMRequest] = {}
     with send, receive:
         while not machine.done:
             batch = machine.ready_requests(limit - len(machine.in_flight))
             session.issued(batch)
             for pending in batch:
+                sent[pending.request_id] = pending.request
                 calls.start_soon(
                     _call, governor, backend, pending, session.book.use_cache, deadline, send
                 )
             request_id, result = await receive.receive()
-            if areas := await session.absorb(machine.feed(request_id, result)):
+            outcomes = machine.feed(request_id, result)
+            if isinstance(result, LLMReply) and _rejected(outcomes, request_id):
+                governor.forget(backend, sent[request_id])
+            sent.pop(request_id, None)
+            if areas := await session.absorb(outcomes):
                 writes.start_soon(session.write_areas, areas)
+
+
+def _rejected(outcomes: tuple[StageOutcome, ...], request_id: str) -> bool:
+    """Whether the reply to ``request_id`` failed validation (a retry or fallback followed)."""
+    return any(o.request_id == request_id and o.outcome in ("retried", "error") for o in outcomes)
 
 
 async def _call(
@@ -295,9 +311,11 @@ async def _feed_round(
         result = replies.get(request_id) or Failure("NoReply", "the client sent no reply")
         request = machine.request_for(request_id)
         _attempt_event(session, request, result)
-        if cache is not None and session.book.use_cache and isinstance(result, LLMReply):
-            cache.put(CLIENT_BACKEND, "", request, result)
-        await _write_now(session, await session.absorb(machine.feed(request_id, result)))
+        outcomes = machine.feed(request_id, result)
+        keep = session.book.use_cache and not _rejected(outcomes, request_id)
+        if cache is not None and keep and isinstance(result, LLMReply):
+            await cache.put(reply_key(CLIENT_BACKEND, "", request), result)
+        await _write_now(session, await session.absorb(outcomes))
 
 
 def _attempt_event(session: RunSession, request: LLMRequest, result: LLMReply | Failure) -> None:
@@ -330,7 +348,7 @@ async def _next_round(
     while not machine.done:
         batch = machine.ready_requests(limit - len(machine.in_flight))
         session.issued(batch)
-        hits = [(p, reply) for p in batch if (reply := _cached(cache, session, p)) is not None]
+        hits = [(p, reply) for p in batch if (reply := await _cached(cache, session, p))]
         for pending, reply in hits:
             _attempt_event(session, pending.request, reply)
             await _write_now(session, await session.absorb(machine.feed(pending.request_id, reply)))
@@ -345,13 +363,14 @@ async def _next_round(
     )
 
 
-def _cached(
+async def _cached(
     cache: ReplyStore | None, session: RunSession, pending: PendingRequest
 ) -> LLMReply | None:
     if cache is None or not session.book.use_cache:
         return None
-    reply = cache.get(CLIENT_BACKEND, "", pending.request)
-    return LLMReply(reply.text, reply.model, reply.usage, cached=True) if reply else None
+    key = reply_key(CLIENT_BACKEND, "", pending.request)
+    reply = await cache.get(key, run_id=session.run_id)
+    return replace(reply, cached=True) if reply is not None else None
 
 
 async def _write_now(session: RunSession, areas: list[str]) -> None:
