@@ -52,7 +52,11 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's safe dumper when available: same bytes as the pure-Python one, several times faster
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_SafeDumper):
     """The safe dumper, writing multi-line text as literal blocks so files stay readable."""
 
 

@@ -9,7 +9,7 @@ such URL can reach a rendered page.
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from webplatform_digest.models import Link, LinkType
 
@@ -22,6 +22,8 @@ _INLINE_LINK = re.compile(
     r"\(\s*<?([^()\s<>]*(?:\([^()\s]*\)[^()\s<>]*)*)>?(?:\s+\"[^\"\n]*\")?\s*\)"
 )
 _AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>")
+_ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
+_HTTP_HOST = re.compile(r"^https?://(?:[^@/?#\s]*@)?(\[[^\]/?#]*\]?|[^:/?#\s\[\]]+)", re.IGNORECASE)
 _TITLE_NOISE = re.compile(r"[`*]+")
 _SPACES = re.compile(r"\s+")
 
@@ -109,14 +111,23 @@ def resolve_url(raw: str, base: str = DEFAULT_BASE_URL) -> str | None:
     target = raw.strip()
     if not target or len(target) > 2048:
         return None
-    try:
-        absolute = urljoin(base, target)
-        parts = urlsplit(absolute)
-    except ValueError:  # malformed IPv6 literal and similar
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return absolute
+    if not _ABSOLUTE.match(target):  # urljoin is the slow part: only for relative targets
+        try:
+            target = urljoin(base, target)
+        except ValueError:  # malformed IPv6 literal and similar
+            return None
+    return target if _host(target) else None
+
+
+def _host(url: str) -> str:
+    """Lower-cased host of an ``http(s)`` URL; empty for anything else or a malformed host."""
+    match = _HTTP_HOST.match(url)
+    if match is None:
+        return ""
+    host = match.group(1).lower()
+    if host.startswith("[") and not host.endswith("]"):
+        return ""
+    return host
 
 
 def clean_title(title: str, url: str) -> str:
@@ -127,10 +138,7 @@ def clean_title(title: str, url: str) -> str:
 
 def link_type(url: str, title: str = "") -> LinkType:
     """Classify a link by its host (and, for GitHub Pages sites, by its link text)."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return LinkType.OTHER
+    host = _host(url)
     if _host_in(host, _TRACKING_HOSTS):
         return LinkType.TRACKING_BUG
     if _host_in(host, ("chromestatus.com",)):
