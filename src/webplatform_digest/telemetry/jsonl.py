@@ -1,24 +1,24 @@
 """JSONL telemetry: every event as one line of ``.monitoring/telemetry.jsonl``, size-rotated.
 
-One writer thread per process owns the file. ``handle()`` only stamps the wall time and puts
-the event on a bounded queue (never blocks; when the queue is full the event is dropped and
-counted, and the drop is recorded in the file later). A thread rather than an anyio task,
-because events come from the event loop, from worker threads and from sync CLI code alike,
-file I/O blocks anyway, and the writer must outlive any one event loop (the CLI runs several).
+One writer thread per process owns the file. ``handle()`` only stamps the wall time and appends
+the event to a bounded deque (never blocks, takes no lock; when the writer is that far behind
+the event is dropped and counted, and the drop is recorded in the file later). A thread rather
+than an anyio task, because events come from the event loop, from worker threads and from sync
+CLI code alike, file I/O blocks anyway, and the writer must outlive any one event loop (the CLI
+runs several).
 
-Each line: ``{"ts", "seq", "trace_id", "run_id", "type", ...event fields}``. ``seq`` increases
+Each line: ``{"ts", "seq", "trace_id", "type", "run_id", ...event fields}``. ``seq`` increases
 by one per line written by this process (across rotations); ``trace_id`` identifies the
 process. A torn last line left by a killed writer is terminated before appending, so it costs
 exactly that one line; readers skip and count corrupt lines wherever they are.
 """
 
 import contextlib
-import dataclasses
 import logging
 import os
-import queue
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -77,34 +77,33 @@ class JsonlHook:
         self._max_bytes = max_bytes
         self._backups = backups
         self._wall = wall
-        self._queue: queue.Queue[Record | _Flush | object] = queue.Queue(queue_size)
+        self._pending: deque[Record | _Flush | object] = deque()
+        self._limit = queue_size
+        self._wake = threading.Event()
         self._closed = False
         self._lock = threading.Lock()
         self._file = _JsonlFile(path, max_bytes=max_bytes, backups=backups)
         self._seq = 0
+        self._trace_json = orjson.dumps(self.trace_id).decode()
         self._dropped_written = 0
         self._thread = threading.Thread(target=self._run, name="telemetry-jsonl", daemon=True)
         self._thread.start()
 
     def handle(self, event: Event) -> None:
         """Queue ``event`` for the writer; never blocks (drops and counts when full)."""
-        if self._closed:
+        if self._closed or len(self._pending) >= self._limit:
             self._count_drop()
             return
-        try:
-            self._queue.put_nowait((self._wall(), event))
-        except queue.Full:
-            self._count_drop()
+        self._pending.append((self._wall(), event))
+        if not self._wake.is_set():
+            self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every event handled so far is in the file. False on timeout."""
         if self._closed or not self._thread.is_alive():
             return False
         marker = _Flush()
-        try:
-            self._queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
+        self._control(marker)
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
@@ -113,8 +112,7 @@ class JsonlHook:
             if self._closed:
                 return
             self._closed = True
-        with contextlib.suppress(queue.Full):
-            self._queue.put(_STOP, timeout=timeout)
+        self._control(_STOP)
         self._thread.join(timeout)
 
     def __enter__(self) -> "JsonlHook":
@@ -123,20 +121,26 @@ class JsonlHook:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _control(self, item: _Flush | object) -> None:
+        """Queue a control marker (never dropped, not counted against the bound)."""
+        self._pending.append(item)
+        self._wake.set()
+
     def _count_drop(self) -> None:
         with self._lock:
             self.dropped += 1
 
     def _run(self) -> None:
+        # Clear the wake-up before draining: an event appended after the drain sets it again.
         stop = False
         while not stop:
-            batch = [self._queue.get()]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = self._process(batch)
+            self._wake.wait()
+            self._wake.clear()
+            while self._pending and not stop:
+                batch: list[Record | _Flush | object] = []
+                while self._pending and len(batch) < _BATCH:
+                    batch.append(self._pending.popleft())
+                stop = self._process(batch)
         self._file.close()
 
     def _process(self, batch: list[Record | _Flush | object]) -> bool:
@@ -168,16 +172,15 @@ class JsonlHook:
             log.warning("telemetry: %d events not written: %s", len(lines), exc.strerror)
 
     def _encode(self, record: Record) -> bytes:
+        """The line of one event: our header fields spliced before the event's own fields."""
         ts, event = record
         self._seq += 1
-        line = {
-            "ts": round(ts, 6),
-            "seq": self._seq,
-            "trace_id": self.trace_id,
-            "type": type(event).__name__,
-            **event_fields(event),
-        }
-        return orjson.dumps(line) + b"\n"
+        body = orjson.dumps(event, default=str)  # orjson serialises dataclasses natively
+        head = (
+            f'{{"ts":{ts:.6f},"seq":{self._seq},"trace_id":{self._trace_json},'
+            f'"type":"{type(event).__name__}"'
+        ).encode()
+        return head + (b"," + body[1:] if len(body) > 2 else b"}") + b"\n"
 
     def _drop_line(self, count: int) -> bytes:
         self._seq += 1
@@ -185,18 +188,6 @@ class JsonlHook:
         return (
             orjson.dumps({**line, "run_id": None, "type": "EventsDropped", "count": count}) + b"\n"
         )
-
-
-_FIELDS: dict[type[Event], tuple[str, ...]] = {}
-
-
-def event_fields(event: Event) -> dict[str, Any]:
-    """The fields of an event as a dict (field names cached per event type)."""
-    names = _FIELDS.get(type(event))
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(event))
-        _FIELDS[type(event)] = names
-    return {name: getattr(event, name) for name in names}
 
 
 class _JsonlFile:

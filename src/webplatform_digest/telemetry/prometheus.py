@@ -9,6 +9,7 @@ start with value 0, so ``rate()`` works from the first scrape and dashboards are
 
 from collections.abc import Callable
 from importlib import metadata
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -65,6 +66,7 @@ from webplatform_digest.telemetry.labels import (
 )
 
 NAMESPACE = "webplatform_digest"
+_M = TypeVar("_M", Counter, Gauge, Histogram)
 #: LLM latencies span 0.1 s (cached/offline) to the 120 s attempt timeout
 LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
 #: queue and limiter waits: sub-millisecond when idle, seconds under backpressure
@@ -110,6 +112,7 @@ class PrometheusHook:
         disable_created_metrics()
         self.registry = registry
         self._areas = frozenset(area_ids)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._build_stage_metrics(registry)
         self._build_llm_metrics(registry)
         self._build_io_metrics(registry)
@@ -141,6 +144,15 @@ class PrometheusHook:
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
+
+    def _child(self, metric: _M, *values: str) -> _M:
+        """``metric.labels(*values)``, cached: label sets are bounded and lookups are hot."""
+        key = (id(metric), values)
+        child: _M | None = self._children.get(key)
+        if child is None:
+            child = metric.labels(*values)
+            self._children[key] = child
+        return child
 
     # Catalogue ---------------------------------------------------------------------------
 
@@ -298,19 +310,19 @@ class PrometheusHook:
         assert isinstance(event, StageFinished)
         outcome = bounded(event.outcome, STAGE_OUTCOMES)
         stage = bounded(event.stage, STAGES)
-        self.stage_duration.labels(stage, language_label(event.language), outcome).observe(
+        self._child(self.stage_duration, stage, language_label(event.language), outcome).observe(
             max(0.0, event.seconds), _exemplar(event.run_id)
         )
         if event.stage == "area_total":
             area = bounded(event.area, self._areas)
-            self.area_results.labels(area, bounded(event.outcome, AREA_OUTCOMES)).inc()
+            self._child(self.area_results, area, bounded(event.outcome, AREA_OUTCOMES)).inc()
 
     def _on_attempt(self, event: Event) -> None:
         assert isinstance(event, LLMAttempt)
         backend = bounded(event.backend, BACKENDS)
-        self.llm_attempts.labels(backend, bounded(event.outcome, ATTEMPT_OUTCOMES)).inc()
+        self._child(self.llm_attempts, backend, bounded(event.outcome, ATTEMPT_OUTCOMES)).inc()
         if event.outcome in _SERVED_OUTCOMES:
-            self.llm_attempt_duration.labels(backend).observe(
+            self._child(self.llm_attempt_duration, backend).observe(
                 max(0.0, event.service_seconds), _exemplar(event.run_id)
             )
         if event.outcome != "cached":
@@ -319,14 +331,14 @@ class PrometheusHook:
     def _on_retry(self, event: Event) -> None:
         assert isinstance(event, RetryScheduled)
         reason = bounded(event.reason, RETRY_REASONS)
-        self.llm_retries.labels(bounded(event.backend, BACKENDS), reason).inc()
+        self._child(self.llm_retries, bounded(event.backend, BACKENDS), reason).inc()
 
     def _on_breaker(self, event: Event) -> None:
         assert isinstance(event, BreakerTransition)
         backend = bounded(event.backend, BACKENDS)
         if event.to_state in BREAKER_STATES:
-            self.breaker_state.labels(backend).set(BREAKER_STATES[event.to_state])
-            self.breaker_transitions.labels(backend, event.to_state).inc()
+            self._child(self.breaker_state, backend).set(BREAKER_STATES[event.to_state])
+            self._child(self.breaker_transitions, backend, event.to_state).inc()
 
     def _on_rate_limit(self, event: Event) -> None:
         assert isinstance(event, RateLimitWait)
@@ -340,14 +352,14 @@ class PrometheusHook:
     def _on_cache(self, event: Event) -> None:
         assert isinstance(event, CacheLookup)
         result = "hit" if event.hit else "miss"
-        self.cache_lookups.labels(bounded(event.cache, CACHES), result).inc()
+        self._child(self.cache_lookups, bounded(event.cache, CACHES), result).inc()
 
     def _on_file(self, event: Event) -> None:
         assert isinstance(event, FileWritten)
         kind = bounded(event.kind, WRITE_KINDS)
-        self.file_writes.labels(kind, bounded(event.outcome, WRITE_OUTCOMES)).inc()
+        self._child(self.file_writes, kind, bounded(event.outcome, WRITE_OUTCOMES)).inc()
         if event.outcome == "written":
-            self.written_bytes.labels(kind).inc(max(0, event.bytes))
+            self._child(self.written_bytes, kind).inc(max(0, event.bytes))
         self.write_wait.observe(max(0.0, event.wait_seconds))
 
     def _on_queue_depth(self, event: Event) -> None:
@@ -356,7 +368,7 @@ class PrometheusHook:
 
     def _on_progress(self, event: Event) -> None:
         assert isinstance(event, ProgressWritten)
-        self.progress_updates.labels(bounded(event.outcome, PROGRESS_OUTCOMES)).inc()
+        self._child(self.progress_updates, bounded(event.outcome, PROGRESS_OUTCOMES)).inc()
 
     def _on_run_started(self, event: Event) -> None:
         self.runs_in_progress.inc()
@@ -364,14 +376,14 @@ class PrometheusHook:
     def _on_run_finished(self, event: Event) -> None:
         assert isinstance(event, RunFinished)
         self.runs_in_progress.dec()
-        self.runs.labels(bounded(event.status, RUN_STATUSES)).inc()
+        self._child(self.runs, bounded(event.status, RUN_STATUSES)).inc()
         self.run_duration.observe(max(0.0, event.seconds))
 
     def _on_tool(self, event: Event) -> None:
         assert isinstance(event, ToolCalled)
         tool = bounded(event.tool, TOOLS)
-        self.tool_calls.labels(tool, bounded(event.outcome, TOOL_OUTCOMES)).inc()
-        self.tool_duration.labels(tool).observe(max(0.0, event.seconds))
+        self._child(self.tool_calls, tool, bounded(event.outcome, TOOL_OUTCOMES)).inc()
+        self._child(self.tool_duration, tool).observe(max(0.0, event.seconds))
 
     def _on_lock_wait(self, event: Event) -> None:
         assert isinstance(event, WorkspaceLockWait)
@@ -381,15 +393,15 @@ class PrometheusHook:
 
     def _on_release(self, event: Event) -> None:
         assert isinstance(event, ReleaseProcessed)
-        self.releases.labels(bounded(event.channel, CHANNELS)).inc()
+        self._child(self.releases, bounded(event.channel, CHANNELS)).inc()
         unclassified = max(0, min(event.unclassified, event.features))
-        self.features.labels("yes").inc(max(0, event.features - unclassified))
-        self.features.labels("no").inc(unclassified)
+        self._child(self.features, "yes").inc(max(0, event.features - unclassified))
+        self._child(self.features, "no").inc(unclassified)
 
     def _on_fetch(self, event: Event) -> None:
         assert isinstance(event, FetchFinished)
         kind = bounded(event.kind, FETCH_KINDS)
-        self.fetches.labels(kind, bounded(event.outcome, FETCH_OUTCOMES)).inc()
+        self._child(self.fetches, kind, bounded(event.outcome, FETCH_OUTCOMES)).inc()
         self.fetch_duration.observe(max(0.0, event.seconds))
 
 
