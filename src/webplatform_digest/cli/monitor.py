@@ -1,0 +1,131 @@
+"""``webplatform-digest check`` and ``fetch``: the release monitor from a shell.
+
+``check`` prints the newest stable, beta and WebGPU notes on the site (exit 1 when one cannot
+be told). ``fetch`` downloads one note (``--version``, default: the newest), or every missing
+note of a range (``--range 130-144``; exit 1 when any download failed, a page that does not
+exist is only reported). Fetched notes are ready for ``webplatform-digest process``.
+"""
+
+import argparse
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+
+from webplatform_digest.cli import emit_json
+from webplatform_digest.errors import InputError
+from webplatform_digest.release_html import Track
+from webplatform_digest.release_monitor import (
+    BackfillResult,
+    FetchResult,
+    LatestReleases,
+    ReleaseMonitor,
+)
+from webplatform_digest.release_site import MonitorConfig, SiteClient, build_http_client
+from webplatform_digest.settings import Settings
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.writes import DirectWriter
+
+_T = TypeVar("_T")
+
+
+def run_check_command(args: argparse.Namespace, settings: Settings) -> int:
+    """``check [--channel stable|beta|webgpu|all] [--base-url URL] [--json]``."""
+    channel: str = args.channel
+    latest = _run(args, settings, lambda monitor: monitor.check_latest(channel))
+    if args.json:
+        emit_json(latest.to_dict())
+    else:
+        _print_latest(latest, f" --base-url {args.base_url}" if args.base_url else "")
+    return 0 if all(r.version is not None for r in latest.releases) else 1
+
+
+def run_fetch_command(args: argparse.Namespace, settings: Settings) -> int:
+    """``fetch [--version N | --range A-B] [--channel ...] [--force] [--base-url] [--json]``.
+
+    Raises:
+        InputError: both ``--version`` and ``--range`` given.
+    """
+    version: str | None = args.version
+    version_range: str | None = args.version_range
+    channel: str = args.channel
+    force: bool = args.force
+    if version and version_range:
+        raise InputError("give either --version or --range, not both")
+    if version_range:
+        backfill = _run(args, settings, lambda m: m.backfill(version_range, channel, force=force))
+        return _report_backfill(backfill, as_json=args.json)
+    if version:
+        result = _run(
+            args, settings, lambda m: m.fetch_release_notes(version, channel, force=force)
+        )
+    else:
+        result = _run(args, settings, lambda m: m.fetch_latest(channel, force=force))
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        print(_describe(result))
+        print(f"next: webplatform-digest process {_process_args(result)}")
+    return 0
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    action: Callable[[ReleaseMonitor], Awaitable[_T]],
+) -> _T:
+    """Run ``action`` with a monitor on one HTTP client, closed afterwards."""
+    config = MonitorConfig.from_settings(settings, base_url=args.base_url)
+    workspace = Workspace.at(settings.root)
+
+    async def main() -> _T:
+        async with build_http_client(config) as client:
+            monitor = ReleaseMonitor(
+                workspace=workspace,
+                writer=DirectWriter(workspace),
+                site=SiteClient(client, config),
+            )
+            return await action(monitor)
+
+    return anyio.run(main)
+
+
+def _print_latest(latest: LatestReleases, extra: str) -> None:
+    for release in latest.releases:
+        name = release.track.value
+        if release.version is None:
+            print(f"{name:<7} unknown   {release.error}")
+            continue
+        state = "present" if release.present else "new"
+        print(f"{name:<7} {release.version:<9} {state:<8} {release.url}")
+        if not release.present:
+            flag = "" if release.track is Track.STABLE else f" --channel {name}"
+            command = f"webplatform-digest fetch --version {release.version}{flag}{extra}"
+            print(f"        fetch it: {command}")
+
+
+def _describe(result: FetchResult) -> str:
+    if result.outcome == "present":
+        return f"present {result.path} (already in the workspace; --force downloads it again)"
+    if result.outcome in ("fetched", "unchanged"):
+        size = f"{result.bytes / 1024:.1f} KiB"
+        return (
+            f"{result.outcome} {result.path} ({result.features} features, {size}) from {result.url}"
+        )
+    return f"{result.outcome} {result.path}: {result.error}"
+
+
+def _process_args(result: FetchResult) -> str:
+    flag = " --channel beta" if result.track is Track.BETA else ""
+    return f"--version {result.version}{flag}"
+
+
+def _report_backfill(backfill: BackfillResult, *, as_json: bool) -> int:
+    if as_json:
+        emit_json(backfill.to_dict())
+    else:
+        for result in backfill.results:
+            print(f"{result.version:<4} {_describe(result)}")
+        counts = backfill.to_dict()["counts"]
+        print(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))
+    return 1 if backfill.failed else 0
