@@ -12,6 +12,7 @@ PURE_MODULES = (
     "errors.py",
     "release_notes.py",
     "markdown_blocks.py",
+    "release_metadata.py",
     "links.py",
     "focus_areas.py",
     "focus_area_catalog.py",

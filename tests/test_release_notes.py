@@ -9,7 +9,6 @@ from webplatform_digest.release_notes import (
     feature_title,
     merge_webgpu,
     normalised_title,
-    parse_date,
     parse_release,
 )
 
@@ -280,21 +279,6 @@ def test_windows_newlines_bom_and_control_characters_are_normalised() -> None:
 def test_feature_titles_drop_numbering_and_heading_ids(heading: str, expected: str) -> None:
     """List numbering and ``{#id}`` are presentation, not title."""
     assert feature_title(heading) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("January 13th, 2026", "2026-01-13"),
-        ("16 April 2024", "2024-04-16"),
-        ("Sept 2, 2025", "2025-09-02"),
-        ("2026-02-30", None),
-        ("soon", None),
-    ],
-)
-def test_release_dates_are_normalised_to_iso(text: str, expected: str | None) -> None:
-    """Dates in the formats the notes use become ISO-8601; impossible dates are None."""
-    assert parse_date(text) == expected
 
 
 def test_normalised_titles_ignore_case_punctuation_and_a_webgpu_prefix() -> None:

@@ -20,8 +20,6 @@ H3s, empty headings, stray H1s, unknown sections) still yields a ``Release``.
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
 
 from webplatform_digest.errors import ParseError
 from webplatform_digest.links import DEFAULT_BASE_URL, extract_links
@@ -34,8 +32,6 @@ from webplatform_digest.markdown_blocks import (
     scan_page,
 )
 from webplatform_digest.models import (
-    MAX_VERSION,
-    MIN_VERSION,
     Channel,
     Feature,
     Link,
@@ -43,6 +39,12 @@ from webplatform_digest.models import (
     Product,
     Release,
     parse_version,
+)
+from webplatform_digest.release_metadata import (
+    detect_identity,
+    find_release_date,
+    find_source_url,
+    release_title,
 )
 
 MAX_TEXT_CHARS = 16 * 1024 * 1024
@@ -52,46 +54,10 @@ ORPHAN_SECTION = "(untitled section)"
 
 _BOILERPLATE = ("further reading", "download google chrome", "download chrome")
 _BOILERPLATE_PREFIX = ("what's new in webgpu", "what’s new in webgpu")
-_PAGE_CHROME = re.compile(r"\s*Stay organized with collections.*$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBERING = re.compile(r"^\d{1,3}[.)][ \t]+")
 _HEADING_ID = re.compile(r"[ \t]*\{#[^}]*\}$")
 _SPACES = re.compile(r"\s+")
-_SOURCE = re.compile(r"^\s*Source:\s*<?(https?://[^\s>]+)>?\s*$", re.IGNORECASE)
-_TITLE_VERSION = re.compile(r"\b(?:chrome|webgpu)\s+(\d{1,3})\b", re.IGNORECASE)
-_URL_VERSION = re.compile(
-    r"/(?:release-notes/|blog/chrome-|blog/new-in-webgpu-|blog/new-in-chrome-)(\d{1,3})\b"
-)
-_FILE_NAME = re.compile(r"^(chrome|webgpu)-(\d{1,3})(-beta)?(?:\.[A-Za-z0-9_-]+)*$")
-_BETA = re.compile(r"\bbeta\b", re.IGNORECASE)
-_STABLE = re.compile(r"\bstable\b", re.IGNORECASE)
-_DATE_LINE = re.compile(
-    r"(?:release date:?\**:?|(?:stable|beta) as of|^\s*\**Published:?\**:?)\s*(.+)",
-    re.IGNORECASE,
-)
-_DATE_MDY = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
-_DATE_DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})")
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class _Identity:
-    product: Product
-    version: int
-    channel: Channel
 
 
 def parse_release(
@@ -115,8 +81,8 @@ def parse_release(
     if not page.blocks:
         raise ParseError("no '##' or '###' headings: not a release note", source=source)
     h1s = [line.heading for line in page.preamble if line.level == 1]
-    source_url = _source_url(page.preamble)
-    identity = _identity(h1s, source_url, source, product, version, channel)
+    source_url = find_source_url(page.preamble)
+    identity = detect_identity(h1s, source_url, source, product, version, channel)
     base = source_url or DEFAULT_BASE_URL
     if identity.product is Product.WEBGPU:
         features, sections = _webgpu_features(page.blocks, base)
@@ -126,8 +92,8 @@ def parse_release(
         product=identity.product,
         version=identity.version,
         channel=identity.channel,
-        title=_title(h1s, identity),
-        release_date=_release_date(prose(page.preamble)),
+        title=release_title(h1s, identity),
+        release_date=find_release_date(prose(page.preamble)),
         source_url=source_url,
         features=tuple(features),
         sections=tuple(sections),
@@ -148,131 +114,6 @@ def normalise_text(text: str, *, source: str = "<text>") -> str:
         text = text.encode("utf-8", "replace").decode("utf-8")
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text)
-
-
-# -- identity: product, version, channel ------------------------------------------------
-
-
-def _identity(
-    h1s: list[str],
-    source_url: str | None,
-    source: str,
-    product: Product | None,
-    version: int | None,
-    channel: Channel | None,
-) -> _Identity:
-    file_hint = _FILE_NAME.match(_file_stem(source))
-    product = product or _detect_product(h1s, source_url, file_hint)
-    found = version or _detect_version(h1s, source_url, file_hint)
-    if found is None:
-        raise ParseError(
-            "cannot tell the Chrome version (no title, Source line or file name names it)",
-            source=source,
-            line=1,
-        )
-    if product is Product.WEBGPU:
-        channel = Channel.STABLE
-    return _Identity(product, found, channel or _detect_channel(h1s, source_url, file_hint))
-
-
-def _file_stem(source: str) -> str:
-    name = source.replace("\\", "/").rsplit("/", 1)[-1]
-    return name.removesuffix(".md").removesuffix(".markdown")
-
-
-def _detect_product(
-    h1s: list[str], source_url: str | None, file_hint: re.Match[str] | None
-) -> Product:
-    if any("webgpu" in h1.casefold() for h1 in h1s[:2]):
-        return Product.WEBGPU
-    if h1s:
-        return Product.CHROME
-    if source_url and "webgpu" in source_url.casefold():
-        return Product.WEBGPU
-    if file_hint and file_hint.group(1).lower() == "webgpu":
-        return Product.WEBGPU
-    return Product.CHROME
-
-
-def _detect_version(
-    h1s: list[str], source_url: str | None, file_hint: re.Match[str] | None
-) -> int | None:
-    candidates = [m.group(1) for h1 in h1s for m in _TITLE_VERSION.finditer(h1)]
-    if source_url and (m := _URL_VERSION.search(source_url)):
-        candidates.append(m.group(1))
-    if file_hint:
-        candidates.append(file_hint.group(2))
-    for candidate in candidates:
-        number = int(candidate)
-        if MIN_VERSION <= number <= MAX_VERSION:
-            return number
-    return None
-
-
-def _detect_channel(
-    h1s: list[str], source_url: str | None, file_hint: re.Match[str] | None
-) -> Channel:
-    for h1 in h1s:
-        if _BETA.search(h1):
-            return Channel.BETA
-        if _STABLE.search(h1):
-            return Channel.STABLE
-    if source_url and re.search(r"-beta\b", source_url):
-        return Channel.BETA
-    if file_hint and file_hint.group(3):
-        return Channel.BETA
-    return Channel.STABLE
-
-
-def _source_url(preamble: list[Line]) -> str | None:
-    for line in preamble:
-        if not line.code and (m := _SOURCE.match(line.text)):
-            return m.group(1)
-    return None
-
-
-def _title(h1s: list[str], identity: _Identity) -> str:
-    for h1 in h1s:
-        cleaned = _SPACES.sub(" ", _PAGE_CHROME.sub("", h1)).strip()
-        if cleaned:
-            return cleaned
-    if identity.product is Product.WEBGPU:
-        return f"What's New in WebGPU (Chrome {identity.version})"
-    return f"Chrome {identity.version} ({identity.channel.value})"
-
-
-def _release_date(lines: list[str]) -> str | None:
-    for line in lines:
-        match = _DATE_LINE.search(line)
-        if match and (found := parse_date(match.group(1))):
-            return found
-    return None
-
-
-def parse_date(text: str) -> str | None:
-    """ISO date from ``January 13th, 2026``, ``16 April 2024`` or ``2026-01-13``; else None."""
-    if m := re.search(r"(\d{4})-(\d{2})-(\d{2})", text):
-        return _iso(int(m[1]), int(m[2]), int(m[3]))
-    if m := _DATE_MDY.search(text):
-        return _iso(int(m[3]), _month(m[1]), int(m[2]))
-    if m := _DATE_DMY.search(text):
-        return _iso(int(m[3]), _month(m[2]), int(m[1]))
-    return None
-
-
-def _month(name: str) -> int:
-    lowered = name.lower()
-    for index, month in enumerate(_MONTHS, 1):
-        if month.startswith(lowered) and len(lowered) >= 3:
-            return index
-    return 0
-
-
-def _iso(year: int, month: int, day: int) -> str | None:
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
 
 
 # -- features ---------------------------------------------------------------------------
