@@ -12,6 +12,7 @@ from webplatform_digest.errors import NotFoundError, ParseError
 from webplatform_digest.focus_areas import FocusAreaManager
 from webplatform_digest.models import Channel, Product, ReleaseKey
 from webplatform_digest.processing import (
+    MAX_NOTE_BYTES,
     ProcessSummary,
     process_all,
     process_release,
@@ -119,6 +120,18 @@ async def test_invalid_utf8_is_a_parse_error_with_the_line(workspace: Workspace)
     path.parent.mkdir()
     path.write_bytes(b"# Chrome 145\n## S\n### F\n\xff\n")
     with pytest.raises(ParseError, match=r"chrome-145\.md:4: not valid UTF-8"):
+        await process_release(workspace, CATALOG, 145)
+
+
+async def test_an_oversized_release_note_is_refused_without_reading_it(
+    workspace: Workspace,
+) -> None:
+    """A file larger than any release note is a ParseError, checked by size first."""
+    path = workspace.path(PurePosixPath("release_notes/chrome-145.md"))
+    path.parent.mkdir()
+    with path.open("wb") as handle:
+        handle.truncate(MAX_NOTE_BYTES + 1)  # sparse: no real 16 MiB write
+    with pytest.raises(ParseError, match="larger than"):
         await process_release(workspace, CATALOG, 145)
 
 

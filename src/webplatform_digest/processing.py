@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _NOTE_FILE = re.compile(r"^chrome-(\d{1,3})(-beta)?\.md$")
 WRITE_KIND = "area_data"
+#: a release note is ~50 KB; anything this large is not one (and is not read into memory)
+MAX_NOTE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +180,17 @@ def _plan(workspace: Workspace, catalog: FocusAreaManager, key: ReleaseKey) -> _
 
 
 def _read(workspace: Workspace, rel: PurePosixPath) -> bytes | None:
-    """The file's bytes, or None if it does not exist."""
+    """The file's bytes, or None if it does not exist.
+
+    Raises:
+        NotFoundError: it exists but cannot be read.
+        ParseError: it is larger than ``MAX_NOTE_BYTES``.
+    """
+    path = workspace.path(rel)
     try:
-        return workspace.path(rel).read_bytes()
+        if path.stat().st_size > MAX_NOTE_BYTES:
+            raise ParseError(f"larger than {MAX_NOTE_BYTES} bytes", source=str(rel))
+        return path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
