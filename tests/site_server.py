@@ -76,6 +76,8 @@ class Route:
     hang: bool = False
     #: stream this many copies of ``body`` without a Content-Length
     repeat: int = 1
+    #: seconds to wait before answering, as a distant server would (benchmarks only)
+    latency: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
             site.leave()
             self._send(route.fail_status, b"<html><body>try again</body></html>", "text/html")
             return
-        site.leave()  # before the body goes out, so a waiting client never sees a stale count
+        if route.latency:
+            site.release.wait(route.latency)
+        site.leave()
         self._send_route(route)
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -348,8 +349,10 @@ class ReleaseMonitor:
         self, url: str, track: Track, version: int
     ) -> tuple[SitePage, ConvertedNote]:
         page = await self._site.download(url)
+        convert = partial(convert_release_page, track=track, version=version, url=page.url)
         try:
-            note = convert_release_page(page.text, track=track, version=version, url=page.url)
+            # a large page takes tens of milliseconds: keep the event loop free meanwhile
+            note = await anyio.to_thread.run_sync(convert, page.text)
         except ParseError as exc:
             raise FetchError(f"cannot convert the page: {exc}", reason="unconvertible") from None
         return page, note
