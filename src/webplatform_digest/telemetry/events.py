@@ -173,6 +173,17 @@ class WorkspaceLockWait(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PagesGenerated(Event):
+    """A site generation finished: page files rendered and what the commit did with them."""
+
+    pages: int
+    written: int
+    unchanged: int
+    removed: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProgressWritten(Event):
     """A progress-file update was ``written`` or ``throttled``."""
 
