@@ -4,6 +4,9 @@ A shell user or a second client can poll it while a run goes on. Writes are atom
 see the old or the new document), throttled to one per ``min_interval`` seconds of the injected
 clock, and the final state of a run is always written. Every update reports itself as a
 ``ProgressWritten`` event (``written`` or ``throttled``) so the throttle is visible in metrics.
+
+The write itself (temp file, fsync, rename) happens on a small writer thread that always writes
+the newest document, so a slow disk never stalls the event loop that emits the events.
 """
 
 import logging
@@ -130,7 +133,7 @@ class ProgressFileHook:
         self._clock = clock
         self._emit = emit
         self._now_iso = now_iso
-        self._writer = writer
+        self._writer = _LatestWriter(path, writer)
         self._runs: dict[str, RunState] = {}
         self._last_write: float | None = None
         self._pending: dict[str, RunState] = {}
@@ -154,15 +157,31 @@ class ProgressFileHook:
         if self._emit is not None:
             self._emit(ProgressWritten(run_id=event.run_id, outcome=outcome))
 
-    def flush(self) -> bool:
-        """Write the states throttled since their last write (e.g. on a timer). True if any."""
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Write the latest state throttled since its last write (e.g. on a timer) and wait
+        until it is on disk. False if the writer did not finish within ``timeout``."""
         with self._lock:
             pending = list(self._pending.values())
             self._pending.clear()
             for state in pending:
                 self._last_write = self._clock()
                 self._write(state)
-            return bool(pending)
+        return self.wait_written(timeout)
+
+    def wait_written(self, timeout: float = 5.0) -> bool:
+        """Wait until every update handed to the writer is on disk. False on timeout."""
+        return self._writer.wait_idle(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is pending and stop the writer thread. Idempotent."""
+        self.flush(timeout)
+        self._writer.close(timeout)
+
+    def __enter__(self) -> "ProgressFileHook":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _state_for(self, event: Event) -> RunState | None:
         run_id = event.run_id or ""
@@ -184,11 +203,59 @@ class ProgressFileHook:
 
     def _write(self, state: RunState) -> None:
         self.written += 1
-        data = orjson.dumps(state.document(self._now_iso()), option=orjson.OPT_INDENT_2)
-        try:
-            self._writer(self.path, data)
-        except WriteError as exc:  # progress is advisory: a failed write must not stop a run
-            log.warning("progress file not written: %s", exc)
+        self._writer.submit(
+            orjson.dumps(state.document(self._now_iso()), option=orjson.OPT_INDENT_2)
+        )
+
+
+class _LatestWriter:
+    """Writes the newest document handed to it on its own thread; an older document that was
+    not written yet is skipped (only the latest state matters)."""
+
+    def __init__(self, path: Path, write: Callable[[Path, bytes], bool]) -> None:
+        self._path = path
+        self._write = write
+        self._slot: bytes | None = None
+        self._busy = False
+        self._stopping = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="progress-file", daemon=True)
+        self._thread.start()
+
+    def submit(self, data: bytes) -> None:
+        """Replace the document waiting to be written."""
+        with self._cond:
+            self._slot = data
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is waiting or being written."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._slot is None and not self._busy, timeout)
+
+    def close(self, timeout: float) -> None:
+        """Write what is waiting, then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._slot is not None or self._stopping)
+                data, self._slot = self._slot, None
+                if data is None:
+                    return
+                self._busy = True
+            try:
+                self._write(self._path, data)
+            except WriteError as exc:  # progress is advisory: a failed write must not stop a run
+                log.warning("progress file not written: %s", exc)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
 
 
 def read_progress(path: Path) -> dict[str, Any] | None:
