@@ -1,0 +1,216 @@
+"""LLM markdown made safe for Jekyll (pure): Liquid never runs on it, kramdown never sees its HTML.
+
+Digest bodies are untrusted model output. Jekyll runs Liquid over a page and then kramdown,
+which passes inline HTML through and honours attribute lists (``{: onclick=…}``), math and
+extensions. The body is therefore re-emitted so that:
+
+* no ``{`` or ``}`` of the text survives (HTML entities instead): no ``{{ }}``/``{% %}``, no
+  attribute lists, no ``{::nomarkdown}``;
+* no ``<`` or ``>`` of the text survives (``&lt;``/``&gt;``): no tags, comments or raw blocks;
+* code spans and fenced blocks become our own ``<code>``/``<pre>`` elements whose content is
+  escaped as entities (shown exactly, parsed by neither Liquid nor kramdown);
+* links are rebuilt only for ``http``, ``https`` and ``mailto`` targets; other targets lose the
+  link and keep the text; images become links to the image; reference links are inlined;
+* every other ``[``, ``]``, backtick, backslash and ``$`` (math) is escaped.
+
+Headings, emphasis, lists, tables and block quotes keep their markdown.
+"""
+
+import re
+from collections.abc import Mapping
+from urllib.parse import quote
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_REFERENCE = re.compile(
+    r"^[ ]{0,3}\[(?P<label>[^\[\]\n]{1,200})\]:[ \t]*<?(?P<url>[^\s<>]{1,2000})>?(?:[ \t].*)?$"
+)
+_QUOTE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)+")
+_AUTOLINK = re.compile(r"<(?P<url>(?:https?://|mailto:)[^\s<>]{1,2000})>", re.IGNORECASE)
+_LINK = re.compile(
+    r"(?P<bang>!?)\[(?P<text>(?:[^\[\]\\\n]|\\.){0,500})\]"
+    r"(?:\((?P<dest><[^<>\n]{0,2000}>|[^\s()<>]{0,2000}(?:\([^\s()<>]{0,200}\)[^\s()<>]{0,200}){0,4})"
+    r"(?:[ \t]+(?:\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|\([^()\n]{0,300}\)))?[ \t]*\)"
+    r"|\[(?P<ref>[^\[\]\n]{0,200})\])?"
+)
+_BACKTICKS = re.compile(r"`+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
+_SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
+_INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
+
+_TEXT_ESCAPES = {
+    "\\": "\\\\",
+    "`": "\\`",
+    "[": "\\[",
+    "]": "\\]",
+    "$": "\\$",
+    "<": "&lt;",
+    ">": "&gt;",
+    "{": "&#123;",
+    "}": "&#125;",
+}
+#: characters kramdown lets a backslash escape; labels escape all of them
+_LABEL_BACKSLASH = set("\\`*_[]()#+-.!|:$\"'=")
+_LABEL_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "{": "&#123;", "}": "&#125;"}
+
+
+def safe_url(raw: str) -> str | None:
+    """``raw`` as an absolute http(s)/mailto URL safe to link to, else None (dropped)."""
+    url = raw.strip()
+    if (
+        not url
+        or len(url) > 2000
+        or any(ch.isspace() or ord(ch) < 32 or ch == "\x7f" for ch in url)
+    ):
+        return None
+    if not _SAFE_SCHEME.match(url):
+        return None
+    return quote(url, safe=":/?#@!$&+,;=%~-._*")
+
+
+def escape_label(text: str) -> str:
+    """Escape text we put into markdown ourselves (titles, area names): shown literally."""
+    out: list[str] = []
+    for ch in " ".join(_CONTROL.sub(" ", text).split()):
+        if ch in _LABEL_ENTITIES:
+            out.append(_LABEL_ENTITIES[ch])
+        elif ch in _LABEL_BACKSLASH:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _escape_text(text: str) -> str:
+    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _entities(text: str) -> str:
+    """Every ASCII character except letters, digits and space as a numeric entity."""
+    return "".join(
+        ch if not ch.isascii() or ch.isalnum() or ch == " " else f"&#{ord(ch)};" for ch in text
+    )
+
+
+def _code_span(code: str) -> str:
+    if code.startswith(" ") and code.endswith(" ") and code.strip():
+        code = code[1:-1]
+    return f"<code>{_entities(code)}</code>"
+
+
+def _code_block(indent: str, info: str, lines: list[str]) -> str:
+    words = info.strip().split()
+    language = words[0] if words and _INFO.fullmatch(words[0]) else ""
+    attribute = f' class="language-{language}"' if language else ""
+    return f"{indent}<pre><code{attribute}>{_entities(chr(10).join(lines))}</code></pre>"
+
+
+def _normal_label(label: str) -> str:
+    return " ".join(label.lower().split())
+
+
+def _link(text: str, url: str | None, references: Mapping[str, str]) -> str:
+    label = _inline(text, references, links=False) or (_escape_text(url) if url else "")
+    if url is None:
+        return label
+    return f"[{label}]({url})"
+
+
+def _match_link(line: str, start: int, references: Mapping[str, str]) -> tuple[str, int] | None:
+    match = _LINK.match(line, start)
+    if match is None:
+        return None
+    text = match["text"]
+    if match["dest"] is not None:
+        dest = match["dest"].removeprefix("<").removesuffix(">")
+        return _link(text, safe_url(dest), references), match.end()
+    label = _normal_label(match["ref"] or text)
+    if label not in references:
+        return None
+    return _link(text, references[label], references), match.end()
+
+
+def _closing_run(line: str, opening: re.Match[str]) -> re.Match[str] | None:
+    for run in _BACKTICKS.finditer(line, opening.end()):
+        if len(run[0]) == len(opening[0]):
+            return run
+    return None
+
+
+def _inline(line: str, references: Mapping[str, str], *, links: bool = True) -> str:
+    """One line of text: code spans, (safe) links and autolinks rebuilt, everything else escaped."""
+    out: list[str] = []
+    plain = index = 0
+    while index < len(line):
+        char, piece, end = line[index], None, index + 1
+        if char == "`":
+            opening = _BACKTICKS.match(line, index)
+            assert opening is not None
+            closing = _closing_run(line, opening)
+            if closing is None:
+                index = opening.end()
+                continue
+            piece, end = _code_span(line[opening.end() : closing.start()]), closing.end()
+        elif links and char == "<" and (auto := _AUTOLINK.match(line, index)):
+            piece, end = _link("", safe_url(auto["url"]), references), auto.end()
+        elif links and char in "[!" and (found := _match_link(line, index, references)):
+            piece, end = found
+        if piece is None:
+            index += 1
+            continue
+        out += [_escape_text(line[plain:index]), piece]
+        plain = index = end
+    out.append(_escape_text(line[plain:]))
+    return "".join(out)
+
+
+def _text_line(line: str, references: Mapping[str, str]) -> str:
+    prefix = _QUOTE_PREFIX.match(line)
+    head = prefix[0] if prefix else ""
+    return head + _inline(line[len(head) :], references)
+
+
+def _references(lines: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Collect reference definitions (safe targets only) and drop their lines."""
+    references: dict[str, str] = {}
+    kept: list[str] = []
+    fence: str | None = None
+    for line in lines:
+        opened = _FENCE.match(line)
+        if opened and (fence is None or opened["fence"].startswith(fence)):
+            fence = None if fence else opened["fence"][0] * len(opened["fence"])
+        definition = None if fence else _REFERENCE.match(line)
+        if definition is None:
+            kept.append(line)
+            continue
+        url = safe_url(definition["url"])
+        if url is not None:
+            references.setdefault(_normal_label(definition["label"]), url)
+    return references, kept
+
+
+def neutralise_markdown(markdown: str) -> str:
+    """Untrusted markdown re-emitted so Liquid and kramdown render it as inert content."""
+    text = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\r", "\n"))
+    references, lines = _references(text.split("\n"))
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        opened = _FENCE.match(lines[index])
+        if opened is None:
+            out.append(_text_line(lines[index], references))
+            index += 1
+            continue
+        fence = opened["fence"]
+        body: list[str] = []
+        index += 1
+        while index < len(lines) and not _closes(lines[index], fence):
+            body.append(lines[index])
+            index += 1
+        index += 1  # the closing fence (or the end of the text)
+        out += ["", _code_block(opened["indent"], opened["info"], body), ""]
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def _closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
