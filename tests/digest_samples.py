@@ -174,3 +174,18 @@ class DirectGovernor:
     def forget(self, backend: Backend, request: LLMRequest) -> None:
         """Drop a cached reply."""
         self.cache.pop((backend.name, backend.model, request.prompt_digest()), None)
+
+
+def answer_from_prompt(prompt: str) -> str:
+    """A valid reply computed from the prompt text alone (for loopback LLM servers).
+
+    English: one section per heading the prompt requires. Chinese: a fake translation of the
+    quoted digest.
+    """
+    quoted = _DIGEST.search(prompt)
+    if quoted:
+        return fake_translation(quoted.group(1))
+    required = prompt.split("<<<RELEASE NOTES")[0]
+    headings = [line for line in required.split("\n") if line.startswith("## ")]
+    sections = [f"{h}\n\nThis change helps developers build better pages." for h in headings]
+    return "\n\n".join(["An overview of the area in this release.", *sections])

@@ -139,6 +139,7 @@ def test_the_offline_answer_is_accepted_as_a_fallback_without_retry() -> None:
     assert run.statuses() == {"css": {"en": "fallback", "zh": "fallback"}}
     assert all(d.backend == "scripted" for d in run.results())
     assert run.results()[0].reason == "offline digest (no LLM)"
+    assert run.llm_calls == 0
 
 
 def test_cached_replies_are_counted_and_marked_cached() -> None:

@@ -269,15 +269,17 @@ class DigestRun:
             self.llm_calls += 1
             self._failed(item, f"{result.error}: {result.message}".rstrip(": "))
         else:
+            # the offline backend's answer (the request's own fallback) is not an LLM call
+            fallback = self._fallback_text(item)
+            offline = result.text.strip() == fallback.strip()
             self.cache_hits += int(result.cached)
-            self.llm_calls += int(not result.cached)
-            self._answered(item, result)
+            self.llm_calls += int(not (result.cached or offline))
+            self._answered(item, result, fallback)
         self._after(item)
         return tuple(self.outcomes[start:])
 
-    def _answered(self, item: _Item, reply: LLMReply) -> None:
+    def _answered(self, item: _Item, reply: LLMReply, fallback: str) -> None:
         stage = _STAGES[item.language][min(item.attempt, 2) - 1]
-        fallback = self._fallback_text(item)
         if reply.text.strip() == fallback.strip():
             self._record(item, stage, "fallback", "the backend answered with the offline digest")
             self._finish(item, fallback, DigestStatus.FALLBACK, self.plan.backend)

@@ -148,10 +148,20 @@ async def _drive_guarded(
             await session.finish(RunStatus.CANCELLED, "the run was cancelled")
         raise
     except Exception as exc:
+        error = first_leaf(exc)
         with anyio.CancelScope(shield=True):
-            await session.finish(RunStatus.FAILED, str(exc)[:500])
-        raise
+            await session.finish(RunStatus.FAILED, str(error)[:500])
+        if error is exc:
+            raise
+        raise error from exc
     return await session.finish(RunStatus.COMPLETED)
+
+
+def first_leaf(exc: Exception) -> Exception:
+    """The error inside task-group wrapping (callers expect ``WriteError``, not a group)."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def _drive(

@@ -1,0 +1,200 @@
+"""Digest runs: the server-side driver against the schedule limit, per-call overhead, CLI RSS.
+
+A full bilingual run of Chrome 144 from the corpus (processed into a temporary workspace first)
+with a simulated LLM of latency L = 100 ms at concurrency C = 4 and a high rate limit. The
+schedule limit of 2N chained unit tasks (EN → ZH per area) on C slots is max(2L, ⌈2N/C⌉·L).
+The CLI's peak RSS is measured in a subprocess running an offline digest of the same release.
+"""
+
+import math
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from benchmarks.common import corpus_dir
+from webplatform_digest.area_store import AreaStore, load_catalog
+from webplatform_digest.llm.governor import Governor, GovernorConfig
+from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.processing import process_release
+from webplatform_digest.prompts import RequestOptions
+from webplatform_digest.retry import RetryPolicy
+from webplatform_digest.run_driver import RunLimits, run_digest
+from webplatform_digest.run_request import build_plan, parse_run_request
+from webplatform_digest.run_session import RunServices
+from webplatform_digest.runs import RunRegistry, new_run_id
+from webplatform_digest.telemetry.events import Telemetry
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.write_queue import WriteQueue
+
+LATENCY = 0.100
+CONCURRENCY = 4
+VERSION = 144
+_DIGEST = re.compile(r"<<<DIGEST\n(.*)\nDIGEST>>>", re.DOTALL)
+_LABEL = re.compile(r"\[[^\]]*\]\(")
+
+
+def _english(request: LLMRequest) -> str:
+    prompt = request.messages[0].text.split("<<<RELEASE NOTES")[0]
+    headings = [line for line in prompt.split("\n") if line.startswith("## ")]
+    sections = [f"{h}\n\nA simulated summary of this change for web developers." for h in headings]
+    return "\n\n".join(["A simulated overview of the area.", *sections])
+
+
+def _chinese(request: LLMRequest) -> str:
+    match = _DIGEST.search(request.messages[0].text)
+    english = match.group(1) if match else ""
+    lines: list[str] = []
+    for line in english.split("\n"):
+        if line.startswith("#"):
+            hashes, _, rest = line.partition(" ")
+            lines.append(f"{hashes} 功能：{rest}")
+        elif "](" in line:
+            lines.append(_LABEL.sub("[相关链接](", line))
+        elif line.strip():
+            lines.append("这是模拟的中文翻译，用于衡量调度开销。")
+        else:
+            lines.append("")
+    return "\n".join(lines)
+
+
+class SimulatedLLM:
+    """A backend that answers valid digests after a fixed latency."""
+
+    name = "simulated"
+    model = "sim-1"
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.calls = 0
+
+    async def complete(self, request: LLMRequest) -> LLMReply:
+        """Sleep L, then answer."""
+        self.calls += 1
+        await anyio.sleep(self.latency)
+        text = _chinese(request) if request.meta.language == "zh" else _english(request)
+        return LLMReply(text=text, model=self.model)
+
+
+async def _process(root: Path, corpus: Path) -> None:
+    notes = root / "release_notes"
+    notes.mkdir(parents=True)
+    for name in (f"chrome-{VERSION}.md", f"webgpu-{VERSION}.md"):
+        if (corpus / name).is_file():
+            shutil.copy(corpus / name, notes / name)
+    workspace = Workspace.at(root)
+    await process_release(workspace, load_catalog(workspace), VERSION)
+
+
+async def _server_side_run(root: Path) -> dict[str, Any]:
+    workspace = Workspace.at(root)
+    catalog = load_catalog(workspace)
+    request = parse_run_request(version=VERSION, catalog=catalog, use_cache=False)
+    plan = build_plan(
+        request,
+        run_id=new_run_id(),
+        store=AreaStore(workspace),
+        catalog=catalog,
+        backend=SimulatedLLM.name,
+        options=RequestOptions(),
+    )
+    areas = sum(1 for s in plan.subjects if s.data.features)
+    telemetry = Telemetry()
+    config = GovernorConfig(
+        max_concurrency=CONCURRENCY,
+        rate_limit=1000.0,
+        rate_burst=100,
+        retry=RetryPolicy(attempts=1),
+    )
+    governor = Governor(config, telemetry)
+    backend = SimulatedLLM(LATENCY)
+    registry = RunRegistry(workspace.path(Workspace.monitoring_rel("runs.sqlite3")))
+    try:
+        async with WriteQueue.open(workspace, telemetry=telemetry) as queue:
+            services = RunServices(workspace, registry, queue, telemetry)
+            cpu0, started = time.process_time(), time.perf_counter()
+            summary = await run_digest(
+                services,
+                plan,
+                backend,
+                governor,
+                limits=RunLimits(CONCURRENCY, 3600.0),
+                use_cache=False,
+            )
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    finally:
+        registry.close()
+    limit = max(2 * LATENCY, math.ceil(2 * areas / CONCURRENCY) * LATENCY)
+    calls = summary.llm_calls
+    return {
+        "areas_with_features": areas,
+        "llm_calls": calls,
+        "fallbacks": summary.fallbacks,
+        "files_written": len(summary.written),
+        "peak_in_flight": governor.peak_in_flight,
+        "server_side_wall_s": round(wall, 4),
+        "schedule_limit_s": round(limit, 4),
+        "server_side_wall_over_limit": round(wall / limit, 4),
+        "overhead_per_call_ms": round(1000 * max(0.0, wall - limit) / max(1, calls), 3),
+        "cpu_per_call_ms": round(1000 * cpu / max(1, calls), 3),
+    }
+
+
+def _cli_peak_rss(root: Path) -> dict[str, Any]:
+    """Peak RSS of ``webplatform-digest run --llm offline`` in a fresh subprocess."""
+    code = (
+        "import resource, sys\n"
+        "from webplatform_digest.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "print('FASTMCP', 'fastmcp' in sys.modules, file=sys.stderr)\n"
+        "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    args = ["run", "--version", str(VERSION), "--llm", "offline", "--root", str(root), "--json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    found = dict(
+        line.split(" ", 1) for line in done.stderr.splitlines() if line.startswith(("RSS", "FAST"))
+    )
+    return {
+        "cli_exit_code": done.returncode,
+        "cli_peak_rss_mib": round(int(found.get("RSS", "0")) / 1024, 1),
+        "cli_imports_fastmcp": found.get("FASTMCP", "?"),
+        "cli_rss_target_mib": 60,
+    }
+
+
+def run() -> dict[str, Any]:
+    """Figures of the digest section."""
+    corpus = corpus_dir()
+    if corpus is None or not (corpus / f"chrome-{VERSION}.md").is_file():
+        return {"skipped": "corpus not found"}
+    with tempfile.TemporaryDirectory(prefix="bench-digest-") as tmp:
+        root = Path(tmp) / "ws"
+        anyio.run(_process, root, corpus)
+        figures = anyio.run(_server_side_run, root)
+        figures |= _cli_peak_rss(root)
+    figures["bench_peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:<36} {value}")

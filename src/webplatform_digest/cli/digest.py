@@ -1,0 +1,255 @@
+"""``webplatform-digest run``: write the per-area digests of one release from the shell.
+
+The server-side driver runs the digest with the governor and the write queue; a rich progress
+bar goes to stderr on a terminal, ``--json`` prints the summary on stdout. ``--llm auto`` means
+the OpenAI-compatible backend when a base URL is configured, else offline. This path never
+imports fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
+"""
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from webplatform_digest.area_store import AreaStore, load_catalog
+from webplatform_digest.cli import emit_json
+from webplatform_digest.digest_run import Progress
+from webplatform_digest.llm.governor import Governor
+from webplatform_digest.llm.port import Backend
+from webplatform_digest.llm.selection import choose_backend
+from webplatform_digest.prompts import RequestOptions
+from webplatform_digest.run_driver import RunLimits, first_leaf, run_digest
+from webplatform_digest.run_plan import RunPlan
+from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
+from webplatform_digest.run_session import RunServices, RunSummary
+from webplatform_digest.runs import RunRegistry, RunRegistryHook, new_run_id
+from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.telemetry.events import Telemetry
+from webplatform_digest.telemetry.jsonl import JsonlHook, telemetry_path
+from webplatform_digest.telemetry.progress import ProgressFileHook, progress_path
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
+
+log = logging.getLogger(__name__)
+
+REGISTRY_FILE = "runs.sqlite3"
+
+
+def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Handle ``webplatform-digest run``; 0 when every requested digest exists.
+
+    Raises:
+        WebplatformError: bad arguments, release not processed, unwritable workspace
+        (``cli.main`` prints the one-line message and exits non-zero).
+    """
+    settings = _with_flags(settings, args)
+    workspace = Workspace.at(settings.root)
+    catalog = load_catalog(workspace)
+    request = parse_run_request(
+        version=args.version,
+        catalog=catalog,
+        channel=args.channel,
+        focus_areas=args.areas,
+        language=args.language,
+        use_cache=not args.no_cache,
+    )
+    backend_choice = resolve_backend_choice(settings)
+    plan = build_plan(
+        request,
+        run_id=new_run_id(),
+        store=AreaStore(workspace, cache_enabled=settings.area_cache_enabled),
+        catalog=catalog,
+        backend=backend_choice,
+        options=RequestOptions(
+            max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature
+        ),
+    )
+    try:
+        summary = anyio.run(_run, settings, workspace, request, plan, backend_choice)
+    except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
+        raise first_leaf(group) from group
+    return _report(summary, as_json=bool(args.json))
+
+
+def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Settings with ``--llm``, ``--llm-base-url`` and ``--llm-model`` applied (validated)."""
+    overrides: dict[str, Any] = {}
+    if args.llm is not None:
+        overrides["llm_backend"] = args.llm
+    if args.llm_base_url is not None:
+        overrides["llm_base_url"] = args.llm_base_url
+    if args.llm_model is not None:
+        overrides["llm_model"] = args.llm_model
+    if not overrides:
+        return settings
+    return load_settings(**(settings.model_dump() | overrides))
+
+
+def resolve_backend_choice(settings: Settings) -> str:
+    """``openai`` or ``offline`` (``auto``: openai when a base URL is set, else offline).
+
+    Raises:
+        ConfigError: ``openai`` without a base URL.
+    """
+    # the shell has no MCP client to sample from: a configured ``sampling`` means ``auto`` here
+    configured = "auto" if settings.llm_backend == "sampling" else settings.llm_backend
+    choice = choose_backend(
+        configured, client_can_sample=False, server_llm_configured=bool(settings.llm_base_url)
+    )
+    log.info("backend %s: %s", choice.kind, choice.reason)
+    return choice.kind
+
+
+@dataclass(frozen=True, slots=True)
+class _Wiring:
+    services: RunServices
+    governor: Governor
+    backend: Backend
+    limits: RunLimits
+
+
+@asynccontextmanager
+async def cli_wiring(
+    settings: Settings, workspace: Workspace, backend_choice: str
+) -> AsyncGenerator[_Wiring]:
+    """Everything a CLI run needs, opened and closed in order (the container's job in the
+    server): telemetry hooks, run registry, governor, backend, write queue."""
+    telemetry = Telemetry()
+    monitoring = workspace.path(Workspace.MONITORING)
+    monitoring.mkdir(parents=True, exist_ok=True)
+    jsonl = JsonlHook(
+        telemetry_path(workspace),
+        max_bytes=settings.telemetry_max_bytes,
+        backups=settings.telemetry_backups,
+    )
+    progress = ProgressFileHook(
+        progress_path(workspace), min_interval=settings.progress_min_interval
+    )
+    registry = RunRegistry(
+        workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
+        retention=settings.runs_retention,
+        token_ttl=settings.run_token_ttl,
+    )
+    for hook in (jsonl, progress, RunRegistryHook(registry)):
+        telemetry.add(hook)
+    try:
+        registry.recover_interrupted()
+        governor = Governor.from_settings(settings, telemetry)
+        async with (
+            _backend(settings, backend_choice) as backend,
+            WriteQueue.open(workspace, WriteQueueConfig.from_settings(settings), telemetry) as q,
+        ):
+            services = RunServices(workspace, registry, q, telemetry, clock=governor.clock)
+            yield _Wiring(services, governor, backend, _limits(settings))
+    finally:
+        progress.flush()
+        jsonl.close()
+        registry.close()
+
+
+def _limits(settings: Settings) -> RunLimits:
+    concurrency = settings.max_concurrency if settings.concurrency_enabled else 1
+    return RunLimits(max_concurrency=concurrency, run_deadline=settings.run_deadline)
+
+
+@asynccontextmanager
+async def _backend(settings: Settings, choice: str) -> AsyncGenerator[Backend]:
+    """The backend for ``choice`` (imported lazily: offline runs load no HTTP client)."""
+    if choice == "offline":
+        from webplatform_digest.llm.offline import OfflineBackend
+
+        yield OfflineBackend()
+        return
+    from webplatform_digest.llm.openai_compat import OpenAICompatBackend, build_http_client
+
+    http = build_http_client(settings)
+    try:
+        yield OpenAICompatBackend.from_settings(settings, http)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await http.aclose()
+
+
+async def _run(
+    settings: Settings,
+    workspace: Workspace,
+    request: RunRequest,
+    plan: RunPlan,
+    backend_choice: str,
+) -> RunSummary:
+    async with cli_wiring(settings, workspace, backend_choice) as wiring:
+        with _progress_bar() as on_progress:
+            return await run_digest(
+                wiring.services,
+                plan,
+                wiring.backend,
+                wiring.governor,
+                limits=wiring.limits,
+                use_cache=request.use_cache and settings.cache_enabled,
+                params=request.to_json() | {"backend": backend_choice},
+                on_progress=on_progress,
+            )
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Any:
+    """A rich progress bar on a terminal's stderr; no output otherwise."""
+    if not sys.stderr.isatty():
+
+        async def quiet(progress: Progress) -> None:
+            return None
+
+        yield quiet
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        TextColumn("digests"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("starting", total=None)
+
+        async def update(progress: Progress) -> None:
+            bar.update(task, completed=progress.completed, total=progress.total,
+                       description=progress.message.split("; ", 1)[-1])  # fmt: skip
+
+        yield update
+
+
+def _report(summary: RunSummary, *, as_json: bool) -> int:
+    """Print the summary; the exit code says whether every requested digest exists."""
+    missing = [
+        f"{area}/{lang}"
+        for area, row in summary.areas.items()
+        for lang, status in row.items()
+        if status == "pending"
+    ]
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        _print_table(summary)
+    if summary.status != "completed" or missing:
+        reason = summary.reason or f"no digest for {', '.join(missing[:5])}"
+        sys.stderr.write(f"webplatform-digest: run {summary.status}: {reason}\n")
+        return 1
+    return 0
+
+
+def _print_table(summary: RunSummary) -> None:
+    write: Callable[[str], object] = sys.stdout.write
+    write(f"Chrome {summary.version} ({summary.channel}) — run {summary.run_id}\n")
+    for area, row in summary.areas.items():
+        cells = "  ".join(f"{lang}: {status}" for lang, status in row.items())
+        write(f"  {area:<22} {cells}\n")
+    write(
+        f"{len(summary.written)} files written, {len(summary.unchanged)} unchanged; "
+        f"{summary.llm_calls} LLM calls, {summary.cache_hits} cache hits, "
+        f"{summary.fallbacks} fallbacks; {summary.wall_seconds:.1f} s\n"
+    )

@@ -1,0 +1,205 @@
+"""``webplatform-digest run``: a real subprocess against a loopback OpenAI-compatible server."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.digest_samples import answer_from_prompt, sample_subjects, write_processed
+from webplatform_digest.cli import main
+from webplatform_digest.digest_files import parse_digest_file
+from webplatform_digest.workspace import Workspace
+
+API_KEY = "sk-loopback-test-key"
+
+
+class FakeOpenAI(ThreadingHTTPServer):
+    """A loopback ``/v1/chat/completions`` that answers valid digests and records requests."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[dict[str, Any]] = []
+        self.authorization: list[str | None] = []
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>/v1``."""
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeOpenAI
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(body)
+        self.server.authorization.append(self.headers.get("Authorization"))
+        if self.path != "/v1/chat/completions":
+            self.send_error(404)
+            return
+        prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        payload = json.dumps(
+            {
+                "model": body["model"],
+                "choices": [
+                    {"message": {"role": "assistant", "content": answer_from_prompt(prompt)}}
+                ],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 50},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def llm_server() -> Iterator[FakeOpenAI]:
+    """A real HTTP server on 127.0.0.1:0 in a background thread."""
+    server = FakeOpenAI()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def root(workspace: Workspace) -> Path:
+    """A workspace whose Chrome 144 area data is processed (hand-written sample areas)."""
+    write_processed(workspace, sample_subjects())
+    return workspace.root
+
+
+def _cli(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "webplatform_digest", "run", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=clean | (env or {}),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_run_against_an_openai_compatible_server_writes_every_digest(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    """Four chat completions (2 areas × EN/ZH), files written, JSON summary on stdout."""
+    result = _cli(
+        root,
+        "--version", "144", "--llm", "openai", "--llm-base-url", llm_server.base_url,
+        "--llm-model", "loop-model", "--json",
+        env={"WEBPLATFORM_LLM_API_KEY": API_KEY},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) >= {"run_id", "version", "channel", "areas", "llm_calls", "cache_hits",
+                            "fallbacks", "wall_seconds", "written"}  # fmt: skip
+    assert summary["areas"] == {
+        "css": {"en": "ok", "zh": "ok"},
+        "javascript": {"en": "ok", "zh": "ok"},
+    }
+    assert (summary["llm_calls"], summary["fallbacks"]) == (4, 0)
+    assert len(llm_server.requests) == 4
+    assert {r["model"] for r in llm_server.requests} == {"loop-model"}
+    assert set(llm_server.authorization) == {f"Bearer {API_KEY}"}
+    assert API_KEY not in result.stdout + result.stderr
+    zh = root / "digest_markdown/areas/css/chrome-144-zh.md"
+    digest = parse_digest_file(zh.read_bytes())
+    assert (digest.backend, digest.status.value) == ("openai", "ok")
+    assert "功能" in digest.markdown
+    telemetry = (root / ".monitoring/telemetry.jsonl").read_text(encoding="utf-8")
+    assert API_KEY not in telemetry
+    assert json.loads((root / ".monitoring/progress.json").read_text())["status"] == "completed"
+
+
+def test_a_second_run_is_answered_from_the_reply_cache(root: Path, llm_server: FakeOpenAI) -> None:
+    """Unchanged inputs: no request reaches the server and no file is rewritten."""
+    args = ("--version", "144", "--llm-base-url", llm_server.base_url, "--json")
+    first = _cli(root, *args)
+    assert first.returncode == 0, first.stderr
+    calls = len(llm_server.requests)
+    again = _cli(root, *args)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert len(llm_server.requests) == calls == 4
+    assert (summary["llm_calls"], summary["cache_hits"]) == (0, 4)
+    assert summary["areas"]["css"] == {"en": "cached", "zh": "cached"}
+    assert summary["written"] == []
+    assert _cli(root, *args, "--no-cache").returncode == 0
+    assert len(llm_server.requests) == 8
+
+
+def test_the_offline_cli_run_never_imports_fastmcp(root: Path) -> None:
+    """The batch path stays light: fastmcp (and the MCP SDK) are not loaded."""
+    code = (
+        "import sys\n"
+        "from webplatform_digest.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('fastmcp', 'mcp'))\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "run", "--version", "144", "--llm", "offline",
+         "--root", str(root)],
+        capture_output=True, text=True, timeout=120, env=clean, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stderr
+    assert "css" in result.stdout
+    assert "fallback" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--areas", "css,blink"], "unknown focus area 'blink'; valid areas: css, html-dom"),
+        (["--areas", ",".join(["css"] * 10_000)], "too many focus areas (10000)"),
+        (["--version", "150"], "has not been processed yet; run: webplatform-digest process"),
+        (["--version", "14x"], "Chrome milestone number such as 144"),
+        (["--llm", "openai"], "needs WEBPLATFORM_LLM_BASE_URL"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_nothing_is_written(
+    root: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """Exit code 2, a single stderr line, no digest, no run registered."""
+    argv = ["run", "--root", str(root), "--version", "144", *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert not (root / "digest_markdown").exists()
+    assert not (root / ".monitoring").exists()
+
+
+def test_a_failed_write_exits_non_zero_with_the_reason(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file in the way of an area directory: the run fails, the message names the cause."""
+    (root / "digest_markdown" / "areas").mkdir(parents=True)
+    (root / "digest_markdown" / "areas" / "css").write_text("in the way", encoding="utf-8")
+    code = main(["run", "--root", str(root), "--version", "144", "--llm", "offline"])
+    assert code == 1
+    assert "webplatform-digest: " in capsys.readouterr().err
