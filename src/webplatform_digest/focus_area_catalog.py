@@ -35,6 +35,8 @@ DEFAULT_OTHER = FocusArea(
 )
 
 Document = dict[str, Any]
+# libyaml's safe loader when available (same results, several times faster)
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def areas_from_layers(layers: Iterable[Mapping[str, str]]) -> tuple[FocusArea, ...]:
@@ -74,7 +76,7 @@ def load_document(name: str, text: str) -> Document:
         ConfigError: YAML syntax error, not a mapping, or an unknown key.
     """
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
