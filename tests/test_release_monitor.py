@@ -379,12 +379,28 @@ async def test_check_latest_says_when_nothing_can_be_found(
 ) -> None:
     """No listing and no local notes: no version, and an error that says why."""
     del site.routes["/blog"]
+    del site.routes["/release-notes"]
     latest = (await monitor.check_latest("webgpu")).get(Track.WEBGPU)
     assert latest is not None
     assert latest.version is None
     assert "not found" in latest.error
     with pytest.raises(FetchError, match="cannot tell the latest webgpu release"):
         await monitor.fetch_latest("webgpu")
+
+
+async def test_a_blog_index_without_the_post_falls_back_to_the_stable_listing(
+    monitor: ReleaseMonitor, site: SiteServer
+) -> None:
+    """Beta runs one milestone ahead of stable, WebGPU posts match it: both are probed."""
+    site.routes["/blog"] = Route(body=b"<html><body><a href='/blog/other'>x</a></body></html>")
+    latest = await monitor.check_latest("all")
+    found = {r.track: (r.version, r.found_by) for r in latest.releases}
+    assert found == {
+        Track.STABLE: (150, "listing"),
+        Track.BETA: (151, "stable listing"),
+        Track.WEBGPU: (150, "stable listing"),
+    }
+    assert len(site.requests_to("/release-notes")) == 1
 
 
 async def test_fetch_latest_downloads_the_newest_note(

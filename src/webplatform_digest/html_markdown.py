@@ -78,7 +78,7 @@ def safe_url(href: str, base_url: str) -> str | None:
 
 def _wrap(inner: str, marker: str) -> str:
     """Put ``marker`` around ``inner`` while keeping its outer whitespace outside."""
-    core = inner.strip(" \t\n\r\f\v\xa0")
+    core = inner.strip(" \t\n\r\f\v\xa0" + _BR)
     if not core:
         return inner
     start = inner.index(core[0])

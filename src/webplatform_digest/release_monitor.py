@@ -13,10 +13,9 @@ Every request emits one ``FetchFinished`` event (kind ``stable``/``beta``/``webg
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 import httpx
@@ -33,11 +32,26 @@ from webplatform_digest.release_html import (
     parse_version_range,
 )
 from webplatform_digest.release_ledger import LEDGER_REL, ledger_entry, read_ledger, with_entry
+from webplatform_digest.release_results import (
+    BackfillResult,
+    FetchResult,
+    LatestRelease,
+    LatestReleases,
+)
 from webplatform_digest.release_site import MonitorConfig, SiteClient, SitePage
 from webplatform_digest.settings import Settings
 from webplatform_digest.telemetry.events import FetchFinished, Telemetry
 from webplatform_digest.workspace import Workspace
 from webplatform_digest.writes import BatchWriter
+
+__all__ = [
+    "BackfillResult",
+    "FetchResult",
+    "LatestRelease",
+    "LatestReleases",
+    "MonitorConfig",
+    "ReleaseMonitor",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,100 +62,6 @@ _FILE_PATTERNS = {
 }
 
 _T = TypeVar("_T")
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    """A result's fields, ``track`` reported as ``channel`` (the name users pass in)."""
-    data = {f.name: getattr(value, f.name) for f in fields(value)}
-    data["channel"] = data.pop("track").value
-    return data
-
-
-@dataclass(frozen=True, slots=True)
-class LatestRelease:
-    """The newest note found for one track (``version`` None when none could be found)."""
-
-    track: Track
-    version: int | None
-    url: str | None
-    present: bool = False
-    found_by: str = ""
-    error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return _as_dict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class LatestReleases:
-    """What ``check_latest`` found, per track."""
-
-    releases: tuple[LatestRelease, ...]
-    checked_at: str
-
-    def get(self, track: Track) -> LatestRelease | None:
-        """The entry for ``track``, if it was checked."""
-        return next((r for r in self.releases if r.track is track), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"checked_at": self.checked_at, "releases": [r.to_dict() for r in self.releases]}
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """One note fetch: ``fetched``, ``unchanged``, ``present``, ``not_found`` or ``failed``."""
-
-    track: Track
-    version: int
-    outcome: str
-    path: str
-    url: str
-    bytes: int = 0
-    features: int = 0
-    sections: int = 0
-    fetched_at: str = ""
-    error: str = ""
-    status: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the note is now in the workspace."""
-        return self.outcome in ("fetched", "unchanged", "present")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return _as_dict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class BackfillResult:
-    """The fetches of one backfill range, in version order."""
-
-    track: Track
-    first: int
-    last: int
-    results: tuple[FetchResult, ...]
-
-    def count(self, outcome: str) -> int:
-        """How many fetches ended with ``outcome``."""
-        return sum(1 for r in self.results if r.outcome == outcome)
-
-    @property
-    def failed(self) -> tuple[FetchResult, ...]:
-        """Fetches that failed (a missing page is ``not_found``, not a failure)."""
-        return tuple(r for r in self.results if r.outcome == "failed")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        outcomes = ("fetched", "unchanged", "present", "not_found", "failed")
-        return {
-            "channel": self.track.value,
-            "range": [self.first, self.last],
-            "counts": {name: self.count(name) for name in outcomes},
-            "results": [r.to_dict() for r in self.results],
-        }
 
 
 class ReleaseMonitor:
@@ -210,32 +130,51 @@ class ReleaseMonitor:
 
     async def _latest(self, track: Track, listings: dict[str, str | FetchError]) -> LatestRelease:
         listing_url = self._site.url(track.listing_path)
-        if listing_url not in listings:
-            listings[listing_url] = await self._listing(listing_url)
-        listing = listings[listing_url]
+        listing = await self._listing(listing_url, listings)
         error = str(listing) if isinstance(listing, FetchError) else ""
-        linked = (
-            () if isinstance(listing, FetchError) else find_versions(listing, track, listing_url)
-        )
-        known = max(linked) if linked else self._local_latest(track)
+        linked = find_versions(listing, track, listing_url) if isinstance(listing, str) else ()
+        if linked:
+            known, found_by = max(linked), "listing"
+        else:
+            known, found_by = await self._fallback(track, listings)
         if known is None:
             error = error or f"no {track.value} release is linked from {listing_url}"
             return LatestRelease(track, None, None, error=error)
         latest = await self._probe_ahead(track, known)
-        found_by = "probe" if latest != known else ("listing" if linked else "workspace")
+        found_by = "probe" if latest != known else found_by
         url = self.note_url(track, latest)
         return LatestRelease(track, latest, url, self.is_present(track, latest), found_by, error)
 
-    async def _listing(self, url: str) -> str | FetchError:
-        try:
-            page = await self._timed("listing", lambda: self._site.download(url))
-        except FetchError as exc:
-            log.warning("listing %s unavailable: %s", url, exc)
-            return exc
-        return page.text
+    async def _fallback(
+        self, track: Track, listings: dict[str, str | FetchError]
+    ) -> tuple[int | None, str]:
+        """A start when the listing links no note (the blog index shows only recent posts)."""
+        if track is not Track.STABLE:
+            stable_url = self._site.url(Track.STABLE.listing_path)
+            stable = await self._listing(stable_url, listings)
+            linked = (
+                find_versions(stable, Track.STABLE, stable_url) if isinstance(stable, str) else ()
+            )
+            # a beta runs one milestone ahead of stable; a WebGPU post matches its stable release
+            for candidate in (max(linked) + 1, max(linked)) if linked else ():
+                if await self._exists(self.note_url(track, candidate)):
+                    return candidate, "stable listing"
+        local = self._local_latest(track)
+        return local, "workspace" if local is not None else ""
+
+    async def _listing(self, url: str, listings: dict[str, str | FetchError]) -> str | FetchError:
+        """A listing page's HTML, or why it is unavailable; each page is read once per check."""
+        if url not in listings:
+            try:
+                page = await self._timed("listing", lambda: self._site.download(url))
+                listings[url] = page.text
+            except FetchError as exc:
+                log.warning("listing %s unavailable: %s", url, exc)
+                listings[url] = exc
+        return listings[url]
 
     def _local_latest(self, track: Track) -> int | None:
-        folder = self._workspace.root / Workspace.RELEASE_NOTES
+        folder = self._workspace.path(Workspace.RELEASE_NOTES)
         if not folder.is_dir():
             return None
         pattern = _FILE_PATTERNS[track]
