@@ -25,6 +25,7 @@ from webplatform_digest.release_site import MonitorConfig, SiteClient
 from webplatform_digest.retry import RetryPolicy
 from webplatform_digest.telemetry.events import FetchFinished, RecordingHook, Telemetry
 from webplatform_digest.workspace import Workspace
+from webplatform_digest.write_queue import WriteQueue
 from webplatform_digest.writes import BatchResult, DirectWriter
 
 PAGES = expected_pages()
@@ -432,6 +433,23 @@ async def test_backfill_keeps_at_most_the_configured_downloads_in_flight(
     assert transport.max_in_flight == 2
     assert site.max_in_flight <= 2
     assert sorted(_ledger(workspace)) == [f"chrome-{v}" for v in range(140, 148)]
+
+
+async def test_backfill_through_the_shared_write_queue_keeps_every_ledger_entry(
+    workspace: Workspace, site: SiteServer, http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    """Concurrent fetches through the server's WriteQueue lose no ledger entry."""
+    for version in range(140, 146):
+        body = STABLE_HTML.replace("Chrome 150", f"Chrome {version}").encode()
+        site.routes[f"/release-notes/{version}"] = Route(body=body)
+    config = MonitorConfig(base_url=site.base_url, concurrency=4)
+    async with WriteQueue.open(workspace) as queue:
+        monitor = ReleaseMonitor(
+            workspace=workspace, writer=queue, site=SiteClient(http, config, clock=fake_clock)
+        )
+        result = await monitor.backfill("140-145")
+    assert result.count("fetched") == 6
+    assert sorted(_ledger(workspace)) == [f"chrome-{v}" for v in range(140, 146)]
 
 
 async def test_backfill_reports_each_version(
