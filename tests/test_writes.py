@@ -493,3 +493,10 @@ async def test_a_second_process_holding_the_lock_makes_this_one_fail_busy(
                 pass
     async with WriteQueue.open(workspace, _queue_config()) as queue:
         await queue.write(REL, b"after")
+
+
+async def test_an_error_in_the_body_of_open_propagates_unwrapped(workspace: Workspace) -> None:
+    """Callers catch their own exception type, not an exception group from the worker."""
+    with pytest.raises(LookupError, match="from the body"):
+        async with WriteQueue.open(workspace, _queue_config()):
+            raise LookupError("from the body")

@@ -252,7 +252,7 @@ def _require_digests(model: SiteModel, version: int | None) -> None:
             f"no digests found under {where}; write some first with `webplatform-digest run`"
         )
     if version is not None and all(key.version != version for key in model.releases):
-        shown = ", ".join(str(key.version) for key in model.releases[:10])
+        shown = ", ".join(str(v) for v in sorted({key.version for key in model.releases})[-10:])
         raise NotFoundError(
             f"no digests of Chrome {version} under {where} (digests exist for: {shown}); "
             f"write them first with `webplatform-digest run --version {version}`"

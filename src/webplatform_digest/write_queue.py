@@ -288,15 +288,20 @@ class WriteQueue:
         send, receive = anyio.create_memory_object_stream[_Job](self._config.queue_size)
         with ThreadPoolExecutor(self._config.stage_threads, "write-stage") as executor:
             self._executor, self._send = executor, send
+            failure: BaseException | None = None
             try:
                 async with anyio.create_task_group() as group:
                     group.start_soon(self._work, receive)
                     try:
                         yield
+                    except BaseException as exc:  # noqa: BLE001 - re-raised below, unwrapped
+                        failure = exc
                     finally:
                         send.close()
             finally:
                 self._executor = self._send = None
+            if failure is not None:
+                raise failure
 
     async def _prepare(self) -> None:
         lock_path = self._workspace.path(self._lock_rel)
