@@ -185,9 +185,10 @@ class PagesGenerated(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProgressWritten(Event):
-    """A progress-file update was ``written`` or ``throttled``."""
+    """Progress-file updates that were ``written`` or ``throttled`` (``count`` of them)."""
 
     outcome: str
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
