@@ -11,15 +11,18 @@ the next admission) → ``half_open`` → probe success → ``closed`` / probe f
   at its timeout): after the lease a new probe is admitted and the old one is ignored.
 * Every transition bumps a generation; a call reports against the generation it was admitted
   in, so calls started before the breaker opened can neither close nor re-open it.
-* What counts as a failure is the exception's ``counts_as_failure`` (``errors.LLMError``); any
-  other ``Exception`` is a failure; cancellation (a ``BaseException``) never is.
+* A call admitted while closed may queue (slot, rate token) while the breaker trips; ``confirm``
+  re-checks it right before the backend is called, so no call starts after the trip.
+* What counts as a failure is the exception's ``counts_as_failure`` (``errors.LLMError``); our
+  own other errors (``WebplatformError``: validation, input) and cancellation never do; any
+  other ``Exception`` (an unexpected error from a backend library) does.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
-from webplatform_digest.errors import CircuitOpenError
+from webplatform_digest.errors import CircuitOpenError, LLMError, WebplatformError
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 #: gauge value per state (``webplatform_digest_circuit_breaker_state``)
@@ -41,9 +44,11 @@ def classify(exc: BaseException | None) -> str:
     """``success``, ``failure`` or ``neutral`` for a call that ended with ``exc``."""
     if exc is None:
         return "success"
-    if not isinstance(exc, Exception):
-        return "neutral"  # cancellation, KeyboardInterrupt: says nothing about the backend
-    return "failure" if getattr(exc, "counts_as_failure", True) else "neutral"
+    if isinstance(exc, LLMError):
+        return "failure" if exc.counts_as_failure else "neutral"
+    if isinstance(exc, WebplatformError) or not isinstance(exc, Exception):
+        return "neutral"  # our validation, cancellation: say nothing about the backend
+    return "failure"
 
 
 class CircuitBreaker:
@@ -77,6 +82,11 @@ class CircuitBreaker:
         return self._state
 
     @property
+    def generation(self) -> int:
+        """Bumped on every transition; tickets of older generations are stale."""
+        return self._generation
+
+    @property
     def failures(self) -> int:
         """Consecutive failures counted while closed."""
         return self._failures
@@ -96,6 +106,16 @@ class CircuitBreaker:
             self._probe_since = now
             return Ticket(self._generation, probe=True)
         raise CircuitOpenError(f"circuit for LLM backend {self.name!r} is open; not calling it")
+
+    def confirm(self, ticket: Ticket) -> Ticket:
+        """Re-check an admission after queueing; a ticket from before a transition is re-admitted.
+
+        Raises:
+            CircuitOpenError: the breaker opened while the call was queued.
+        """
+        if ticket.generation == self._generation:
+            return ticket
+        return self.admit()
 
     def record(self, ticket: Ticket, exc: BaseException | None = None) -> None:
         """Report how an admitted call ended (``exc`` None = success)."""

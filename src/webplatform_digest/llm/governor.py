@@ -26,8 +26,9 @@ from webplatform_digest.errors import (
     DeadlineExceededError,
     LLMError,
     LLMTimeoutError,
+    WebplatformError,
 )
-from webplatform_digest.llm.breaker import CircuitBreaker, TransitionHook
+from webplatform_digest.llm.breaker import CircuitBreaker, Ticket, TransitionHook
 from webplatform_digest.llm.cache import ReplyCache, reply_key
 from webplatform_digest.llm.limiter import RateLimiter
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
@@ -88,6 +89,10 @@ class GovernorConfig:
         )
 
 
+#: placeholder ticket of an attempt before admission (never matches a generation)
+_UNADMITTED = Ticket(-1)
+
+
 @dataclass(slots=True)
 class _Attempt:
     """Bookkeeping of one attempt, for its telemetry event."""
@@ -95,6 +100,7 @@ class _Attempt:
     number: int
     queued_at: float
     service_at: float | None = None
+    ticket: Ticket = _UNADMITTED
 
 
 class Governor:
@@ -265,17 +271,17 @@ class Governor:
             raise DeadlineExceededError("the LLM call deadline passed before the next attempt")
         breaker = self.breaker(backend.name)
         try:
-            ticket = breaker.admit()
+            attempt.ticket = breaker.admit()
         except CircuitOpenError:
             self._emit_attempt(backend, request, attempt, "rejected_open")
             raise
         try:
             reply = await self._admitted(backend, request, attempt, deadline)
         except BaseException as exc:
-            breaker.record(ticket, exc)
+            breaker.record(attempt.ticket, exc)
             self._emit_attempt(backend, request, attempt, _outcome(exc), exc)
             raise
-        breaker.record(ticket)
+        breaker.record(attempt.ticket)
         self._emit_attempt(backend, request, attempt, "success")
         return reply
 
@@ -285,6 +291,8 @@ class Governor:
         self._resources.adjust(self._slots, self._concurrency_changed)
         async with self._slot(deadline):
             await self._rate_token(backend.name, deadline, request.meta.run_id)
+            # the breaker may have tripped while this attempt queued: never call after a trip
+            attempt.ticket = self.breaker(backend.name).confirm(attempt.ticket)
             attempt.service_at = now = self.clock()
             budget = min(self.config.attempt_timeout, deadline - now)
             cut_by_deadline = budget < self.config.attempt_timeout
@@ -402,7 +410,7 @@ async def _complete(backend: Backend, request: LLMRequest) -> LLMReply:
     """Call the backend; an unexpected exception (a bug) becomes a non-retryable failure."""
     try:
         return await backend.complete(request)
-    except LLMError:
+    except WebplatformError:
         raise
     except Exception as exc:
         log.exception("LLM backend %r raised an unexpected error", backend.name)
