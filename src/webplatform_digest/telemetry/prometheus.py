@@ -368,7 +368,8 @@ class PrometheusHook:
 
     def _on_progress(self, event: Event) -> None:
         assert isinstance(event, ProgressWritten)
-        self._child(self.progress_updates, bounded(event.outcome, PROGRESS_OUTCOMES)).inc()
+        outcome = bounded(event.outcome, PROGRESS_OUTCOMES)
+        self._child(self.progress_updates, outcome).inc(max(0, event.count))
 
     def _on_run_started(self, event: Event) -> None:
         self.runs_in_progress.inc()
@@ -432,3 +433,8 @@ def _exemplar(run_id: str | None) -> dict[str, str] | None:
     if run_id and len(run_id) <= _EXEMPLAR_MAX:
         return {"run_id": run_id}
     return None
+
+
+def new_prometheus_hook(area_ids: tuple[str, ...]) -> PrometheusHook:
+    """A hook on a fresh ``CollectorRegistry`` (one per container, never the global one)."""
+    return PrometheusHook(CollectorRegistry(), area_ids)

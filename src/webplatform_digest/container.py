@@ -1,0 +1,266 @@
+"""The composition root: one ``Container`` per process builds the shared services lazily.
+
+Tools and CLI commands never construct these per call and never re-read configuration: they
+ask the container. Building the container costs nothing; each service is made on first use
+(startup does no corpus scan). Services that own tasks or sockets (write queue, HTTP client)
+live between ``start()`` and ``aclose()``, reference-counted so several MCP sessions (or
+in-memory test clients) can share one container.
+"""
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import anyio
+import httpx
+
+from webplatform_digest import __version__
+from webplatform_digest.area_store import AreaStore, load_catalog
+from webplatform_digest.clock import Clock, monotonic
+from webplatform_digest.errors import WebplatformError
+from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.runs import RunRegistry, RunRegistryHook
+from webplatform_digest.settings import Settings
+from webplatform_digest.telemetry.events import Telemetry
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
+
+if TYPE_CHECKING:
+    from webplatform_digest.llm.governor import Governor
+    from webplatform_digest.llm.openai_compat import OpenAICompatBackend
+    from webplatform_digest.release_monitor import ReleaseMonitor
+    from webplatform_digest.run_session import RunServices
+    from webplatform_digest.telemetry.jsonl import JsonlHook
+    from webplatform_digest.telemetry.progress import ProgressFileHook
+    from webplatform_digest.telemetry.prometheus import PrometheusHook
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+USER_AGENT = f"webplatform-digest/{__version__}"
+
+
+class Container:
+    """Lazily built, process-wide services for one workspace."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = monotonic,
+        sleep: Sleep = anyio.sleep,
+        jsonl: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self._jsonl_enabled = jsonl
+        self._users = 0
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._lock = anyio.Lock()
+        self._write_queue: WriteQueue | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    # Pure or file-backed services (no tasks) -----------------------------------------------
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        """The workspace root."""
+        return Workspace.at(self.settings.root)
+
+    @cached_property
+    def catalog(self) -> FocusAreaManager:
+        """The focus-area catalogue (shipped defaults + the workspace's ``focus_areas/``)."""
+        return load_catalog(self.workspace)
+
+    @cached_property
+    def prometheus(self) -> "PrometheusHook":
+        """The metric catalogue on this container's own registry."""
+        from webplatform_digest.telemetry.prometheus import new_prometheus_hook
+
+        return new_prometheus_hook(self.catalog.ids)
+
+    @cached_property
+    def jsonl(self) -> "JsonlHook | None":
+        """The JSONL event log (``.monitoring/telemetry.jsonl``)."""
+        if not self._jsonl_enabled:
+            return None
+        from webplatform_digest.telemetry.jsonl import JsonlHook, telemetry_path
+
+        return JsonlHook(
+            telemetry_path(self.workspace),
+            max_bytes=self.settings.telemetry_max_bytes,
+            backups=self.settings.telemetry_backups,
+        )
+
+    @cached_property
+    def progress(self) -> "ProgressFileHook":
+        """The throttled ``.monitoring/progress.json`` writer."""
+        from webplatform_digest.telemetry.progress import ProgressFileHook, progress_path
+
+        return ProgressFileHook(
+            progress_path(self.workspace),
+            min_interval=self.settings.progress_min_interval,
+            clock=self.clock,
+            emit=lambda event: self.telemetry.emit(event),
+        )
+
+    @cached_property
+    def runs(self) -> RunRegistry:
+        """The run registry (``.monitoring/runs.sqlite3``)."""
+        registry = RunRegistry(
+            self.workspace.path(Workspace.monitoring_rel("runs.sqlite3")),
+            retention=self.settings.runs_retention,
+            token_ttl=self.settings.run_token_ttl,
+        )
+        registry.recover_interrupted()
+        return registry
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        """Event fan-out to Prometheus, JSONL, the progress file and the run registry."""
+        telemetry = Telemetry((self.prometheus,))
+        if self.jsonl is not None:
+            telemetry.add(self.jsonl)
+        telemetry.add(self.progress)
+        telemetry.add(RunRegistryHook(self.runs))
+        return telemetry
+
+    @cached_property
+    def area_store(self) -> AreaStore:
+        """Per-area data of the workspace, with the parse cache."""
+        return AreaStore(
+            self.workspace,
+            cache_enabled=self.settings.area_cache_enabled,
+            telemetry=self.telemetry,
+        )
+
+    @cached_property
+    def governor(self) -> "Governor":
+        """The one governor of outbound LLM calls."""
+        from webplatform_digest.llm.governor import Governor
+
+        return Governor.from_settings(
+            self.settings, self.telemetry, clock=self.clock, sleep=self.sleep
+        )
+
+    # Services with tasks or sockets ---------------------------------------------------------
+
+    @property
+    def write_queue(self) -> WriteQueue:
+        """The single writer of the workspace (only between ``start()`` and ``aclose()``)."""
+        if self._write_queue is None:
+            raise WebplatformError("the write queue is not running (container not started)")
+        return self._write_queue
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The process's pooled HTTP client (only between ``start()`` and ``aclose()``)."""
+        if self._http is None:
+            raise WebplatformError("the HTTP client is not running (container not started)")
+        return self._http
+
+    def openai_backend(
+        self, *, base_url: str | None = None, model: str | None = None
+    ) -> "OpenAICompatBackend":
+        """The OpenAI-compatible backend on the shared HTTP client."""
+        from webplatform_digest.llm.openai_compat import OpenAICompatBackend
+
+        settings = self.settings
+        if base_url or model:
+            settings = settings.model_copy(
+                update={
+                    "llm_base_url": base_url or settings.llm_base_url,
+                    "llm_model": model or settings.llm_model,
+                }
+            )
+        return OpenAICompatBackend.from_settings(settings, self.http)
+
+    def monitor(self, *, base_url: str | None = None) -> "ReleaseMonitor":
+        """A release monitor on the shared HTTP client and write queue."""
+        from webplatform_digest.release_monitor import ReleaseMonitor
+
+        return ReleaseMonitor.create(
+            workspace=self.workspace,
+            writer=self.write_queue,
+            client=self.http,
+            settings=self.settings,
+            telemetry=self.telemetry,
+            base_url=base_url,
+        )
+
+    def run_services(self) -> "RunServices":
+        """What the digest-run drivers need."""
+        from webplatform_digest.run_session import RunServices
+
+        return RunServices(
+            workspace=self.workspace,
+            registry=self.runs,
+            writer=self.write_queue,
+            telemetry=self.telemetry,
+            clock=self.clock,
+        )
+
+    # Lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the write queue and HTTP client (first user only)."""
+        async with self._lock:
+            self._users += 1
+            if self._users > 1:
+                return
+            stack = contextlib.AsyncExitStack()
+            try:
+                self._write_queue = await stack.enter_async_context(
+                    WriteQueue.open(
+                        self.workspace,
+                        WriteQueueConfig.from_settings(self.settings),
+                        self.telemetry,
+                        clock=self.clock,
+                    )
+                )
+                self._http = await stack.enter_async_context(
+                    httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+                )
+            except BaseException:
+                self._users -= 1
+                await stack.aclose()
+                raise
+            self._stack = stack
+
+    async def aclose(self) -> None:
+        """Stop services when the last user leaves; flush telemetry; mark running runs."""
+        async with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users:
+                return
+            stack, self._stack = self._stack, None
+            with anyio.CancelScope(shield=True):
+                if stack is not None:
+                    await stack.aclose()
+                self._write_queue, self._http = None, None
+                self._flush_files()
+
+    def _flush_files(self) -> None:
+        if "progress" in self.__dict__:
+            self.progress.flush()
+        if "jsonl" in self.__dict__ and self.jsonl is not None:
+            self.jsonl.flush()
+
+    def close(self) -> None:
+        """Release file-backed resources at process exit (after the last ``aclose()``)."""
+        if "jsonl" in self.__dict__ and self.jsonl is not None:
+            self.jsonl.close()
+        if "runs" in self.__dict__:
+            self.runs.close()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator["Container"]:
+        """``start()`` … ``aclose()`` as a context manager."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.aclose()

@@ -1,0 +1,49 @@
+"""What every MCP tool shares: argument types, annotations, and the domain-error mapping."""
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastmcp.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from webplatform_digest.errors import WebplatformError
+
+Version = Annotated[int, Field(ge=1, le=999, description="Chrome milestone, e.g. 144")]
+ChannelArg = Annotated[Literal["stable", "beta"], Field(description="Release channel")]
+LanguageArg = Annotated[Literal["en", "zh", "bilingual"], Field(description="Digest language(s)")]
+AreaId = Annotated[str, Field(min_length=1, max_length=64, description="Focus-area id")]
+RunId = Annotated[
+    str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Run id")
+]
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+LOCAL_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+NETWORK_READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
+NETWORK_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+
+#: tool-name label values for metrics (anything else is ``other``)
+TOOL_NAMES = (
+    "process_release_notes",
+    "webplatform_digest",
+    "get_digest_progress",
+    "generate_github_pages",
+    "list_focus_areas",
+    "check_latest_releases",
+    "fetch_release_notes",
+    "telemetry_summary",
+)
+
+
+@contextlib.contextmanager
+def tool_errors() -> Iterator[None]:
+    """Turn domain errors into ``ToolError``s whose text the client (and its model) can act on."""
+    try:
+        yield
+    except WebplatformError as exc:
+        raise ToolError(str(exc)) from exc
