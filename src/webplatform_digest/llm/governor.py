@@ -203,17 +203,18 @@ class Governor:
         """Answer ``request`` through ``backend`` under every limit.
 
         ``deadline`` is an absolute time on ``self.clock`` (e.g. the run's end); the call never
-        runs past it nor past ``call_deadline`` seconds from now.
+        runs past it nor past ``call_deadline`` seconds from now. ``use_cache=False`` asks the
+        backend even when a reply is cached; the fresh reply then replaces the cached one.
 
         Raises:
             LLMError: the subclass says why (open circuit, timeout, deadline, backend error, ...).
         """
         if getattr(backend, "local", False):
             return await self._call_local(backend, request)
-        key = None
-        if use_cache and self._cache is not None:
-            key = reply_key(backend.name, backend.model, request)
-            cached = await self._cache.get(key, run_id=request.meta.run_id)
+        cache = self._cache
+        key = reply_key(backend.name, backend.model, request) if cache is not None else ""
+        if use_cache and cache is not None:
+            cached = await cache.get(key, run_id=request.meta.run_id)
             if cached is not None:
                 self._emit_attempt(backend, request, _Attempt(0, self.clock()), "cached")
                 return cached
@@ -221,8 +222,8 @@ class Governor:
         if deadline is not None:
             limit = min(limit, deadline)
         reply = await self._with_retries(backend, request, limit)
-        if key is not None and self._cache is not None:
-            await self._cache.put(key, reply)
+        if cache is not None:
+            await cache.put(key, reply)
         return reply
 
     async def _with_retries(
