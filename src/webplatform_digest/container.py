@@ -3,10 +3,11 @@
 Tools and CLI commands never construct these per call and never re-read configuration: they
 ask the container. Building the container costs nothing; each service is made on first use
 (startup does no corpus scan). Services that own tasks or sockets (write queue, HTTP client)
-live between ``start()`` and ``aclose()``, reference-counted so several MCP sessions (or
-in-memory test clients) can share one container.
+live between ``start()`` and ``aclose()`` in a host task of their own, reference-counted so
+several MCP sessions (or in-memory test clients) can share one container.
 """
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -58,7 +59,8 @@ class Container:
         self.sleep = sleep
         self._jsonl_enabled = jsonl
         self._users = 0
-        self._stack: contextlib.AsyncExitStack | None = None
+        self._host: asyncio.Task[None] | None = None
+        self._stop = anyio.Event()
         self._lock = anyio.Lock()
         self._write_queue: WriteQueue | None = None
         self._http: httpx.AsyncClient | None = None
@@ -206,41 +208,54 @@ class Container:
     # Lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the write queue and HTTP client (first user only)."""
+        """Start the write queue and HTTP client (first user only).
+
+        They run inside one host task owned by the container, because MCP lifespans may be
+        entered and left from different tasks while anyio task groups must not be.
+        """
         async with self._lock:
             self._users += 1
             if self._users > 1:
                 return
-            stack = contextlib.AsyncExitStack()
-            try:
-                self._write_queue = await stack.enter_async_context(
-                    WriteQueue.open(
-                        self.workspace,
-                        WriteQueueConfig.from_settings(self.settings),
-                        self.telemetry,
-                        clock=self.clock,
-                    )
-                )
-                self._http = await stack.enter_async_context(
-                    httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=False)
-                )
-            except BaseException:
+            ready = anyio.Event()
+            self._stop = anyio.Event()
+            self._host = asyncio.get_running_loop().create_task(self._serve(ready, self._stop))
+            await ready.wait()
+            if self._host.done() and (error := self._host.exception()) is not None:
                 self._users -= 1
-                await stack.aclose()
-                raise
-            self._stack = stack
+                self._host = None
+                raise error
+
+    async def _serve(self, ready: anyio.Event, stop: anyio.Event) -> None:
+        try:
+            async with (
+                WriteQueue.open(
+                    self.workspace,
+                    WriteQueueConfig.from_settings(self.settings),
+                    self.telemetry,
+                    clock=self.clock,
+                ) as queue,
+                httpx.AsyncClient(
+                    headers={"User-Agent": USER_AGENT}, follow_redirects=False
+                ) as http,
+            ):
+                self._write_queue, self._http = queue, http
+                ready.set()
+                await stop.wait()
+        finally:
+            self._write_queue, self._http = None, None
+            ready.set()
 
     async def aclose(self) -> None:
-        """Stop services when the last user leaves; flush telemetry; mark running runs."""
+        """Stop services when the last user leaves (draining writes) and flush telemetry."""
         async with self._lock:
             self._users = max(0, self._users - 1)
-            if self._users:
+            if self._users or self._host is None:
                 return
-            stack, self._stack = self._stack, None
+            host, self._host = self._host, None
             with anyio.CancelScope(shield=True):
-                if stack is not None:
-                    await stack.aclose()
-                self._write_queue, self._http = None, None
+                self._stop.set()
+                await host
                 self._flush_files()
 
     def _flush_files(self) -> None:
