@@ -104,7 +104,7 @@ def render_page(content: PageContent) -> bytes:
     """One page as Jekyll markdown with front matter (``yaml.safe_dump``, never by hand)."""
     front = {
         "layout": "digest" if content.digest else "default",
-        "title": content.title,
+        "title": " ".join(content.title.split()),  # one line, whatever the digest says
         "lang": HTML_LANG[content.ref.language],
     }
     head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)

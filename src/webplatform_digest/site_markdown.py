@@ -207,6 +207,8 @@ def neutralise_markdown(markdown: str) -> str:
             body.append(lines[index])
             index += 1
         index += 1  # the closing fence (or the end of the text)
+        while body and not body[-1].strip():
+            body.pop()
         out += ["", _code_block(opened["indent"], opened["info"], body), ""]
     return "\n".join(out).strip("\n") + "\n"
 
