@@ -17,8 +17,15 @@ from tests.telemetry.run_events import simulated_run_events
 from webplatform_digest.clock import Clock, wall_time
 from webplatform_digest.settings import load_settings
 from webplatform_digest.telemetry import events as catalogue
-from webplatform_digest.telemetry.events import Event, Telemetry, ToolCalled
+from webplatform_digest.telemetry.events import (
+    ConcurrencyChanged,
+    Event,
+    Telemetry,
+    ToolCalled,
+    WriteQueueDepth,
+)
 from webplatform_digest.telemetry.jsonl import (
+    GAUGE_SAMPLES,
     QUEUE_SIZE,
     JsonlHook,
     read_events,
@@ -60,7 +67,7 @@ def test_every_event_becomes_one_line_with_timestamp_run_trace_sequence_and_type
 ) -> None:
     """Each line carries ts (wall), seq, trace_id, run_id, type and the event's fields."""
     path = telemetry_path(workspace)
-    events = simulated_run_events("run-7", AREAS)
+    events = [e for e in simulated_run_events("run-7", AREAS) if type(e) not in GAUGE_SAMPLES]
     with _hook(path, trace_id="trace-a", wall=FakeClock(1_700_000_000.0)) as hook:
         telemetry = Telemetry((hook,))
         for event in events:
@@ -77,6 +84,26 @@ def test_every_event_becomes_one_line_with_timestamp_run_trace_sequence_and_type
     assert first_attempt["area"] == "css"
     started = next(r for r in records if r["type"] == "RunStarted")
     assert started["areas"] == list(AREAS)
+
+
+def test_gauge_samples_are_left_to_the_metrics_unless_asked_for(tmp_path: Path) -> None:
+    """ConcurrencyChanged and WriteQueueDepth are skipped by default, logged with skip=()."""
+    gauges: list[Event] = [ConcurrencyChanged(in_flight=1, limit=4), WriteQueueDepth(depth=2)]
+    with (
+        _hook(tmp_path / "default.jsonl") as default,
+        JsonlHook(
+            tmp_path / "all.jsonl", max_bytes=1 << 20, backups=0, skip=frozenset()
+        ) as everything,
+    ):
+        for event in [*gauges, _tool(1)]:
+            default.handle(event)
+            everything.handle(event)
+    assert [r["type"] for r in read_events([tmp_path / "default.jsonl"])[0]] == ["ToolCalled"]
+    assert [r["type"] for r in read_events([tmp_path / "all.jsonl"])[0]] == [
+        "ConcurrencyChanged",
+        "WriteQueueDepth",
+        "ToolCalled",
+    ]
 
 
 def test_flush_makes_every_handled_event_readable(tmp_path: Path) -> None:

@@ -71,14 +71,15 @@ def _read(hook: ProgressFileHook) -> dict[str, Any]:
     return document
 
 
-def _outcomes(recorder: RecordingHook) -> list[str]:
-    return [e.outcome for e in recorder.events if isinstance(e, ProgressWritten)]
+def _outcomes(recorder: RecordingHook) -> list[tuple[str, int]]:
+    return [(e.outcome, e.count) for e in recorder.events if isinstance(e, ProgressWritten)]
 
 
 def test_updates_inside_the_interval_are_throttled_and_the_next_due_one_is_written(
     workspace: Workspace, fake_clock: FakeClock, make_hook: HookFactory
 ) -> None:
-    """First update written; updates within min_interval throttled; after it, written again."""
+    """First update written; updates within min_interval throttled; after it, written again
+    (the throttled ones reported as one count just before that write)."""
     recorder = RecordingHook()
     hook, telemetry = make_hook(progress_path(workspace), fake_clock, recorder)
     telemetry.emit(START)
@@ -86,9 +87,10 @@ def test_updates_inside_the_interval_are_throttled_and_the_next_due_one_is_writt
     telemetry.emit(_stage("css", "english_generation", "en"))
     telemetry.emit(RunProgress(run_id="run-1", completed=1, total=4, message="css en"))
     assert _read(hook)["completed"] == 0  # the throttled updates are not on disk yet
+    assert _outcomes(recorder) == [("written", 1)]
     fake_clock.advance(0.4)
     telemetry.emit(_stage("css", "translation", "zh"))
-    assert _outcomes(recorder) == ["written", "throttled", "throttled", "written"]
+    assert _outcomes(recorder) == [("written", 1), ("throttled", 2), ("written", 1)]
     document = _read(hook)
     assert document["completed"] == 1
     assert document["areas"]["css"] == {
@@ -113,7 +115,7 @@ def test_the_final_state_is_written_even_inside_the_interval(
         RunFinished(run_id="run-1", status="completed", seconds=12.5),
     ):
         telemetry.emit(event)
-    assert _outcomes(recorder) == ["written", *["throttled"] * 4, "written"]
+    assert _outcomes(recorder) == [("written", 1), ("throttled", 4), ("written", 1)]
     document = _read(hook)
     assert (document["run_id"], document["status"]) == ("run-1", "completed")
     assert (document["completed"], document["total"]) == (4, 4)

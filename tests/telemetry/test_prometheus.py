@@ -141,7 +141,7 @@ def test_each_event_type_updates_its_series() -> None:
             CacheLookup(cache="reply", hit=True, layer="disk"),
             FileWritten(outcome="written", bytes=1234, kind="digest", wait_seconds=0.004),
             WriteQueueDepth(depth=7),
-            ProgressWritten(outcome="throttled"),
+            ProgressWritten(outcome="throttled", count=3),
             ToolCalled(tool="list_focus_areas", outcome="ok", seconds=0.01),
             FetchFinished(kind="beta", outcome="not_found", seconds=0.2, status=404),
             WorkspaceLockWait(seconds=0.5, outcome="acquired"),
@@ -173,7 +173,7 @@ def test_each_event_type_updates_its_series() -> None:
     assert _value(r, "file_written_bytes_total", kind="digest") == 1234.0
     assert _value(r, "write_wait_seconds_count") == 1.0
     assert _value(r, "write_queue_depth") == 7.0
-    assert _value(r, "progress_updates_total", outcome="throttled") == 1.0
+    assert _value(r, "progress_updates_total", outcome="throttled") == 3.0
     assert _value(r, "tool_calls_total", tool="list_focus_areas", outcome="ok") == 1.0
     assert _value(r, "tool_duration_seconds_count", tool="list_focus_areas") == 1.0
     assert _value(r, "fetches_total", kind="beta", outcome="not_found") == 1.0

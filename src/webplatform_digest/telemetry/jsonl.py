@@ -2,12 +2,16 @@
 
 One writer thread per process owns the file. ``handle()`` only stamps the wall time and appends
 the event to a bounded deque (never blocks, takes no lock; when the writer is that far behind
-the event is dropped and counted, and the drop is recorded in the file later). A thread rather
+the event is dropped and counted, and the drop is recorded in the file later). The writer lets
+events gather for up to ``LINGER_SECONDS`` after a wake-up, so a crash loses at most that much
+of the log, and a busy run causes a few wake-ups per second, not one per event. A thread rather
 than an anyio task, because events come from the event loop, from worker threads and from sync
 CLI code alike, file I/O blocks anyway, and the writer must outlive any one event loop (the CLI
 runs several).
 
-Each line: ``{"ts", "seq", "trace_id", "type", "run_id", ...event fields}``. ``seq`` increases
+Each line: ``{"ts", "seq", "trace_id", "type", "run_id", ...event fields}``. Gauge samples
+(``ConcurrencyChanged``, ``WriteQueueDepth``) are left to the metrics unless ``skip`` says
+otherwise. ``seq`` increases
 by one per line written by this process (across rotations); ``trace_id`` identifies the
 process. A torn last line left by a killed writer is terminated before appending, so it costs
 exactly that one line; readers skip and count corrupt lines wherever they are.
@@ -26,14 +30,18 @@ from typing import Any
 import orjson
 
 from webplatform_digest.clock import wall_time
-from webplatform_digest.telemetry.events import Event
+from webplatform_digest.telemetry.events import ConcurrencyChanged, Event, WriteQueueDepth
 from webplatform_digest.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "telemetry.jsonl"
 QUEUE_SIZE = 10_000
+#: how long the writer lets events gather after a wake-up (flush and close cut it short)
+LINGER_SECONDS = 0.05
 _BATCH = 1024
+#: gauge samples: the metrics have them; a log line each would be a quarter of the file
+GAUGE_SAMPLES: frozenset[type[Event]] = frozenset({ConcurrencyChanged, WriteQueueDepth})
 
 Record = tuple[float, Event]
 
@@ -70,8 +78,11 @@ class JsonlHook:
         trace_id: str | None = None,
         wall: Callable[[], float] = wall_time,
         queue_size: int = QUEUE_SIZE,
+        linger: float = LINGER_SECONDS,
+        skip: frozenset[type[Event]] = GAUGE_SAMPLES,
     ) -> None:
         self.path = path
+        self._skip = skip
         self.trace_id = trace_id or uuid.uuid4().hex[:16]
         self.dropped = 0
         self._max_bytes = max_bytes
@@ -80,17 +91,22 @@ class JsonlHook:
         self._pending: deque[Record | _Flush | object] = deque()
         self._limit = queue_size
         self._wake = threading.Event()
+        self._urgent = threading.Event()
+        self._linger = linger
         self._closed = False
         self._lock = threading.Lock()
         self._file = _JsonlFile(path, max_bytes=max_bytes, backups=backups)
         self._seq = 0
-        self._trace_json = orjson.dumps(self.trace_id).decode()
+        self._trace_json = orjson.dumps(self.trace_id).replace(b"%", b"%%")
+        self._heads: dict[type[Event], bytes] = {}
         self._dropped_written = 0
         self._thread = threading.Thread(target=self._run, name="telemetry-jsonl", daemon=True)
         self._thread.start()
 
     def handle(self, event: Event) -> None:
         """Queue ``event`` for the writer; never blocks (drops and counts when full)."""
+        if type(event) in self._skip:
+            return
         if self._closed or len(self._pending) >= self._limit:
             self._count_drop()
             return
@@ -124,6 +140,7 @@ class JsonlHook:
     def _control(self, item: _Flush | object) -> None:
         """Queue a control marker (never dropped, not counted against the bound)."""
         self._pending.append(item)
+        self._urgent.set()
         self._wake.set()
 
     def _count_drop(self) -> None:
@@ -131,10 +148,13 @@ class JsonlHook:
             self.dropped += 1
 
     def _run(self) -> None:
-        # Clear the wake-up before draining: an event appended after the drain sets it again.
+        # Lingering turns a wake-up per event into a few per second; a caller waiting on a
+        # flush or close sets ``_urgent``. Clear before draining: a later append sets it again.
         stop = False
         while not stop:
             self._wake.wait()
+            self._urgent.wait(self._linger)
+            self._urgent.clear()
             self._wake.clear()
             while self._pending and not stop:
                 batch: list[Record | _Flush | object] = []
@@ -175,12 +195,13 @@ class JsonlHook:
         """The line of one event: our header fields spliced before the event's own fields."""
         ts, event = record
         self._seq += 1
+        head = self._heads.get(type(event))
+        if head is None:
+            name = orjson.dumps(type(event).__name__)
+            head = b'{"ts":%.6f,"seq":%d,"trace_id":' + self._trace_json + b',"type":' + name
+            self._heads[type(event)] = head
         body = orjson.dumps(event, default=str)  # orjson serialises dataclasses natively
-        head = (
-            f'{{"ts":{ts:.6f},"seq":{self._seq},"trace_id":{self._trace_json},'
-            f'"type":"{type(event).__name__}"'
-        ).encode()
-        return head + (b"," + body[1:] if len(body) > 2 else b"}") + b"\n"
+        return head % (ts, self._seq) + (b"," + body[1:] if len(body) > 2 else b"}") + b"\n"
 
     def _drop_line(self, count: int) -> bytes:
         self._seq += 1

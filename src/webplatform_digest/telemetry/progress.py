@@ -3,7 +3,8 @@
 A shell user or a second client can poll it while a run goes on. Writes are atomic (readers
 see the old or the new document), throttled to one per ``min_interval`` seconds of the injected
 clock, and the final state of a run is always written. Every update reports itself as a
-``ProgressWritten`` event (``written`` or ``throttled``) so the throttle is visible in metrics.
+``ProgressWritten`` event so the throttle is visible in metrics; throttled updates are counted
+and reported together with the next write (one event, not one per update).
 
 The write itself (temp file, fsync, rename) happens on a small writer thread that always writes
 the newest document, so a slow disk never stalls the event loop that emits the events.
@@ -34,6 +35,7 @@ from webplatform_digest.writes import atomic_write
 log = logging.getLogger(__name__)
 
 FILE_NAME = "progress.json"
+_RUN_EVENTS = frozenset({RunStarted, StageFinished, RunProgress, RunFinished})
 
 
 def progress_path(workspace: Workspace) -> Path:
@@ -137,13 +139,12 @@ class ProgressFileHook:
         self._runs: dict[str, RunState] = {}
         self._last_write: float | None = None
         self._pending: dict[str, RunState] = {}
+        self._unreported = 0
         self._lock = threading.Lock()
 
     def handle(self, event: Event) -> None:
         """Update the run the event belongs to and write the file if due (or final)."""
-        if not isinstance(event, RunStarted | StageFinished | RunProgress | RunFinished):
-            return
-        if event.run_id is None:
+        if type(event) not in _RUN_EVENTS or event.run_id is None:
             return
         with self._lock:
             state = self._state_for(event)
@@ -151,11 +152,11 @@ class ProgressFileHook:
                 return
             apply_event(state, event)
             final = isinstance(event, RunFinished)
-            outcome = self._update(state, final=final)
+            wrote = self._update(state, final=final)
             if final:
                 self._runs.pop(state.run_id, None)
-        if self._emit is not None:
-            self._emit(ProgressWritten(run_id=event.run_id, outcome=outcome))
+        if wrote:
+            self._report(event.run_id, 1)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Write the latest state throttled since its last write (e.g. on a timer) and wait
@@ -166,6 +167,8 @@ class ProgressFileHook:
             for state in pending:
                 self._last_write = self._clock()
                 self._write(state)
+        if pending:
+            self._report(pending[-1].run_id, len(pending))
         return self.wait_written(timeout)
 
     def wait_written(self, timeout: float = 5.0) -> bool:
@@ -189,17 +192,29 @@ class ProgressFileHook:
             self._runs[run_id] = started_state(event, self._now_iso())
         return self._runs.get(run_id)
 
-    def _update(self, state: RunState, *, final: bool) -> str:
+    def _update(self, state: RunState, *, final: bool) -> bool:
+        """Write the state if due (or final); otherwise keep it pending. True if written."""
         now = self._clock()
         due = self._last_write is None or now - self._last_write >= self._min_interval
         if not (due or final):
             self.throttled += 1
+            self._unreported += 1
             self._pending[state.run_id] = state
-            return "throttled"
+            return False
         self._last_write = now
         self._pending.pop(state.run_id, None)
         self._write(state)
-        return "written"
+        return True
+
+    def _report(self, run_id: str | None, written: int) -> None:
+        """Emit the throttled updates since the last report, then the writes."""
+        if self._emit is None:
+            return
+        with self._lock:
+            throttled, self._unreported = self._unreported, 0
+        if throttled:
+            self._emit(ProgressWritten(run_id=run_id, outcome="throttled", count=throttled))
+        self._emit(ProgressWritten(run_id=run_id, outcome="written", count=written))
 
     def _write(self, state: RunState) -> None:
         self.written += 1

@@ -310,8 +310,10 @@ class PrometheusHook:
         assert isinstance(event, StageFinished)
         outcome = bounded(event.outcome, STAGE_OUTCOMES)
         stage = bounded(event.stage, STAGES)
+        # exemplars double the cost of an observation: only totals link back to their run
+        exemplar = _exemplar(event.run_id) if stage in _TOTALS else None
         self._child(self.stage_duration, stage, language_label(event.language), outcome).observe(
-            max(0.0, event.seconds), _exemplar(event.run_id)
+            max(0.0, event.seconds), exemplar
         )
         if event.stage == "area_total":
             area = bounded(event.area, self._areas)
@@ -407,6 +409,7 @@ class PrometheusHook:
 
 
 #: attempts that reached the backend and therefore have a service time
+_TOTALS = frozenset({"area_total", "run_total"})
 _SERVED_OUTCOMES = frozenset({"success", "timeout", "error", "rejected"})
 
 
