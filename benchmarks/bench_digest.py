@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import psutil
 
 from benchmarks.common import corpus_dir
 from webplatform_digest.area_store import AreaStore, load_catalog
+from webplatform_digest.digest_run import Failure, PendingRequest
 from webplatform_digest.llm.governor import Governor, GovernorConfig
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.processing import process_release
 from webplatform_digest.prompts import RequestOptions
 from webplatform_digest.retry import RetryPolicy
-from webplatform_digest.run_driver import RunLimits, run_digest
+from webplatform_digest.run_driver import RunLimits, advance_rounds, run_digest, start_rounds
 from webplatform_digest.run_request import build_plan, parse_run_request
-from webplatform_digest.run_session import RunServices
+from webplatform_digest.run_session import DeferredWrites, Round, RunServices
 from webplatform_digest.runs import RunRegistry, new_run_id
 from webplatform_digest.telemetry.events import Telemetry
 from webplatform_digest.workspace import Workspace
@@ -148,6 +150,63 @@ async def _server_side_run(root: Path) -> dict[str, Any]:
     }
 
 
+async def _rounds_run(root: Path) -> dict[str, Any]:
+    """The input-required driver without MCP: a client answering each round concurrently."""
+    workspace = Workspace.at(root)
+    catalog = load_catalog(workspace)
+    request = parse_run_request(version=VERSION, catalog=catalog, use_cache=False)
+    plan = build_plan(
+        request,
+        run_id=new_run_id(),
+        store=AreaStore(workspace),
+        catalog=catalog,
+        backend="sampling",
+        options=RequestOptions(),
+    )
+    areas = sum(1 for s in plan.subjects if s.data.features)
+    client = SimulatedLLM(LATENCY)
+    limits = RunLimits(CONCURRENCY, 3600.0)
+    registry = RunRegistry(workspace.path(Workspace.monitoring_rel("runs-rounds.sqlite3")))
+    telemetry = Telemetry()
+    rounds = 0
+    try:
+        async with (
+            WriteQueue.open(workspace, telemetry=telemetry) as queue,
+            DeferredWrites.open() as deferred,
+        ):
+            services = RunServices(workspace, registry, queue, telemetry, deferred=deferred)
+            started = time.perf_counter()
+            step = await start_rounds(services, plan, limits=limits, use_cache=False)
+            while isinstance(step, Round):
+                rounds += 1
+                replies = await _answer_round(client, step)
+                step = await advance_rounds(
+                    services, step.run_id, step.token, replies, limits=limits
+                )
+            wall = time.perf_counter() - started
+    finally:
+        registry.close()
+    limit = max(2 * LATENCY, math.ceil(2 * areas / CONCURRENCY) * LATENCY)
+    return {
+        "rounds": rounds,
+        "rounds_driver_wall_s": round(wall, 4),
+        "rounds_driver_wall_over_limit": round(wall / limit, 4),
+        "rounds_overhead_per_call_ms": round(1000 * max(0.0, wall - limit) / max(1, 2 * areas), 3),
+    }
+
+
+async def _answer_round(client: SimulatedLLM, step: Round) -> dict[str, LLMReply | Failure]:
+    replies: dict[str, LLMReply | Failure] = {}
+
+    async def one(pending: PendingRequest) -> None:
+        replies[pending.request_id] = await client.complete(pending.request)
+
+    async with anyio.create_task_group() as group:
+        for pending in step.requests:
+            group.start_soon(one, pending)
+    return replies
+
+
 def _cli_peak_rss(root: Path) -> dict[str, Any]:
     """Peak RSS of ``webplatform-digest run --llm offline`` in a fresh subprocess."""
     code = (
@@ -187,7 +246,12 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-digest-") as tmp:
         root = Path(tmp) / "ws"
         anyio.run(_process, root, corpus)
+        rss_before = psutil.Process().memory_info().rss
         figures = anyio.run(_server_side_run, root)
+        figures["server_side_rss_growth_mib"] = round(
+            (psutil.Process().memory_info().rss - rss_before) / 2**20, 2
+        )
+        figures |= anyio.run(_rounds_run, root)
         figures |= _cli_peak_rss(root)
     figures["bench_peak_rss_mib"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1

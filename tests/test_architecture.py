@@ -24,6 +24,7 @@ PURE_MODULES = (
     "digest_checks.py",
     "digest_run.py",
     "run_plan.py",
+    "run_state.py",
     "site_model.py",
     "llm/port.py",
     "llm/breaker.py",

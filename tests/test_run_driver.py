@@ -34,7 +34,7 @@ from webplatform_digest.run_driver import (
     run_digest,
     start_rounds,
 )
-from webplatform_digest.run_session import Round, RunServices, RunSummary
+from webplatform_digest.run_session import DeferredWrites, Round, RunServices, RunSummary
 from webplatform_digest.runs import RunRegistry, RunRegistryHook, RunStatus
 from webplatform_digest.telemetry.events import (
     LLMAttempt,
@@ -352,19 +352,25 @@ async def _drive_rounds(
     return step, rounds
 
 
+@pytest.mark.parametrize("deferring", [False, True])
 @pytest.mark.parametrize("areas", [1, 3, 5])
 async def test_rounds_meet_the_schedule_limit_and_complete_the_run(
-    services: RunServices, workspace: Workspace, areas: int
+    services: RunServices, workspace: Workspace, areas: int, deferring: bool
 ) -> None:
-    """N areas at C = 2 take max(2, ceil(2N/C)) rounds; files and registry are complete."""
+    """N areas at C = 2 take max(2, ceil(2N/C)) rounds; files and registry are complete, with
+    or without writes deferred past each round's reply."""
     subjects = tuple(subject(f"a{i}", ["One", "Two"]) for i in range(areas))
-    summary, rounds = await _drive_rounds(
-        services, subjects, good_answer(subjects), RunLimits(max_concurrency=2)
-    )
+    async with DeferredWrites.open() as deferred:
+        if deferring:
+            services = replace(services, deferred=deferred)
+        summary, rounds = await _drive_rounds(
+            services, subjects, good_answer(subjects), RunLimits(max_concurrency=2)
+        )
     assert len(rounds) == max(2, math.ceil(2 * areas / 2))
     assert summary.status == "completed"
     assert summary.llm_calls == 2 * areas
-    assert _file(workspace, f"a{areas - 1}", "zh").exists()
+    assert len(summary.written) == 2 * areas
+    assert all(_file(workspace, f"a{i}", "zh").exists() for i in range(areas))
     assert services.registry.get("rounds").status is RunStatus.COMPLETED
 
 

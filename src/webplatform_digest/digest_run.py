@@ -7,9 +7,7 @@ barrier). Drivers (``run_driver.py``) move requests and replies; this module doe
 no clock, and can be snapshotted to JSON between rounds and restored after a restart.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
 from webplatform_digest.digest_checks import Verdict
@@ -30,6 +28,26 @@ from webplatform_digest.prompts import (
     validate_english,
 )
 from webplatform_digest.run_plan import RunPlan, plan_from_json, plan_to_json
+from webplatform_digest.run_state import (
+    Failure,
+    ItemState,
+    PendingRequest,
+    Phase,
+    Progress,
+    StageOutcome,
+    item_request_id,
+    outcome_json,
+)
+
+__all__ = [
+    "DigestRun",
+    "Failure",
+    "PendingRequest",
+    "Progress",
+    "RunPlan",
+    "StageOutcome",
+    "parse_languages",
+]
 
 LANGUAGE_CHOICES = ("en", "zh", "bilingual")
 #: backend label of digests built without an LLM reply (fallbacks, empty pages)
@@ -62,107 +80,6 @@ def parse_languages(choice: str) -> tuple[Language, ...]:
     return table[choice]
 
 
-class Phase(StrEnum):
-    """Where one (area, language) item is."""
-
-    WAITING = "waiting"
-    READY = "ready"
-    IN_FLIGHT = "in_flight"
-    DONE = "done"
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """An LLM call that gave no usable reply (error class name and message)."""
-
-    error: str
-    message: str = ""
-
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> "Failure":
-        """The failure describing ``exc``."""
-        return cls(type(exc).__name__, str(exc)[:300])
-
-
-@dataclass(frozen=True, slots=True)
-class PendingRequest:
-    """A request the driver must answer, under a stable id (``<area>.<lang>.<attempt>``)."""
-
-    request_id: str
-    area: str
-    language: Language
-    attempt: int
-    request: LLMRequest
-
-
-@dataclass(frozen=True, slots=True)
-class StageOutcome:
-    """One recorded outcome: a stage of an item (or ``area_total``) ended."""
-
-    area: str
-    language: str
-    stage: str
-    outcome: str
-    reason: str = ""
-    request_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Completed of total items, with a human message."""
-
-    completed: int
-    total: int
-    message: str
-
-
-@dataclass
-class _Item:
-    """Mutable state of one (area, language) item."""
-
-    area: str
-    language: Language
-    phase: Phase
-    attempt: int = 0
-    previous: str = ""
-    problems: tuple[str, ...] = ()
-    markdown: str = ""
-    status: DigestStatus | None = None
-    reason: str = ""
-    backend: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready state."""
-        return {
-            "area": self.area,
-            "language": self.language.value,
-            "phase": self.phase.value,
-            "attempt": self.attempt,
-            "previous": self.previous,
-            "problems": list(self.problems),
-            "markdown": self.markdown,
-            "status": self.status.value if self.status else None,
-            "reason": self.reason,
-            "backend": self.backend,
-        }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> "_Item":
-        """Rebuild from ``to_json`` output."""
-        return cls(
-            area=str(raw["area"]),
-            language=Language(raw["language"]),
-            phase=Phase(raw["phase"]),
-            attempt=int(raw["attempt"]),
-            previous=str(raw["previous"]),
-            problems=tuple(str(p) for p in raw["problems"]),
-            markdown=str(raw["markdown"]),
-            status=DigestStatus(raw["status"]) if raw["status"] else None,
-            reason=str(raw["reason"]),
-            backend=str(raw["backend"]),
-        )
-
-
 class DigestRun:
     """The state machine of one digest run (see the module docstring)."""
 
@@ -170,11 +87,13 @@ class DigestRun:
         self.plan = plan
         self._subjects = {s.data.area: s for s in plan.subjects}
         self._options = replace(plan.options, run_id=plan.run_id)
-        self._items: dict[tuple[str, Language], _Item] = {}
+        self._items: dict[tuple[str, Language], ItemState] = {}
         self.outcomes: list[StageOutcome] = []
         self.llm_calls = 0
         self.cache_hits = 0
         self._last = "started"
+        self._plan_cache: dict[str, Any] | None = None
+        self._requests: dict[str, LLMRequest] = {}
         for subject in plan.subjects:
             self._add_items(subject)
 
@@ -182,7 +101,7 @@ class DigestRun:
         area = subject.data.area
         for language in self._pipeline_languages():
             first = language is Language.EN
-            item = _Item(area, language, Phase.READY if first else Phase.WAITING)
+            item = ItemState(area, language, Phase.READY if first else Phase.WAITING)
             self._items[(area, language)] = item
         if not subject.data.features:
             for item in self._area_items(area):
@@ -194,7 +113,7 @@ class DigestRun:
         # Chinese is translated from the English, so English always runs
         return (Language.EN, *(lang for lang in self.plan.languages if lang is Language.ZH))
 
-    def _area_items(self, area: str) -> list[_Item]:
+    def _area_items(self, area: str) -> list[ItemState]:
         return [self._items[(area, lang)] for lang in self._pipeline_languages()]
 
     # Driving ---------------------------------------------------------------------------
@@ -207,24 +126,31 @@ class DigestRun:
     @property
     def in_flight(self) -> tuple[str, ...]:
         """Ids of the requests issued and not yet answered."""
-        return tuple(_request_id(i) for i in self._items.values() if i.phase is Phase.IN_FLIGHT)
+        return tuple(item_request_id(i) for i in self._items.values() if i.phase is Phase.IN_FLIGHT)
 
     def ready_requests(self, limit: int) -> tuple[PendingRequest, ...]:
         """Issue up to ``limit`` ready requests: English before Chinese, then area order."""
         ready = [i for i in self._items.values() if i.phase is Phase.READY]
         ready.sort(key=lambda i: i.language is not Language.EN)  # stable: keeps area order
-        issued: list[PendingRequest] = []
         for item in ready[: max(0, limit)]:
             item.phase = Phase.IN_FLIGHT
             item.attempt += 1
-            issued.append(
-                PendingRequest(
-                    _request_id(item), item.area, item.language, item.attempt, self._request(item)
-                )
-            )
-        return tuple(issued)
+        return tuple(self._pending(item) for item in ready[: max(0, limit)])
 
-    def _request(self, item: _Item) -> LLMRequest:
+    def _pending(self, item: ItemState) -> PendingRequest:
+        return PendingRequest(
+            item_request_id(item), item.area, item.language, item.attempt, self._request(item)
+        )
+
+    def _request(self, item: ItemState) -> LLMRequest:
+        """The request of the item's current attempt (built once: prompts are not free)."""
+        request_id = item_request_id(item)
+        found = self._requests.get(request_id)
+        if found is None:
+            found = self._requests[request_id] = self._build_request(item)
+        return found
+
+    def _build_request(self, item: ItemState) -> LLMRequest:
         subject, options = self._subjects[item.area], self._options
         if item.language is Language.EN:
             if item.attempt == 1:
@@ -236,12 +162,8 @@ class DigestRun:
         return chinese_retry_request(subject, english, item.previous, item.problems, options)
 
     def in_flight_requests(self) -> tuple[PendingRequest, ...]:
-        """The requests issued and not yet answered (rebuilt; identical to the issued ones)."""
-        return tuple(
-            PendingRequest(_request_id(i), i.area, i.language, i.attempt, self._request(i))
-            for i in self._items.values()
-            if i.phase is Phase.IN_FLIGHT
-        )
+        """The requests issued and not yet answered (the same values as when issued)."""
+        return tuple(self._pending(i) for i in self._items.values() if i.phase is Phase.IN_FLIGHT)
 
     def request_for(self, request_id: str) -> LLMRequest:
         """The request an in-flight id stands for (rebuilt; identical to the issued one).
@@ -251,9 +173,9 @@ class DigestRun:
         """
         return self._request(self._in_flight_item(request_id))
 
-    def _in_flight_item(self, request_id: str) -> _Item:
+    def _in_flight_item(self, request_id: str) -> ItemState:
         for item in self._items.values():
-            if item.phase is Phase.IN_FLIGHT and _request_id(item) == request_id:
+            if item.phase is Phase.IN_FLIGHT and item_request_id(item) == request_id:
                 return item
         raise RunStateError(f"request {request_id[:80]!r} is not awaiting a reply in this run")
 
@@ -265,12 +187,13 @@ class DigestRun:
         """
         item = self._in_flight_item(request_id)
         start = len(self.outcomes)
+        issued = self._requests.pop(request_id, None)
+        fallback = issued.meta.fallback if issued is not None else self._fallback_text(item)
         if isinstance(result, Failure):
             self.llm_calls += 1
-            self._failed(item, f"{result.error}: {result.message}".rstrip(": "))
+            self._failed(item, f"{result.error}: {result.message}".rstrip(": "), fallback)
         else:
             # the offline backend's answer (the request's own fallback) is not an LLM call
-            fallback = self._fallback_text(item)
             offline = result.text.strip() == fallback.strip()
             self.cache_hits += int(result.cached)
             self.llm_calls += int(not (result.cached or offline))
@@ -278,7 +201,7 @@ class DigestRun:
         self._after(item)
         return tuple(self.outcomes[start:])
 
-    def _answered(self, item: _Item, reply: LLMReply, fallback: str) -> None:
+    def _answered(self, item: ItemState, reply: LLMReply, fallback: str) -> None:
         stage = _STAGES[item.language][min(item.attempt, 2) - 1]
         if reply.text.strip() == fallback.strip():
             self._record(item, stage, "fallback", "the backend answered with the offline digest")
@@ -300,42 +223,44 @@ class DigestRun:
             item.previous, item.problems, item.phase = reply.text, verdict.problems, Phase.READY
         else:
             self._record(item, stage, "error", "; ".join(verdict.problems))
-            self._fallback(item, "still invalid after a corrective retry: " + verdict.problems[0])
+            reason = "still invalid after a corrective retry: " + verdict.problems[0]
+            self._fallback(item, reason, fallback)
 
-    def _check(self, item: _Item, text: str) -> Verdict:
+    def _check(self, item: ItemState, text: str) -> Verdict:
         if item.language is Language.EN:
             return validate_english(self._subjects[item.area], text)
         return validate_chinese(self._items[(item.area, Language.EN)].markdown, text)
 
-    def _failed(self, item: _Item, reason: str) -> None:
+    def _failed(self, item: ItemState, reason: str, fallback: str) -> None:
         stage = _STAGES[item.language][min(item.attempt, 2) - 1]
         self._record(item, stage, "error", reason)
-        self._fallback(item, f"LLM call failed: {reason}")
+        self._fallback(item, f"LLM call failed: {reason}", fallback)
 
-    def _fallback_text(self, item: _Item) -> str:
+    def _fallback_text(self, item: ItemState) -> str:
         if item.language is Language.EN:
             return fallback_english(self._subjects[item.area])
         return fallback_chinese(self._items[(item.area, Language.EN)].markdown)
 
-    def _fallback(self, item: _Item, reason: str) -> None:
+    def _fallback(self, item: ItemState, reason: str, text: str | None = None) -> None:
         self._record(item, _STAGES[item.language][2], "fallback", reason)
-        self._finish(item, self._fallback_text(item), DigestStatus.FALLBACK, FALLBACK_BACKEND)
+        text = self._fallback_text(item) if text is None else text
+        self._finish(item, text, DigestStatus.FALLBACK, FALLBACK_BACKEND)
         item.reason = reason
 
-    def _record(self, item: _Item, stage: str, outcome: str, reason: str) -> None:
-        rid = _request_id(item) if item.attempt else ""
+    def _record(self, item: ItemState, stage: str, outcome: str, reason: str) -> None:
+        rid = item_request_id(item) if item.attempt else ""
         self.outcomes.append(
             StageOutcome(item.area, item.language.value, stage, outcome, reason[:500], rid)
         )
 
     def _finish(
-        self, item: _Item, markdown: str, status: DigestStatus, backend: str = FALLBACK_BACKEND
+        self, item: ItemState, markdown: str, status: DigestStatus, backend: str = FALLBACK_BACKEND
     ) -> None:
         item.markdown, item.status, item.phase, item.backend = markdown, status, Phase.DONE, backend
         item.previous = ""
         self._last = f"{item.area} {item.language.value}: {status.value}"
 
-    def _after(self, item: _Item) -> None:
+    def _after(self, item: ItemState) -> None:
         """Unblock the translation of a final English; record the area total when complete."""
         if item.phase is not Phase.DONE:
             return
@@ -425,13 +350,19 @@ class DigestRun:
         """The whole state as JSON-ready data (for the run registry)."""
         return {
             "schema": 1,
-            "plan": plan_to_json(self.plan),
+            "plan": self._plan_json(),
             "items": [item.to_json() for item in self._items.values()],
-            "outcomes": [_outcome_json(o) for o in self.outcomes],
+            "outcomes": [outcome_json(o) for o in self.outcomes],
             "llm_calls": self.llm_calls,
             "cache_hits": self.cache_hits,
             "last": self._last,
         }
+
+    def _plan_json(self) -> dict[str, Any]:
+        # the plan never changes: serialise its (large) area data once per run
+        if self._plan_cache is None:
+            self._plan_cache = plan_to_json(self.plan)
+        return self._plan_cache
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> "DigestRun":
@@ -444,7 +375,8 @@ class DigestRun:
             if data.get("schema") != 1:
                 raise ValueError(f"unknown snapshot schema {data.get('schema')!r}")
             run = cls(plan_from_json(data["plan"]))
-            items = [_Item.from_json(raw) for raw in data["items"]]
+            run._plan_cache = data["plan"]
+            items = [ItemState.from_json(raw) for raw in data["items"]]
             if {(i.area, i.language) for i in items} != set(run._items):
                 raise ValueError("items do not match the plan")
             run._items = {(i.area, i.language): i for i in items}
@@ -456,11 +388,7 @@ class DigestRun:
         return run
 
 
-def _request_id(item: _Item) -> str:
-    return f"{item.area}.{item.language.value}.{item.attempt}"
-
-
-def _digest(plan: RunPlan, subject: Subject, item: _Item) -> AreaDigest:
+def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
     assert item.status is not None
     return AreaDigest(
         area=item.area,
@@ -473,22 +401,3 @@ def _digest(plan: RunPlan, subject: Subject, item: _Item) -> AreaDigest:
         reason=item.reason,
         title=digest_title(subject, item.language),
     )
-
-
-def _outcome_json(outcome: StageOutcome) -> dict[str, str]:
-    return {
-        "area": outcome.area,
-        "language": outcome.language,
-        "stage": outcome.stage,
-        "outcome": outcome.outcome,
-        "reason": outcome.reason,
-        "request_id": outcome.request_id,
-    }
-
-
-def outcome_counts(outcomes: Iterable[StageOutcome]) -> dict[str, int]:
-    """How many outcomes of each kind (for logs and summaries)."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    return counts

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest, StageOutcome
 from webplatform_digest.errors import LLMError, RunStateError
@@ -197,6 +197,7 @@ async def _pump(
     machine = session.machine
     send, receive = anyio.create_memory_object_stream[tuple[str, LLMReply | Failure]](math.inf)
     sent: dict[str, LLMRequest] = {}
+    finished: list[str] = []
     with send, receive:
         while not machine.done:
             batch = machine.ready_requests(limit - len(machine.in_flight))
@@ -206,13 +207,29 @@ async def _pump(
                 calls.start_soon(
                     _call, governor, backend, pending, session.book.use_cache, deadline, send
                 )
-            request_id, result = await receive.receive()
-            outcomes = machine.feed(request_id, result)
-            if isinstance(result, LLMReply) and _rejected(outcomes, request_id):
-                governor.forget(backend, sent[request_id])
-            sent.pop(request_id, None)
-            if areas := await session.absorb(outcomes):
-                writes.start_soon(session.write_areas, areas)
+            if finished:  # after the new calls: writes must not delay the next requests
+                writes.start_soon(session.write_areas, finished)
+                finished = []
+            for request_id, result in await _arrived(receive):
+                outcomes = machine.feed(request_id, result)
+                if isinstance(result, LLMReply) and _rejected(outcomes, request_id):
+                    governor.forget(backend, sent[request_id])
+                sent.pop(request_id, None)
+                finished += await session.absorb(outcomes)
+        if finished:
+            writes.start_soon(session.write_areas, finished)
+
+
+async def _arrived(
+    receive: MemoryObjectReceiveStream[tuple[str, LLMReply | Failure]],
+) -> list[tuple[str, LLMReply | Failure]]:
+    """The next result and every other one already waiting (fed together, then refilled)."""
+    results = [await receive.receive()]
+    while True:
+        try:
+            results.append(receive.receive_nowait())
+        except anyio.WouldBlock:
+            return results
 
 
 def _rejected(outcomes: tuple[StageOutcome, ...], request_id: str) -> bool:
@@ -266,8 +283,7 @@ async def start_rounds(
     session.book.use_cache, session.book.backend = use_cache, CLIENT_BACKEND
     session.emit_started()
     await session.report_progress()
-    await _write_now(session, session.finished_areas())
-    return await _next_round(session, 1, limits, cache)
+    return await _next_round(session, 1, limits, cache, session.finished_areas())
 
 
 async def advance_rounds(
@@ -298,12 +314,12 @@ async def advance_rounds(
         on_progress=on_progress,
     )
     try:
-        await _feed_round(session, replies, cache)
+        await session.settle_deferred()
+        finished = await _feed_round(session, replies, cache)
         if services.wall() - session.book.started > limits.run_deadline:
-            await _write_now(
-                session, await session.absorb(session.machine.fail_remaining("deadline passed"))
-            )
-        return await _next_round(session, round_number + 1, limits, cache)
+            late = session.machine.fail_remaining("the run deadline passed")
+            finished += await session.absorb(late)
+        return await _next_round(session, round_number + 1, limits, cache, finished)
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await session.finish(RunStatus.CANCELLED, "the round was cancelled")
@@ -312,8 +328,9 @@ async def advance_rounds(
 
 async def _feed_round(
     session: RunSession, replies: Mapping[str, LLMReply | Failure], cache: ReplyStore | None
-) -> None:
-    machine = session.machine
+) -> list[str]:
+    """Feed every request of the round; returns the areas it finished."""
+    machine, finished = session.machine, list[str]()
     unknown = set(replies) - set(machine.in_flight)
     if unknown:
         log.warning("ignoring %d replies to requests not in this round", len(unknown))
@@ -325,7 +342,8 @@ async def _feed_round(
         keep = session.book.use_cache and not _rejected(outcomes, request_id)
         if cache is not None and keep and isinstance(result, LLMReply):
             await cache.put(reply_key(CLIENT_BACKEND, "", request), result)
-        await _write_now(session, await session.absorb(outcomes))
+        finished += await session.absorb(outcomes)
+    return finished
 
 
 def _attempt_event(session: RunSession, request: LLMRequest, result: LLMReply | Failure) -> None:
@@ -351,9 +369,14 @@ def _attempt_outcome(result: LLMReply | Failure) -> str:
 
 
 async def _next_round(
-    session: RunSession, round_number: int, limits: RunLimits, cache: ReplyStore | None
+    session: RunSession,
+    round_number: int,
+    limits: RunLimits,
+    cache: ReplyStore | None,
+    finished: list[str],
 ) -> Round | RunSummary:
-    """Issue the next batch, answering cache hits on the spot; finish when nothing is left."""
+    """Answer cache hits on the spot, write finished areas in one batch, then issue the next
+    round's requests (or finish when nothing is left)."""
     machine, limit = session.machine, max(1, limits.max_concurrency)
     while not machine.done:
         batch = machine.ready_requests(limit - len(machine.in_flight))
@@ -361,11 +384,15 @@ async def _next_round(
         hits = [(p, reply) for p in batch if (reply := await _cached(cache, session, p))]
         for pending, reply in hits:
             _attempt_event(session, pending.request, reply)
-            await _write_now(session, await session.absorb(machine.feed(pending.request_id, reply)))
+            finished += await session.absorb(machine.feed(pending.request_id, reply))
         if not hits:
             break
     if machine.done:
+        await session.write_areas(finished, save=False)
+        await session.settle_deferred()
         return await session.finish(RunStatus.COMPLETED)
+    if finished:  # lands while the client answers this round
+        await session.write_areas(finished, save=False, defer=True)
     session.save(RunStatus.AWAITING_INPUT)
     token = session.services.registry.issue_token(session.run_id, round_number)
     return Round(
@@ -381,11 +408,6 @@ async def _cached(
     key = reply_key(CLIENT_BACKEND, "", pending.request)
     reply = await cache.get(key, run_id=session.run_id)
     return replace(reply, cached=True) if reply is not None else None
-
-
-async def _write_now(session: RunSession, areas: list[str]) -> None:
-    if areas:
-        await session.write_areas(areas)
 
 
 def progress_report(

@@ -8,9 +8,13 @@ input-required driver can continue a run in a later call or another process.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
 
 from webplatform_digest.clock import Clock, monotonic, utc_now_iso, wall_time
 from webplatform_digest.digest_output import write_digests
@@ -24,7 +28,7 @@ from webplatform_digest.telemetry.events import (
     Telemetry,
 )
 from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import BatchWriter
+from webplatform_digest.writes import BatchResult, BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,66 @@ class Round:
     progress: Progress
 
 
+@dataclass(slots=True)
+class _Deferred:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: BatchResult | None = None
+    error: Exception | None = None
+
+
+class DeferredWrites:
+    """Digest writes of the input-required flow that complete while the client answers the
+    next round, instead of delaying the round's reply.
+
+    Open one per process (``async with DeferredWrites.open() as deferred``) and put it in
+    ``RunServices``; the next call of the same run settles them first, and the final call writes
+    synchronously, so a finished run's files are on disk when its summary is returned.
+    """
+
+    def __init__(self, group: TaskGroup) -> None:
+        self._group = group
+        self._pending: dict[str, list[_Deferred]] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls) -> AsyncGenerator["DeferredWrites"]:
+        """Run deferred writes in a task group that waits for them on exit."""
+        async with anyio.create_task_group() as group:
+            yield cls(group)
+
+    def submit(self, run_id: str, write: Callable[[], Awaitable[BatchResult]]) -> None:
+        """Start ``write`` in the background on behalf of ``run_id``."""
+        entry = _Deferred()
+        self._pending.setdefault(run_id, []).append(entry)
+
+        async def run() -> None:
+            try:
+                entry.result = await write()
+            except Exception as exc:  # noqa: BLE001 - settle() re-raises it to the run's next call
+                entry.error = exc
+            finally:
+                entry.done.set()
+
+        self._group.start_soon(run)
+
+    async def settle(self, run_id: str) -> list[BatchResult]:
+        """Wait for the run's deferred writes; returns their results.
+
+        Raises:
+            WriteError: one of them failed (the others are still awaited first).
+        """
+        entries = self._pending.pop(run_id, [])
+        for entry in entries:
+            await entry.done.wait()
+        for entry in entries:
+            if entry.error is not None:
+                raise entry.error
+        return [e.result for e in entries if e.result is not None]
+
+
 @dataclass(frozen=True, slots=True)
 class RunServices:
-    """What a driver needs from the container."""
+    """What a driver needs from the container (``deferred``: optional, rounds flow only)."""
 
     workspace: Workspace
     registry: RunRegistry
@@ -89,6 +150,7 @@ class RunServices:
     clock: Clock = monotonic
     wall: Callable[[], float] = wall_time
     now_iso: Callable[[], str] = utc_now_iso
+    deferred: DeferredWrites | None = None
 
 
 @dataclass
@@ -219,20 +281,39 @@ class RunSession:
             if self.machine.area_finished(s.data.area)
         ]
 
-    async def write_areas(self, areas: list[str]) -> None:
-        """Write the digests of finished areas, then store results and snapshot.
+    async def write_areas(
+        self, areas: list[str], *, save: bool = True, defer: bool = False
+    ) -> None:
+        """Write the digests of finished areas (one batch), then store results and snapshot.
+
+        ``defer`` hands the write to ``services.deferred`` when there is one.
 
         Raises:
             WriteError: a file could not be written.
         """
         digests = [d for area in areas for d in self.machine.area_digests(area)]
         services = self.services
-        result = await write_digests(
-            services.writer, services.workspace, digests, services.now_iso()
-        )
+        now = services.now_iso()
+
+        def write() -> Awaitable[BatchResult]:
+            return write_digests(services.writer, services.workspace, digests, now)
+
+        if defer and services.deferred is not None:
+            services.deferred.submit(self.run_id, write)
+            return
+        self._record(await write())
+        if save:
+            self.save()
+
+    async def settle_deferred(self) -> None:
+        """Take in the results of this run's deferred writes (raises their WriteError)."""
+        if self.services.deferred is not None:
+            for result in await self.services.deferred.settle(self.run_id):
+                self._record(result)
+
+    def _record(self, result: BatchResult) -> None:
         self.book.written += [str(p) for p in result.written]
         self.book.unchanged += [str(p) for p in result.unchanged]
-        self.save()
 
     def save(self, status: RunStatus | None = None) -> None:
         """Store the snapshot and per-area results (and a status) in the registry."""

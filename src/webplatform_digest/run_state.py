@@ -1,0 +1,137 @@
+"""Values and per-item state of a digest run (pure): requests out, outcomes, progress.
+
+``ItemState`` is the mutable state of one (area, language) item of ``digest_run.DigestRun``;
+everything else here is a frozen value the drivers see.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from webplatform_digest.llm.port import LLMRequest
+from webplatform_digest.models import DigestStatus, Language
+
+
+class Phase(StrEnum):
+    """Where one (area, language) item is."""
+
+    WAITING = "waiting"
+    READY = "ready"
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An LLM call that gave no usable reply (error class name and message)."""
+
+    error: str
+    message: str = ""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> "Failure":
+        """The failure describing ``exc``."""
+        return cls(type(exc).__name__, str(exc)[:300])
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """A request the driver must answer, under a stable id (``<area>.<lang>.<attempt>``)."""
+
+    request_id: str
+    area: str
+    language: Language
+    attempt: int
+    request: LLMRequest
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutcome:
+    """One recorded outcome: a stage of an item (or ``area_total``) ended."""
+
+    area: str
+    language: str
+    stage: str
+    outcome: str
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Completed of total items, with a human message."""
+
+    completed: int
+    total: int
+    message: str
+
+
+@dataclass
+class ItemState:
+    """Mutable state of one (area, language) item."""
+
+    area: str
+    language: Language
+    phase: Phase
+    attempt: int = 0
+    previous: str = ""
+    problems: tuple[str, ...] = ()
+    markdown: str = ""
+    status: DigestStatus | None = None
+    reason: str = ""
+    backend: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {
+            "area": self.area,
+            "language": self.language.value,
+            "phase": self.phase.value,
+            "attempt": self.attempt,
+            "previous": self.previous,
+            "problems": list(self.problems),
+            "markdown": self.markdown,
+            "status": self.status.value if self.status else None,
+            "reason": self.reason,
+            "backend": self.backend,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> "ItemState":
+        """Rebuild from ``to_json`` output."""
+        return cls(
+            area=str(raw["area"]),
+            language=Language(raw["language"]),
+            phase=Phase(raw["phase"]),
+            attempt=int(raw["attempt"]),
+            previous=str(raw["previous"]),
+            problems=tuple(str(p) for p in raw["problems"]),
+            markdown=str(raw["markdown"]),
+            status=DigestStatus(raw["status"]) if raw["status"] else None,
+            reason=str(raw["reason"]),
+            backend=str(raw["backend"]),
+        )
+
+
+def item_request_id(item: ItemState) -> str:
+    return f"{item.area}.{item.language.value}.{item.attempt}"
+
+
+def outcome_json(outcome: StageOutcome) -> dict[str, str]:
+    return {
+        "area": outcome.area,
+        "language": outcome.language,
+        "stage": outcome.stage,
+        "outcome": outcome.outcome,
+        "reason": outcome.reason,
+        "request_id": outcome.request_id,
+    }
+
+
+def outcome_counts(outcomes: Iterable[StageOutcome]) -> dict[str, int]:
+    """How many outcomes of each kind (for logs and summaries)."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return counts
