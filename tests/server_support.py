@@ -1,0 +1,47 @@
+"""Shared set-up for the MCP server tests: a workspace with the bundled samples, handlers."""
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mcp.types import CreateMessageResult, TextContent
+
+from tests.conftest import SAMPLES_DIR
+from tests.digest_samples import answer_from_prompt
+from webplatform_digest.container import Container
+from webplatform_digest.server import create_server
+from webplatform_digest.settings import load_settings
+
+SAMPLE_VERSION = 145
+
+
+def seed_samples(root: Path) -> None:
+    """Copy the bundled sample release notes into ``root/release_notes`` under real names."""
+    notes = root / "release_notes"
+    notes.mkdir(parents=True, exist_ok=True)
+    for sample in (SAMPLES_DIR / "release_notes").glob("*.sample.md"):
+        shutil.copyfile(sample, notes / sample.name.replace(".sample", ""))
+
+
+def make_server(root: Path, **overrides: Any) -> tuple[Any, Container]:
+    """A server over a fresh container rooted at ``root`` (fast limits unless overridden)."""
+    settings = load_settings(root=root, **({"rate_limit": 1000.0} | overrides))
+    container = Container(settings)
+    return create_server(container), container
+
+
+class RecordingSampler:
+    """A sampling handler that answers valid digests and records what it was asked."""
+
+    def __init__(self, answer: Any = None) -> None:
+        self.calls: list[str] = []
+        self._answer = answer or answer_from_prompt
+
+    async def __call__(self, messages: Any, params: Any, context: Any) -> CreateMessageResult:
+        prompt = messages[-1].content.text
+        self.calls.append(prompt)
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text=self._answer(prompt)),
+            model="test-model",
+        )
