@@ -22,7 +22,7 @@ from tests.fakes import ScriptedBackend
 from webplatform_digest import run_driver
 from webplatform_digest.digest_files import parse_digest_file
 from webplatform_digest.digest_run import Failure
-from webplatform_digest.errors import BackendError, RunStateError
+from webplatform_digest.errors import BackendError, RunStateError, WriteError
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.models import Language
 from webplatform_digest.prompts import Subject
@@ -476,3 +476,30 @@ async def test_replies_that_failed_validation_are_dropped_from_the_cache(
 
 def _nope() -> LLMReply:
     return LLMReply(text="Nothing useful.")
+
+
+class FailingWriter(DirectWriter):
+    """A writer whose every batch fails like a full disk."""
+
+    async def write_batch(self, files, *, kind="other", remove=()):  # type: ignore[override]
+        raise WriteError("cannot write digest: no space left on device")
+
+
+async def test_a_deferred_write_failure_fails_the_run_at_its_next_round(
+    services: RunServices, workspace: Workspace
+) -> None:
+    """A write that failed in the background surfaces on the next call; the run is failed."""
+    subjects = (subject("a0", ["One"]), subject("a1", ["One"]), subject("a2", ["One"]))
+    answer = good_answer(subjects)
+    limits = RunLimits(max_concurrency=2)
+    async with DeferredWrites.open() as deferred:
+        failing = replace(services, deferred=deferred, writer=FailingWriter(workspace))
+        step = await start_rounds(failing, plan(subjects, run_id="df"), limits=limits)
+        with pytest.raises(WriteError, match="no space left"):
+            for _ in range(10):
+                assert isinstance(step, Round)
+                replies = {p.request_id: answer(p.request) for p in step.requests}
+                step = await advance_rounds(failing, "df", step.token, replies, limits=limits)
+    record = services.registry.get("df")
+    assert record.status is RunStatus.FAILED
+    assert "no space left" in record.reason

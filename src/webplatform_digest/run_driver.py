@@ -324,6 +324,10 @@ async def advance_rounds(
         with anyio.CancelScope(shield=True):
             await session.finish(RunStatus.CANCELLED, "the round was cancelled")
         raise
+    except Exception as exc:
+        with anyio.CancelScope(shield=True):
+            await session.finish(RunStatus.FAILED, str(first_leaf(exc))[:500])
+        raise
 
 
 async def _feed_round(
