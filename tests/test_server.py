@@ -49,7 +49,8 @@ async def test_every_tool_is_listed_with_annotations_and_bounded_arguments(
     schema = tools["webplatform_digest"].input_schema["properties"]
     assert schema["version"]["maximum"] == 999
     focus = schema["focus_areas"]["anyOf"][0]
-    assert focus["maxItems"] == 64 and focus["items"]["maxLength"] == 64
+    assert focus["maxItems"] == 64
+    assert focus["items"]["maxLength"] == 64
     assert "ctx" not in schema
 
 
@@ -96,8 +97,10 @@ async def test_a_client_without_sampling_gets_offline_digests_and_no_input_reque
                 "webplatform_digest", {"version": SAMPLE_VERSION, "language": "en"}
             )
     summary = result.structured_content
-    assert summary is not None and summary["backend"] == "offline"
-    assert summary["areas"] and all(set(v) == {"en"} for v in summary["areas"].values())
+    assert summary is not None
+    assert summary["backend"] == "offline"
+    assert summary["areas"]
+    assert all(set(v) == {"en"} for v in summary["areas"].values())
     written = {p.parent.name for p in _digests(root)}
     assert written == set(summary["areas"])
 
@@ -117,7 +120,8 @@ async def test_an_unchanged_rerun_is_answered_from_the_cache(root: Path, mode: s
     assert len(sampler.calls) == asked
     summary = second.structured_content
     assert summary is not None
-    assert summary["written"] == [] and summary["cache_hits"] == 2
+    assert summary["written"] == []
+    assert summary["cache_hits"] == 2
 
 
 async def test_modern_rounds_reject_a_replayed_round_token(root: Path) -> None:
@@ -168,7 +172,7 @@ async def test_bad_arguments_name_the_valid_choices_and_write_nothing(
         with pytest.raises(ToolError, match="process"):
             await client.call_tool("webplatform_digest", {"version": 120})
         await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
-        with pytest.raises(ToolError, match="valid areas: .*css"):
+        with pytest.raises(ToolError, match=r"valid areas: .*css"):
             await client.call_tool(
                 "webplatform_digest", {"version": SAMPLE_VERSION, "focus_areas": ["nope"]}
             )
@@ -180,7 +184,8 @@ async def test_bad_arguments_name_the_valid_choices_and_write_nothing(
         bad_version = await client.call_tool(
             "webplatform_digest", {"version": 10_000}, raise_on_error=False
         )
-    assert too_many.is_error and bad_version.is_error
+    assert too_many.is_error
+    assert bad_version.is_error
     assert _digests(root) == []
 
 
@@ -202,7 +207,8 @@ async def test_progress_notifications_reach_the_client(root: Path, mode: str) ->
         )
     assert seen, "no progress notification arrived"
     last_value, last_total, _ = seen[-1]
-    assert last_total is not None and last_value == last_total
+    assert last_total is not None
+    assert last_value == last_total
     assert any(message for _, _, message in seen)
 
 
@@ -215,9 +221,11 @@ async def test_run_progress_lists_events_after_a_sequence_number(root: Path) -> 
         run_id = run.structured_content["run_id"]  # type: ignore[index]
         everything = await client.call_tool("get_digest_progress", {"run_id": run_id})
         page = everything.structured_content
-        assert page is not None and page["run"]["status"] == "completed"
+        assert page is not None
+        assert page["run"]["status"] == "completed"
         seqs = [e["seq"] for e in page["events"]]
-        assert seqs == sorted(seqs) and len(seqs) >= 2
+        assert seqs == sorted(seqs)
+        assert len(seqs) >= 2
         later = await client.call_tool(
             "get_digest_progress", {"run_id": run_id, "after_seq": seqs[0]}
         )
@@ -238,11 +246,15 @@ async def test_pages_catalogue_and_telemetry_tools_answer(root: Path) -> None:
         pages = (await client.call_tool("generate_github_pages", {"html": True})).structured_content
         again = (await client.call_tool("generate_github_pages", {"html": True})).structured_content
         summary = (await client.call_tool("telemetry_summary", {})).structured_content
-    assert areas is not None and "css" in {a["id"] for a in areas["areas"]}
-    assert pages is not None and pages["written"] > 0
-    assert again is not None and again["written"] == 0
+    assert areas is not None
+    assert "css" in {a["id"] for a in areas["areas"]}
+    assert pages is not None
+    assert pages["written"] > 0
+    assert again is not None
+    assert again["written"] == 0
     assert (root / "site" / "index.html").is_file()
-    assert summary is not None and summary
+    assert summary is not None
+    assert summary
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -278,7 +290,8 @@ async def test_resources_read_what_exists_and_reject_bad_parameters(root: Path, 
     assert listed == {"focus-areas://catalog", "workspace://index"}
     assert "css" in {a["id"] for a in catalog["areas"]}
     assert f"chrome-{SAMPLE_VERSION}.md" in index["release_notes"]
-    assert note.startswith("#") and "features:" in data
+    assert note.startswith("#")
+    assert "features:" in data
     assert parse_digest_file(digest.encode()).area == "css"
     assert len(failures) == 4
 
@@ -294,4 +307,5 @@ async def test_prompts_are_listed_and_rendered() -> None:
         )
     assert {"digest_english", "translate_chinese", "glossary"} <= set(prompts)
     text = rendered.messages[0].content.text  # type: ignore[union-attr]
-    assert "### A feature" in text and "CSS" in text
+    assert "### A feature" in text
+    assert "CSS" in text
