@@ -113,6 +113,7 @@ class PrometheusHook:
         self.registry = registry
         self._areas = frozenset(area_ids)
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self._limit: int | None = None
         self._build_stage_metrics(registry)
         self._build_llm_metrics(registry)
         self._build_io_metrics(registry)
@@ -310,7 +311,7 @@ class PrometheusHook:
         assert isinstance(event, StageFinished)
         outcome = bounded(event.outcome, STAGE_OUTCOMES)
         stage = bounded(event.stage, STAGES)
-        # exemplars double the cost of an observation: only totals link back to their run
+        # an exemplar doubles the cost of an observation: only totals link back to their run
         exemplar = _exemplar(event.run_id) if stage in _TOTALS else None
         self._child(self.stage_duration, stage, language_label(event.language), outcome).observe(
             max(0.0, event.seconds), exemplar
@@ -324,9 +325,7 @@ class PrometheusHook:
         backend = bounded(event.backend, BACKENDS)
         self._child(self.llm_attempts, backend, bounded(event.outcome, ATTEMPT_OUTCOMES)).inc()
         if event.outcome in _SERVED_OUTCOMES:
-            self._child(self.llm_attempt_duration, backend).observe(
-                max(0.0, event.service_seconds), _exemplar(event.run_id)
-            )
+            self._child(self.llm_attempt_duration, backend).observe(max(0.0, event.service_seconds))
         if event.outcome != "cached":
             self.llm_attempt_wait.observe(max(0.0, event.wait_seconds))
 
@@ -349,7 +348,9 @@ class PrometheusHook:
     def _on_concurrency(self, event: Event) -> None:
         assert isinstance(event, ConcurrencyChanged)
         self.in_flight.set(event.in_flight)
-        self.concurrency_limit.set(event.limit)
+        if event.limit != self._limit:  # changes only under resource pressure
+            self._limit = event.limit
+            self.concurrency_limit.set(event.limit)
 
     def _on_cache(self, event: Event) -> None:
         assert isinstance(event, CacheLookup)
