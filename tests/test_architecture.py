@@ -34,6 +34,8 @@ PURE_MODULES = (
     "llm/breaker.py",
     "llm/limiter.py",
     "telemetry/events.py",
+    "telemetry/labels.py",
+    "telemetry/summary.py",
 )
 FORBIDDEN = {
     "os",
