@@ -19,6 +19,7 @@ from pydantic import Field
 
 from webplatform_digest.container import Container
 from webplatform_digest.digest_run import Failure, Progress
+from webplatform_digest.digest_service import request_options, run_limits, run_with_backend
 from webplatform_digest.errors import BackendError, RunStateError
 from webplatform_digest.llm.mcp_sampling import (
     SamplingBackend,
@@ -30,14 +31,7 @@ from webplatform_digest.llm.mcp_sampling import (
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend, LLMReply
 from webplatform_digest.llm.selection import BackendChoice, choose_backend
-from webplatform_digest.prompts import RequestOptions
-from webplatform_digest.run_driver import (
-    RunLimits,
-    advance_rounds,
-    progress_report,
-    run_digest,
-    start_rounds,
-)
+from webplatform_digest.run_driver import RunLimits, advance_rounds, progress_report, start_rounds
 from webplatform_digest.run_request import build_plan, parse_run_request
 from webplatform_digest.run_session import Round, RunSummary
 from webplatform_digest.runs import new_run_id
@@ -123,40 +117,29 @@ class DigestTool:
             use_cache=use_cache,
         )
         choice = self._choose(ctx)
+        sink = _progress_sink(ctx)
+        if choice.flow != "input_required":
+            backend = self._backend(choice, ctx)
+            summary = await run_with_backend(c, request, backend, on_progress=sink)
+            return _summary(summary, choice)
         plan = build_plan(
             request,
             run_id=new_run_id(),
             store=c.area_store,
             catalog=c.catalog,
             backend=choice.kind,
-            options=RequestOptions(
-                max_tokens=c.settings.llm_max_tokens, temperature=c.settings.llm_temperature
-            ),
+            options=request_options(c.settings),
         )
-        sink = _progress_sink(ctx)
-        params = request.to_json() | {"backend": choice.kind}
-        if choice.flow == "input_required":
-            outcome = await start_rounds(
-                c.run_services(),
-                plan,
-                limits=self._limits(),
-                use_cache=request.use_cache,
-                cache=c.governor.cache,
-                params=params,
-                on_progress=sink,
-            )
-            return self._round_outcome(outcome, choice)
-        summary = await run_digest(
+        outcome = await start_rounds(
             c.run_services(),
             plan,
-            self._backend(choice, ctx),
-            c.governor,
             limits=self._limits(),
             use_cache=request.use_cache,
-            params=params,
+            cache=c.governor.cache,
+            params=request.to_json() | {"backend": choice.kind},
             on_progress=sink,
         )
-        return _summary(summary, choice)
+        return self._round_outcome(outcome, choice)
 
     async def continue_rounds(self, ctx: Context) -> Outcome:
         """Feed one round of the client's sampling replies; return the next round or the end."""
@@ -193,9 +176,7 @@ class DigestTool:
         return OfflineBackend()
 
     def _limits(self) -> RunLimits:
-        settings = self._c.settings
-        concurrency = settings.max_concurrency if settings.concurrency_enabled else 1
-        return RunLimits(max_concurrency=concurrency, run_deadline=settings.run_deadline)
+        return run_limits(self._c.settings)
 
     def _reply(self, response: object) -> LLMReply | Failure:
         if not isinstance(response, CreateMessageResult):

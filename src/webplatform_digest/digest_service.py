@@ -1,0 +1,63 @@
+"""Running a digest with a container's services: shared by the MCP tool, the CLI and the demo."""
+
+from webplatform_digest.container import Container
+from webplatform_digest.llm.offline import OfflineBackend
+from webplatform_digest.llm.port import Backend
+from webplatform_digest.models import Channel
+from webplatform_digest.prompts import RequestOptions
+from webplatform_digest.run_driver import RunLimits, run_digest
+from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
+from webplatform_digest.run_session import ProgressSink, RunSummary
+from webplatform_digest.runs import new_run_id
+from webplatform_digest.settings import Settings
+
+
+def run_limits(settings: Settings) -> RunLimits:
+    """Concurrency and deadline of a run (one call at a time when concurrency is switched off)."""
+    concurrency = settings.max_concurrency if settings.concurrency_enabled else 1
+    return RunLimits(max_concurrency=concurrency, run_deadline=settings.run_deadline)
+
+
+def request_options(settings: Settings) -> RequestOptions:
+    """Per-call LLM parameters from settings."""
+    return RequestOptions(max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
+
+
+async def run_with_backend(
+    container: Container,
+    request: RunRequest,
+    backend: Backend,
+    *,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
+    """Run one digest in this process through the governor with ``backend``.
+
+    Raises:
+        NotFoundError: the release was not processed. WriteError: a digest could not be written.
+    """
+    plan = build_plan(
+        request,
+        run_id=new_run_id(),
+        store=container.area_store,
+        catalog=container.catalog,
+        backend=backend.name,
+        options=request_options(container.settings),
+    )
+    return await run_digest(
+        container.run_services(),
+        plan,
+        backend,
+        container.governor,
+        limits=run_limits(container.settings),
+        use_cache=request.use_cache,
+        params=request.to_json() | {"backend": backend.name},
+        on_progress=on_progress,
+    )
+
+
+async def run_offline_digest(
+    container: Container, version: int, channel: Channel | str = Channel.STABLE
+) -> RunSummary:
+    """Bilingual deterministic digests of every area with data (no LLM)."""
+    request = parse_run_request(version=version, catalog=container.catalog, channel=channel)
+    return await run_with_backend(container, request, OfflineBackend())
