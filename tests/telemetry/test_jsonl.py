@@ -173,6 +173,17 @@ def test_handle_never_blocks_when_the_writer_is_stuck_and_drops_are_recorded(
     assert len(lines) - len(drop_records) + hook.dropped == 5000
 
 
+def test_an_unencodable_event_is_skipped_and_the_writer_keeps_going(tmp_path: Path) -> None:
+    """A field orjson cannot encode (an integer past 64 bits) costs that event only."""
+    path = tmp_path / "t.jsonl"
+    with _hook(path) as hook:
+        hook.handle(ToolCalled(tool="list_focus_areas", outcome="ok", seconds=2**70))
+        hook.handle(_tool(1))
+    records, corrupt = read_events([path])
+    assert [r["seq"] for r in records] == [1]
+    assert corrupt == 0
+
+
 def test_events_after_close_are_dropped_and_counted(tmp_path: Path) -> None:
     """A closed hook ignores events (counting them) instead of raising or reopening the file."""
     hook = _hook(tmp_path / "t.jsonl")

@@ -168,7 +168,10 @@ class JsonlHook:
         lines: list[bytes] = []
         for item in batch:
             if isinstance(item, tuple):
-                lines.append(self._encode(item))
+                try:
+                    lines.append(self._encode(item))
+                except orjson.JSONEncodeError as exc:  # one odd event must not stop the writer
+                    log.warning("telemetry: %s not written: %s", type(item[1]).__name__, exc)
                 continue
             self._write(lines)
             lines = []
@@ -194,13 +197,13 @@ class JsonlHook:
     def _encode(self, record: Record) -> bytes:
         """The line of one event: our header fields spliced before the event's own fields."""
         ts, event = record
-        self._seq += 1
+        body = orjson.dumps(event, default=str)  # orjson serialises dataclasses natively
+        self._seq += 1  # only for lines that exist: seq has no gaps
         head = self._heads.get(type(event))
         if head is None:
             name = orjson.dumps(type(event).__name__)
             head = b'{"ts":%.6f,"seq":%d,"trace_id":' + self._trace_json + b',"type":' + name
             self._heads[type(event)] = head
-        body = orjson.dumps(event, default=str)  # orjson serialises dataclasses natively
         return head % (ts, self._seq) + (b"," + body[1:] if len(body) > 2 else b"}") + b"\n"
 
     def _drop_line(self, count: int) -> bytes:
