@@ -4,41 +4,47 @@
   ``max_concurrency`` requests in flight through the governor; an area's Chinese request goes
   out the moment its English is final. Cancellation leaves no task behind and the registry
   saying ``cancelled``.
-* Input-required driver helpers (``start_rounds``, ``advance_rounds``): each round returns the
-  batch of ready requests (cache hits answered on the spot) and a fresh single-use token; the
-  next call feeds the client's replies and returns the next round or the final summary. The
-  MCP conversion (``InputRequiredResult``) belongs to the server.
+* Input-required driver helpers (``start_rounds``, ``advance_rounds``, in ``run_rounds``,
+  re-exported here): each round returns the batch of ready requests and a fresh single-use
+  token; the next call feeds the client's replies and returns the next round or the summary.
 """
 
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest, StageOutcome
+from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest
 from webplatform_digest.errors import LLMError, RunStateError
-from webplatform_digest.llm.cache import reply_key
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.run_plan import RunPlan
+from webplatform_digest.run_rounds import advance_rounds, start_rounds
 from webplatform_digest.run_session import (
     ProgressSink,
-    Round,
     RunServices,
     RunSession,
     RunSummary,
 )
+from webplatform_digest.run_state import RunLimits, first_leaf, rejected
 from webplatform_digest.runs import RunStatus
-from webplatform_digest.telemetry.events import LLMAttempt
 
 log = logging.getLogger(__name__)
 
-#: label of replies that came from the client in the input-required flow
-CLIENT_BACKEND = "sampling"
+__all__ = [
+    "GovernedCaller",
+    "RunLimits",
+    "advance_rounds",
+    "first_leaf",
+    "progress_report",
+    "resume_digest",
+    "run_digest",
+    "start_rounds",
+]
+
 #: extra seconds after the run deadline before in-flight calls are abandoned
 DEADLINE_GRACE = 1.0
 
@@ -55,26 +61,6 @@ class GovernedCaller(Protocol):
     def forget(self, backend: Backend, request: LLMRequest) -> None:
         """Drop a cached reply that failed validation, so a later run asks again."""
         ...
-
-
-class ReplyStore(Protocol):
-    """Reply cache access for the input-required flow (``llm.cache.ReplyCache``)."""
-
-    async def get(self, key: str, *, run_id: str | None = None) -> LLMReply | None:
-        """A cached reply, or None."""
-        ...
-
-    async def put(self, key: str, reply: LLMReply) -> None:
-        """Remember a reply."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class RunLimits:
-    """Concurrency and time bounds of a run (from settings)."""
-
-    max_concurrency: int = 4
-    run_deadline: float = 3600.0
 
 
 # Server-side driver --------------------------------------------------------------------------
@@ -157,13 +143,6 @@ async def _drive_guarded(
     return await session.finish(RunStatus.COMPLETED)
 
 
-def first_leaf(exc: Exception) -> Exception:
-    """The error inside task-group wrapping (callers expect ``WriteError``, not a group)."""
-    while isinstance(exc, ExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
-
-
 async def _drive(
     session: RunSession, backend: Backend, governor: GovernedCaller, limits: RunLimits
 ) -> None:
@@ -212,7 +191,7 @@ async def _pump(
                 finished = []
             for request_id, result in await _arrived(receive):
                 outcomes = machine.feed(request_id, result)
-                if isinstance(result, LLMReply) and _rejected(outcomes, request_id):
+                if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
                 finished += await session.absorb(outcomes)
@@ -230,11 +209,6 @@ async def _arrived(
             results.append(receive.receive_nowait())
         except anyio.WouldBlock:
             return results
-
-
-def _rejected(outcomes: tuple[StageOutcome, ...], request_id: str) -> bool:
-    """Whether the reply to ``request_id`` failed validation (a retry or fallback followed)."""
-    return any(o.request_id == request_id and o.outcome in ("retried", "error") for o in outcomes)
 
 
 async def _call(
@@ -256,162 +230,6 @@ async def _call(
         log.exception("LLM call %s failed unexpectedly", pending.request_id)
         result = Failure.from_exception(exc)
     send.send_nowait((pending.request_id, result))
-
-
-# Input-required driver -----------------------------------------------------------------------
-
-
-async def start_rounds(
-    services: RunServices,
-    plan: RunPlan,
-    *,
-    limits: RunLimits,
-    use_cache: bool = True,
-    cache: ReplyStore | None = None,
-    params: Mapping[str, Any] | None = None,
-    on_progress: ProgressSink | None = None,
-) -> Round | RunSummary:
-    """Register a run driven by the client and return its first round (or, if every request
-    was answered from the cache, the final summary)."""
-    services.registry.create_run(
-        version=plan.version,
-        channel=plan.channel.value,
-        params=dict(params or {}),
-        run_id=plan.run_id,
-    )
-    session = RunSession(services, DigestRun(plan), timer=services.wall, on_progress=on_progress)
-    session.book.use_cache, session.book.backend = use_cache, CLIENT_BACKEND
-    session.emit_started()
-    await session.report_progress()
-    return await _next_round(session, 1, limits, cache, session.finished_areas())
-
-
-async def advance_rounds(
-    services: RunServices,
-    run_id: str,
-    token: str,
-    replies: Mapping[str, LLMReply | Failure],
-    *,
-    limits: RunLimits,
-    cache: ReplyStore | None = None,
-    on_progress: ProgressSink | None = None,
-) -> Round | RunSummary:
-    """Feed one round of client replies and return the next round or the final summary.
-
-    Requests of the round without a reply count as failed (their digests fall back).
-
-    Raises:
-        RunStateError: the token is forged, expired, replayed or not this run's.
-        NotFoundError: unknown run.
-    """
-    _, round_number = services.registry.consume_token(token, run_id)
-    snapshot = services.registry.load_snapshot(run_id)
-    session = RunSession(
-        services,
-        DigestRun.restore(snapshot),
-        timer=services.wall,
-        book=snapshot.get("driver"),
-        on_progress=on_progress,
-    )
-    try:
-        await session.settle_deferred()
-        finished = await _feed_round(session, replies, cache)
-        if services.wall() - session.book.started > limits.run_deadline:
-            late = session.machine.fail_remaining("the run deadline passed")
-            finished += await session.absorb(late)
-        return await _next_round(session, round_number + 1, limits, cache, finished)
-    except anyio.get_cancelled_exc_class():
-        with anyio.CancelScope(shield=True):
-            await session.finish(RunStatus.CANCELLED, "the round was cancelled")
-        raise
-    except Exception as exc:
-        with anyio.CancelScope(shield=True):
-            await session.finish(RunStatus.FAILED, str(first_leaf(exc))[:500])
-        raise
-
-
-async def _feed_round(
-    session: RunSession, replies: Mapping[str, LLMReply | Failure], cache: ReplyStore | None
-) -> list[str]:
-    """Feed every request of the round; returns the areas it finished."""
-    machine, finished = session.machine, list[str]()
-    unknown = set(replies) - set(machine.in_flight)
-    if unknown:
-        log.warning("ignoring %d replies to requests not in this round", len(unknown))
-    for request_id in machine.in_flight:
-        result = replies.get(request_id) or Failure("NoReply", "the client sent no reply")
-        request = machine.request_for(request_id)
-        _attempt_event(session, request, result)
-        outcomes = machine.feed(request_id, result)
-        keep = session.book.use_cache and not _rejected(outcomes, request_id)
-        if cache is not None and keep and isinstance(result, LLMReply):
-            await cache.put(reply_key(CLIENT_BACKEND, "", request), result)
-        finished += await session.absorb(outcomes)
-    return finished
-
-
-def _attempt_event(session: RunSession, request: LLMRequest, result: LLMReply | Failure) -> None:
-    meta = request.meta
-    session.services.telemetry.emit(
-        LLMAttempt(
-            run_id=session.run_id,
-            backend=CLIENT_BACKEND,
-            stage=meta.stage,
-            language=meta.language,
-            area=meta.area,
-            attempt=1,
-            outcome=_attempt_outcome(result),
-            error_class=result.error if isinstance(result, Failure) else "",
-        )
-    )
-
-
-def _attempt_outcome(result: LLMReply | Failure) -> str:
-    if isinstance(result, Failure):
-        return "error"
-    return "cached" if result.cached else "success"
-
-
-async def _next_round(
-    session: RunSession,
-    round_number: int,
-    limits: RunLimits,
-    cache: ReplyStore | None,
-    finished: list[str],
-) -> Round | RunSummary:
-    """Answer cache hits on the spot, write finished areas in one batch, then issue the next
-    round's requests (or finish when nothing is left)."""
-    machine, limit = session.machine, max(1, limits.max_concurrency)
-    while not machine.done:
-        batch = machine.ready_requests(limit - len(machine.in_flight))
-        session.issued(batch)
-        hits = [(p, reply) for p in batch if (reply := await _cached(cache, session, p))]
-        for pending, reply in hits:
-            _attempt_event(session, pending.request, reply)
-            finished += await session.absorb(machine.feed(pending.request_id, reply))
-        if not hits:
-            break
-    if machine.done:
-        await session.write_areas(finished, save=False)
-        await session.settle_deferred()
-        return await session.finish(RunStatus.COMPLETED)
-    if finished:  # lands while the client answers this round
-        await session.write_areas(finished, save=False, defer=True)
-    session.save(RunStatus.AWAITING_INPUT)
-    token = session.services.registry.issue_token(session.run_id, round_number)
-    return Round(
-        session.run_id, token, round_number, machine.in_flight_requests(), machine.progress()
-    )
-
-
-async def _cached(
-    cache: ReplyStore | None, session: RunSession, pending: PendingRequest
-) -> LLMReply | None:
-    if cache is None or not session.book.use_cache:
-        return None
-    key = reply_key(CLIENT_BACKEND, "", pending.request)
-    reply = await cache.get(key, run_id=session.run_id)
-    return replace(reply, cached=True) if reply is not None else None
 
 
 def progress_report(

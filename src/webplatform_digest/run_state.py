@@ -135,3 +135,23 @@ def outcome_counts(outcomes: Iterable[StageOutcome]) -> dict[str, int]:
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
     return counts
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """Concurrency and time bounds of a run (from settings)."""
+
+    max_concurrency: int = 4
+    run_deadline: float = 3600.0
+
+
+def first_leaf(exc: Exception) -> Exception:
+    """The error inside task-group wrapping (callers expect ``WriteError``, not a group)."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def rejected(outcomes: tuple[StageOutcome, ...], request_id: str) -> bool:
+    """Whether the reply to ``request_id`` failed validation (a retry or fallback followed)."""
+    return any(o.request_id == request_id and o.outcome in ("retried", "error") for o in outcomes)
