@@ -7,7 +7,6 @@ live between ``start()`` and ``aclose()`` in a host task of their own, reference
 several MCP sessions (or in-memory test clients) can share one container.
 """
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +21,7 @@ from webplatform_digest.area_store import AreaStore, load_catalog
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.hosting import HostedContext
 from webplatform_digest.runs import RunRegistry, RunRegistryHook
 from webplatform_digest.settings import Settings
 from webplatform_digest.telemetry.events import Telemetry
@@ -59,8 +59,7 @@ class Container:
         self.sleep = sleep
         self._jsonl_enabled = jsonl
         self._users = 0
-        self._host: asyncio.Task[None] | None = None
-        self._stop = anyio.Event()
+        self._services = HostedContext(self._open_services)
         self._lock = anyio.Lock()
         self._write_queue: WriteQueue | None = None
         self._http: httpx.AsyncClient | None = None
@@ -208,54 +207,36 @@ class Container:
     # Lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the write queue and HTTP client (first user only).
-
-        They run inside one host task owned by the container, because MCP lifespans may be
-        entered and left from different tasks while anyio task groups must not be.
-        """
+        """Start the write queue and HTTP client (first user only), in a host task of their
+        own: MCP lifespans may enter and leave from different tasks."""
         async with self._lock:
             self._users += 1
             if self._users > 1:
                 return
-            ready = anyio.Event()
-            self._stop = anyio.Event()
-            self._host = asyncio.get_running_loop().create_task(self._serve(ready, self._stop))
-            await ready.wait()
-            if self._host.done() and (error := self._host.exception()) is not None:
+            try:
+                self._write_queue, self._http = await self._services.start()
+            except BaseException:
                 self._users -= 1
-                self._host = None
-                raise error
+                raise
 
-    async def _serve(self, ready: anyio.Event, stop: anyio.Event) -> None:
-        try:
-            async with (
-                WriteQueue.open(
-                    self.workspace,
-                    WriteQueueConfig.from_settings(self.settings),
-                    self.telemetry,
-                    clock=self.clock,
-                ) as queue,
-                httpx.AsyncClient(
-                    headers={"User-Agent": USER_AGENT}, follow_redirects=False
-                ) as http,
-            ):
-                self._write_queue, self._http = queue, http
-                ready.set()
-                await stop.wait()
-        finally:
-            self._write_queue, self._http = None, None
-            ready.set()
+    @contextlib.asynccontextmanager
+    async def _open_services(self) -> AsyncIterator[tuple[WriteQueue, httpx.AsyncClient]]:
+        config = WriteQueueConfig.from_settings(self.settings)
+        async with (
+            WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
+            httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=False) as http,
+        ):
+            yield queue, http
 
     async def aclose(self) -> None:
         """Stop services when the last user leaves (draining writes) and flush telemetry."""
         async with self._lock:
             self._users = max(0, self._users - 1)
-            if self._users or self._host is None:
+            if self._users:
                 return
-            host, self._host = self._host, None
             with anyio.CancelScope(shield=True):
-                self._stop.set()
-                await host
+                await self._services.stop()
+                self._write_queue, self._http = None, None
                 self._flush_files()
 
     def _flush_files(self) -> None:

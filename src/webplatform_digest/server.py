@@ -20,6 +20,7 @@ from pydantic import Field
 
 from webplatform_digest.container import Container
 from webplatform_digest.errors import WebplatformError
+from webplatform_digest.hosting import HostedContext
 from webplatform_digest.models import parse_channel, parse_version
 from webplatform_digest.pages import generate_pages
 from webplatform_digest.processing import process_all, process_release
@@ -88,12 +89,16 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
     async def services(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
         async with container.running():
             port = container.settings.metrics_port
-            if metrics_sidecar and port is not None:
-                async with running_sidecar(_sidecar(container), "127.0.0.1", port) as bound:
-                    log.info("metrics side port listening on 127.0.0.1:%d", bound)
-                    yield {"container": container, "metrics_port": bound}
-            else:
+            if not (metrics_sidecar and port is not None):
                 yield {"container": container}
+                return
+            side = HostedContext(lambda: running_sidecar(_sidecar(container), "127.0.0.1", port))
+            bound = await side.start()
+            log.info("metrics side port listening on 127.0.0.1:%d", bound)
+            try:
+                yield {"container": container, "metrics_port": bound}
+            finally:
+                await side.stop()
 
     mcp = FastMCP(
         SERVER_NAME,
@@ -297,6 +302,7 @@ def serve(
         log.info("stopped by signal")
     finally:
         container.close()
+    log.info("server stopped cleanly")
     return 0
 
 

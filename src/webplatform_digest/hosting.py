@@ -1,0 +1,64 @@
+"""Running an async context manager inside a task of its own.
+
+MCP lifespans may be entered from one task and left from another (FastMCP's in-memory and
+stdio transports do), but anyio task groups and cancel scopes must be exited by the task that
+entered them. ``HostedContext`` enters the context in a dedicated host task and keeps it open
+until ``stop()``, so the caller's tasks never own those scopes.
+"""
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Generic, TypeVar
+
+import anyio
+
+T = TypeVar("T")
+
+
+class HostedContext(Generic[T]):
+    """Enter ``factory()`` in a host task on ``start()``; leave it there on ``stop()``."""
+
+    def __init__(self, factory: Callable[[], AbstractAsyncContextManager[T]]) -> None:
+        self._factory = factory
+        self._task: asyncio.Task[None] | None = None
+        self._stop = anyio.Event()
+        self._value: T | None = None
+
+    @property
+    def value(self) -> T:
+        """What the context manager yielded (only while started)."""
+        if self._value is None:
+            raise RuntimeError("the hosted context is not running")
+        return self._value
+
+    async def start(self) -> T:
+        """Enter the context in the host task; re-raise its error if entering failed."""
+        ready = anyio.Event()
+        self._stop = anyio.Event()
+        # a plain asyncio task: it must outlive the caller's task and cancel scopes
+        self._task = asyncio.get_running_loop().create_task(self._host(ready))
+        await ready.wait()
+        if self._task.done() and (error := self._task.exception()) is not None:
+            self._task = None
+            raise error
+        return self.value
+
+    async def stop(self) -> None:
+        """Leave the context (in the host task) and wait until it has been left."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        with anyio.CancelScope(shield=True):
+            self._stop.set()
+            await task
+
+    async def _host(self, ready: anyio.Event) -> None:
+        try:
+            async with self._factory() as value:
+                self._value = value
+                ready.set()
+                await self._stop.wait()
+        finally:
+            self._value = None
+            ready.set()
