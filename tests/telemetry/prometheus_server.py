@@ -15,7 +15,7 @@ import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,7 @@ def running_prometheus(
     metrics_path: str = "/metrics",
     scrape_interval: str = "1s",
     bearer_token: str | None = None,
-) -> Iterator[PrometheusServer]:
+) -> Generator[PrometheusServer]:
     """Start Prometheus on 127.0.0.1 scraping ``target``; stop it (by its pid) afterwards."""
     executable = require_executable("prometheus")
     workdir.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ progress, and the digest write; then the area total. Breaker, write-queue, tool 
 events are sprinkled in so every metric family sees traffic.
 """
 
+from typing import Any
+
 from webplatform_digest.telemetry.events import (
     BreakerTransition,
     CacheLookup,
@@ -31,11 +33,11 @@ FALLBACK_STAGE = {"en": "english_fallback", "zh": "translation_fallback"}
 
 def _attempts(run_id: str, backend: str, area: str, lang: str, index: int) -> list[Event]:
     """The LLM attempts of one (area, language) digest and its stage results."""
-    base = {"run_id": run_id, "backend": backend, "stage": STAGE[lang]}
+    base: dict[str, Any] = {"run_id": run_id, "backend": backend, "stage": STAGE[lang]}
     base |= {"language": lang, "area": area}
     service = 1.5 + (index % 10) * 0.5 + (1.0 if lang == "zh" else 0.0)
     if index % 7 == 3:
-        return [
+        failed: list[Event] = [
             LLMAttempt(**base, attempt=1, outcome="error", service_seconds=0.4, error_class="5xx"),
             RetryScheduled(
                 run_id=run_id,
@@ -63,6 +65,7 @@ def _attempts(run_id: str, backend: str, area: str, lang: str, index: int) -> li
                 seconds=0.01,
             ),
         ]
+        return failed
     events: list[Event] = []
     if index % 5 == 1:
         events += [

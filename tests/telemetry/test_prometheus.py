@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+from collections.abc import Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -67,7 +68,7 @@ def _hook(areas: tuple[str, ...] = AREAS) -> tuple[PrometheusHook, CollectorRegi
     return PrometheusHook(registry, areas), registry
 
 
-def _emit(hook: PrometheusHook, events: list[Event]) -> None:
+def _emit(hook: PrometheusHook, events: Sequence[Event]) -> None:
     telemetry = Telemetry((hook,))
     for event in events:
         telemetry.emit(event)
