@@ -25,6 +25,9 @@ from webplatform_digest.errors import ParseError
 from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language
 
 _FENCE = "---\n"
+# libyaml's safe loader when available: same results, several times faster (the site reads
+# every digest on each generation)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def render_digest_file(digest: AreaDigest) -> bytes:
@@ -60,7 +63,7 @@ def parse_digest_file(data: bytes, *, source: str = "<digest>") -> AreaDigest:
     if end < 0:
         raise ParseError("front matter is not closed", source=source, line=1)
     try:
-        front = yaml.safe_load(text[len(_FENCE) : end + 1])
+        front = yaml.load(text[len(_FENCE) : end + 1], Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         raise ParseError(f"front matter is not valid YAML: {exc}", source=source, line=1) from None
     if not isinstance(front, dict):
