@@ -264,6 +264,7 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
 
 
