@@ -1,8 +1,8 @@
 """``webplatform-digest run``: write the per-area digests of one release from the shell.
 
-The server-side driver runs the digest with the governor and the write queue; a rich progress
-bar goes to stderr on a terminal, ``--json`` prints the summary on stdout. ``--llm auto`` means
-the OpenAI-compatible backend when a base URL is configured, else offline. This path never
+The server-side driver runs the digest with the container's governor and write queue; a rich
+progress bar goes to stderr on a terminal, ``--json`` prints the summary on stdout. ``--llm auto``
+means the OpenAI-compatible backend when a base URL is configured, else offline. This path never
 imports fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
 """
 
@@ -10,35 +10,28 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 
 from webplatform_digest.area_store import AreaStore, load_catalog
 from webplatform_digest.cli import emit_json
+from webplatform_digest.container import Container
 from webplatform_digest.digest_run import Progress
-from webplatform_digest.llm.governor import Governor
+from webplatform_digest.digest_service import request_options, run_limits
+from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend
 from webplatform_digest.llm.selection import choose_backend
-from webplatform_digest.prompts import RequestOptions
-from webplatform_digest.run_driver import RunLimits, first_leaf, run_digest
+from webplatform_digest.run_driver import first_leaf, run_digest
 from webplatform_digest.run_plan import RunPlan
 from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
-from webplatform_digest.run_session import RunServices, RunSummary
-from webplatform_digest.runs import RunRegistry, RunRegistryHook, new_run_id
+from webplatform_digest.run_session import RunSummary
+from webplatform_digest.runs import new_run_id
 from webplatform_digest.settings import Settings, load_settings
-from webplatform_digest.telemetry.events import Telemetry
-from webplatform_digest.telemetry.jsonl import JsonlHook, telemetry_path
-from webplatform_digest.telemetry.progress import ProgressFileHook, progress_path
 from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
 
 log = logging.getLogger(__name__)
-
-REGISTRY_FILE = "runs.sqlite3"
 
 
 def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,9 +59,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         store=AreaStore(workspace, cache_enabled=settings.area_cache_enabled),
         catalog=catalog,
         backend=backend_choice,
-        options=RequestOptions(
-            max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature
-        ),
+        options=request_options(settings),
     )
     try:
         summary = anyio.run(_run, settings, workspace, request, plan, backend_choice)
@@ -106,76 +97,6 @@ def resolve_backend_choice(settings: Settings) -> str:
     return choice.kind
 
 
-@dataclass(frozen=True, slots=True)
-class _Wiring:
-    services: RunServices
-    governor: Governor
-    backend: Backend
-    limits: RunLimits
-
-
-@asynccontextmanager
-async def cli_wiring(
-    settings: Settings, workspace: Workspace, backend_choice: str
-) -> AsyncGenerator[_Wiring]:
-    """Everything a CLI run needs, opened and closed in order (the container's job in the
-    server): telemetry hooks, run registry, governor, backend, write queue."""
-    telemetry = Telemetry()
-    monitoring = workspace.path(Workspace.MONITORING)
-    monitoring.mkdir(parents=True, exist_ok=True)
-    jsonl = JsonlHook(
-        telemetry_path(workspace),
-        max_bytes=settings.telemetry_max_bytes,
-        backups=settings.telemetry_backups,
-    )
-    progress = ProgressFileHook(
-        progress_path(workspace), min_interval=settings.progress_min_interval
-    )
-    registry = RunRegistry(
-        workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
-        retention=settings.runs_retention,
-        token_ttl=settings.run_token_ttl,
-    )
-    for hook in (jsonl, progress, RunRegistryHook(registry)):
-        telemetry.add(hook)
-    try:
-        registry.recover_interrupted()
-        governor = Governor.from_settings(settings, telemetry)
-        async with (
-            _backend(settings, backend_choice) as backend,
-            WriteQueue.open(workspace, WriteQueueConfig.from_settings(settings), telemetry) as q,
-        ):
-            services = RunServices(workspace, registry, q, telemetry, clock=governor.clock)
-            yield _Wiring(services, governor, backend, _limits(settings))
-    finally:
-        progress.flush()
-        jsonl.close()
-        registry.close()
-
-
-def _limits(settings: Settings) -> RunLimits:
-    concurrency = settings.max_concurrency if settings.concurrency_enabled else 1
-    return RunLimits(max_concurrency=concurrency, run_deadline=settings.run_deadline)
-
-
-@asynccontextmanager
-async def _backend(settings: Settings, choice: str) -> AsyncGenerator[Backend]:
-    """The backend for ``choice`` (imported lazily: offline runs load no HTTP client)."""
-    if choice == "offline":
-        from webplatform_digest.llm.offline import OfflineBackend
-
-        yield OfflineBackend()
-        return
-    from webplatform_digest.llm.openai_compat import OpenAICompatBackend, build_http_client
-
-    http = build_http_client(settings)
-    try:
-        yield OpenAICompatBackend.from_settings(settings, http)
-    finally:
-        with anyio.CancelScope(shield=True):
-            await http.aclose()
-
-
 async def _run(
     settings: Settings,
     workspace: Workspace,
@@ -183,18 +104,26 @@ async def _run(
     plan: RunPlan,
     backend_choice: str,
 ) -> RunSummary:
-    async with cli_wiring(settings, workspace, backend_choice) as wiring:
-        with _progress_bar() as on_progress:
-            return await run_digest(
-                wiring.services,
-                plan,
-                wiring.backend,
-                wiring.governor,
-                limits=wiring.limits,
-                use_cache=request.use_cache and settings.cache_enabled,
-                params=request.to_json() | {"backend": backend_choice},
-                on_progress=on_progress,
+    """Run with the container's shared services (telemetry hooks, registry, governor, queue)."""
+    container = Container(settings)
+    try:
+        async with container.running():
+            backend: Backend = (
+                container.openai_backend() if backend_choice == "openai" else OfflineBackend()
             )
+            with _progress_bar() as on_progress:
+                return await run_digest(
+                    container.run_services(),
+                    plan,
+                    backend,
+                    container.governor,
+                    limits=run_limits(settings),
+                    use_cache=request.use_cache and settings.cache_enabled,
+                    params=request.to_json() | {"backend": backend_choice},
+                    on_progress=on_progress,
+                )
+    finally:
+        container.close()
 
 
 @contextlib.contextmanager
