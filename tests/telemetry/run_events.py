@@ -45,7 +45,7 @@ def _attempts(run_id: str, backend: str, area: str, lang: str, index: int) -> li
                 stage=STAGE[lang],
                 attempt=1,
                 delay_seconds=0.5,
-                reason="server_error",
+                reason="BackendError",
             ),
             LLMAttempt(**base, attempt=2, outcome="error", service_seconds=0.4, error_class="5xx"),
             StageFinished(
@@ -76,7 +76,7 @@ def _attempts(run_id: str, backend: str, area: str, lang: str, index: int) -> li
                 stage=STAGE[lang],
                 attempt=1,
                 delay_seconds=1.0,
-                reason="timeout",
+                reason="LLMTimeoutError",
             ),
         ]
     attempt = 2 if index % 5 == 1 else 1

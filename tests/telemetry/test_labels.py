@@ -1,7 +1,12 @@
 """Label policy: fixed value sets, everything else is ``other``."""
 
 from webplatform_digest.telemetry.events import STAGES
-from webplatform_digest.telemetry.labels import STAGE_LANGUAGES, bounded, language_label
+from webplatform_digest.telemetry.labels import (
+    STAGE_LANGUAGES,
+    bounded,
+    language_label,
+    retry_reason,
+)
 
 
 def test_values_outside_the_allowed_set_become_other() -> None:
@@ -23,3 +28,11 @@ def test_every_stage_has_its_language() -> None:
     assert pairs["english_retry"] == "en"
     assert pairs["translation_fallback"] == "zh"
     assert pairs["run_total"] == "all"
+
+
+def test_retry_reasons_accept_the_governors_error_class_names() -> None:
+    """The governor reports an error class; it maps onto the fixed reason set."""
+    assert retry_reason("LLMTimeoutError") == "timeout"
+    assert retry_reason("BackendError") == "backend_error"
+    assert retry_reason("rate_limited") == "rate_limited"
+    assert retry_reason("KeyError") == "other"

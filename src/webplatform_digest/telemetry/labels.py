@@ -26,7 +26,13 @@ TOOL_OUTCOMES = ("ok", "error")
 LANGUAGES = ("en", "zh", "all")
 AREA_OUTCOMES = ("ok", "retried", "fallback", "error", "cached", "empty")
 STAGE_OUTCOMES = (*OUTCOMES, "empty")
-RETRY_REASONS = ("timeout", "rate_limited", "server_error", "connect_error", "invalid_reply")
+RETRY_REASONS = ("timeout", "backend_error", "circuit_open", "rate_limited", "invalid_reply")
+#: the governor reports the error class that caused a retry
+_RETRY_ALIASES = {
+    "LLMTimeoutError": "timeout",
+    "BackendError": "backend_error",
+    "CircuitOpenError": "circuit_open",
+}
 BREAKER_STATES = {"closed": 0, "open": 1, "half_open": 2}
 CACHES = ("reply", "area_data")
 WRITE_KINDS = ("digest", "page", "site", "area_data", "release_notes", "ledger", "cache", "other")
@@ -61,3 +67,8 @@ def bounded(value: str, allowed: Iterable[str]) -> str:
 def language_label(language: str) -> str:
     """``en``/``zh`` as given; empty (area or run totals) → ``all``; anything else → ``other``."""
     return "all" if not language else bounded(language, LANGUAGES)
+
+
+def retry_reason(reason: str) -> str:
+    """A retry reason or the governor's error-class name as one of ``RETRY_REASONS``."""
+    return bounded(_RETRY_ALIASES.get(reason, reason), RETRY_REASONS)

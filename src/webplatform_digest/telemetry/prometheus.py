@@ -63,6 +63,7 @@ from webplatform_digest.telemetry.labels import (
     WRITE_OUTCOMES,
     bounded,
     language_label,
+    retry_reason,
 )
 
 NAMESPACE = "webplatform_digest"
@@ -331,7 +332,7 @@ class PrometheusHook:
 
     def _on_retry(self, event: Event) -> None:
         assert isinstance(event, RetryScheduled)
-        reason = bounded(event.reason, RETRY_REASONS)
+        reason = retry_reason(event.reason)
         self._child(self.llm_retries, bounded(event.backend, BACKENDS), reason).inc()
 
     def _on_breaker(self, event: Event) -> None:
