@@ -24,7 +24,8 @@ import psutil
 from benchmarks.common import corpus_dir
 from webplatform_digest.area_store import AreaStore, load_catalog
 from webplatform_digest.digest_run import Failure, PendingRequest
-from webplatform_digest.llm.governor import Governor, GovernorConfig
+from webplatform_digest.llm.governor import Governor
+from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.processing import process_release
 from webplatform_digest.prompts import RequestOptions

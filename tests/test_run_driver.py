@@ -23,6 +23,9 @@ from webplatform_digest import run_driver
 from webplatform_digest.digest_files import parse_digest_file
 from webplatform_digest.digest_run import Failure
 from webplatform_digest.errors import BackendError, RunStateError, WriteError
+from webplatform_digest.llm.cache import ReplyCache
+from webplatform_digest.llm.governor import Governor
+from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.models import Language
 from webplatform_digest.prompts import Subject
@@ -515,3 +518,19 @@ async def _answer_round(
         p.request_id: answer(p.request) for p in step.requests
     }
     return await advance_rounds(services, step.run_id, step.token, replies, limits=limits)
+
+
+async def test_a_rerun_through_the_real_governor_makes_no_backend_call(
+    services: RunServices,
+) -> None:
+    """The governor's reply cache answers an unchanged run: zero LLM calls, four cache hits."""
+    subjects = sample_subjects()
+    backend = _scripted(good_answer(subjects))
+    telemetry = Telemetry()
+    cache = ReplyCache(None, telemetry, ttl=3600.0, max_entries=100)
+    governor = Governor(GovernorConfig(rate_limit=1000.0, rate_burst=100), telemetry, cache=cache)
+    first = await _run(services, backend, governor, run_id="g1")
+    again = await _run(services, backend, governor, run_id="g2")
+    assert (first.llm_calls, len(backend.calls)) == (4, 4)
+    assert (again.llm_calls, again.cache_hits) == (0, 4)
+    assert again.written == ()
