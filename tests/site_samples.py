@@ -73,7 +73,9 @@ def digest(
     """A digest with made-up content (or ``markdown``)."""
     name = NAMES.get(area, (area, area))[0 if language is Language.EN else 1]
     template = SAMPLE_BODY if language is Language.EN else SAMPLE_BODY_ZH
-    body = markdown or template.format(title=f"{name} news", code=f"{area}-x", n=key.version, area=area)
+    body = markdown or template.format(
+        title=f"{name} news", code=f"{area}-x", n=key.version, area=area
+    )
     return AreaDigest(
         area=area,
         version=key.version,
@@ -137,7 +139,9 @@ def broken_internal_links(site: Path, *, base_url: str = "/") -> list[str]:
             parts = urlsplit(target)
             if parts.scheme or parts.netloc or not parts.path:
                 continue
-            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(url), unquote(parts.path)))
+            resolved = posixpath.normpath(
+                posixpath.join(posixpath.dirname(url), unquote(parts.path))
+            )
             if parts.path.startswith("/"):
                 resolved = "/" + unquote(parts.path).removeprefix(base_url.rstrip("/")).lstrip("/")
             if not _exists(site, resolved, parts.path.endswith("/")):

@@ -63,11 +63,11 @@ async def test_the_site_has_every_documented_page(workspace: Workspace) -> None:
         "index.md",
         "versions/index.md",
         "versions/chrome-144/index.md",
-        "versions/chrome-144-beta/css/index.md",
+        "versions/chrome-144-beta/css.md",
         "areas/index.md",
         "areas/webgpu/index.md",
         "zh/index.md",
-        "zh/versions/chrome-143/javascript/index.md",
+        "zh/versions/chrome-143/javascript.md",
         "zh/areas/css/index.md",
     ):
         assert (site / rel).is_file(), rel
@@ -76,7 +76,7 @@ async def test_the_site_has_every_documented_page(workspace: Workspace) -> None:
     assert _mismatches(workspace) == []
     assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]  # type: ignore[attr-defined]
     area_page = (site / "areas/css/index.md").read_text(encoding="utf-8")
-    assert "[Chrome 144 Beta](../../versions/chrome-144-beta/css/)" in area_page
+    assert "[Chrome 144 Beta](../../versions/chrome-144-beta/css.html)" in area_page
     assert 'href="../../zh/areas/css/"' in area_page
 
 
@@ -103,11 +103,11 @@ async def test_pages_no_longer_valid_are_removed_and_digests_never_are(
     summary = await _generate(workspace)
     site, preview = workspace.root / SITE, workspace.root / Workspace.SITE
     assert not (site / "areas/webgpu/index.md").exists()
-    assert not (site / "zh/versions/chrome-144/webgpu/index.md").exists()
-    assert not (preview / "versions/chrome-143/webgpu/index.html").exists()
+    assert not (site / "zh/versions/chrome-144/webgpu.md").exists()
+    assert not (preview / "versions/chrome-143/webgpu.html").exists()
     assert summary.removed == 2 * (1 + 3) * 2
     assert (site / "areas/css/chrome-144-en.md").is_file()
-    assert (preview / "versions/chrome-143/css/index.html").is_file()
+    assert (preview / "versions/chrome-143/css.html").is_file()
     assert _mismatches(workspace) == []
 
 
@@ -146,8 +146,8 @@ async def test_a_version_filter_renders_only_that_releases_digest_pages(
         write_digest(workspace, digest("css", key, Language.EN, f"## Changed {key.version}\n"))
     summary = await _generate(workspace, version="144", language="en")
     site = workspace.root / SITE
-    assert "Changed 144" in (site / "versions/chrome-144/css/index.md").read_text("utf-8")
-    assert "Changed 143" not in (site / "versions/chrome-143/css/index.md").read_text("utf-8")
+    assert "Changed 144" in (site / "versions/chrome-144/css.md").read_text("utf-8")
+    assert "Changed 143" not in (site / "versions/chrome-143/css.md").read_text("utf-8")
     assert summary.written == 2  # the changed page and the manifest
     assert _mismatches(workspace) == []
 
@@ -183,7 +183,7 @@ async def test_an_unreadable_digest_is_skipped_and_reported(workspace: Workspace
     summary = await _generate(workspace)
     assert len(summary.skipped) == 1
     assert "chrome-144-zh.md" in summary.skipped[0]
-    assert not (workspace.root / SITE / "zh/versions/chrome-144/css/index.md").exists()
+    assert not (workspace.root / SITE / "zh/versions/chrome-144/css.md").exists()
 
 
 async def test_hostile_model_output_is_inert_in_the_site_and_the_preview(
@@ -192,11 +192,11 @@ async def test_hostile_model_output_is_inert_in_the_site_and_the_preview(
     """Script tags, script links and Liquid from the model survive in neither output."""
     write_digest(workspace, digest("css", KEY, Language.EN, HOSTILE))
     await _generate(workspace, html=True)
-    markdown = (workspace.root / SITE / "versions/chrome-144/css/index.md").read_text("utf-8")
+    markdown = (workspace.root / SITE / "versions/chrome-144/css.md").read_text("utf-8")
     body = markdown.split("\n---\n", 1)[1]
     assert "{" not in body
     assert "<script" not in body
-    preview = (workspace.root / "site/versions/chrome-144/css/index.html").read_text("utf-8")
+    preview = (workspace.root / "site/versions/chrome-144/css.html").read_text("utf-8")
     assert "<script" not in preview
     assert "&lt;script&gt;" in preview
     assert not [t for t in link_targets(preview) if t.lower().startswith(("javascript:", "data:"))]
@@ -263,7 +263,7 @@ async def test_jekyll_builds_the_site_safely_with_no_broken_links(
         for rel in (
             "index.html",
             "zh/index.html",
-            "versions/chrome-144/css/index.html",
+            "versions/chrome-144/css.html",
             "areas/webgpu/index.html",
             "assets/site.css",
         ):

@@ -3,11 +3,13 @@
 from pathlib import PurePosixPath
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.site_samples import HOSTILE, NAMES, digest
 from webplatform_digest.digest_files import render_digest_file
 from webplatform_digest.models import Language, ReleaseKey
-from webplatform_digest.site_jekyll import config_yml, render_jekyll_site, render_page
+from webplatform_digest.site_jekyll import config_yml, render_jekyll_site, render_page, yaml_string
 from webplatform_digest.site_model import (
     PageKind,
     PageRef,
@@ -50,7 +52,7 @@ def test_a_hostile_digest_page_has_no_liquid_and_no_raw_html_from_the_model() ->
     model = build_site_model([entry], NAMES)
     page = PageRef(PageKind.DIGEST, Language.EN, key, "css")
     files = render_jekyll_site(model, [page])
-    body = _body(files[PurePosixPath("versions/chrome-144/css/index.md")])
+    body = _body(files[PurePosixPath("versions/chrome-144/css.md")])
     assert "{" not in body
     assert "}" not in body
     assert "<script" not in body
@@ -68,3 +70,14 @@ def test_the_site_ships_its_layouts_and_stylesheet() -> None:
         "_layouts/digest.html",
     }
     assert b"page.title | escape" in files[PurePosixPath("_layouts/default.html")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_title_is_one_yaml_line_that_reads_back(title: str) -> None:
+    """Property: the front-matter title is one line and parses back to the normalised text."""
+    line = f"title: {yaml_string(title)}"
+    assert "\n" not in line
+    value = yaml.safe_load(line)["title"]
+    assert value == " ".join(value.split())
+    assert set(value) <= set(title) | {" "}

@@ -111,7 +111,7 @@ def test_pages_cover_navigation_in_every_language_and_each_digest() -> None:
         (PageRef(PageKind.HOME, Language.ZH), "zh"),
         (PageRef(PageKind.VERSIONS, Language.EN), "versions"),
         (PageRef(PageKind.VERSION, Language.EN, BETA), "versions/chrome-144-beta"),
-        (PageRef(PageKind.DIGEST, Language.ZH, BETA, "css"), "zh/versions/chrome-144-beta/css"),
+        (PageRef(PageKind.DIGEST, Language.ZH, BETA, "css"), "zh/versions/chrome-144-beta"),
         (PageRef(PageKind.AREAS, Language.EN), "areas"),
         (PageRef(PageKind.AREA, Language.ZH, area="css"), "zh/areas/css"),
     ],
@@ -122,15 +122,19 @@ def test_each_page_kind_has_its_directory(page: PageRef, directory: str) -> None
 
 
 def test_relative_links_between_pages_work_with_and_without_index_files() -> None:
-    """Directory links for Jekyll, explicit index.html for file:// viewing."""
+    """Folder links for Jekyll, explicit index.html for file:// viewing; digests by file."""
     home = PageRef(PageKind.HOME, Language.EN)
     digest_page = PageRef(PageKind.DIGEST, Language.EN, ReleaseKey(144), "css")
     zh_area = PageRef(PageKind.AREA, Language.ZH, area="css")
     assert relative_link(home, home) == "./"
     assert relative_link(home, home, index_file="index.html") == "index.html"
-    assert relative_link(digest_page, home) == "../../../"
-    assert relative_link(digest_page, zh_area) == "../../../zh/areas/css/"
-    assert relative_link(home, digest_page, index_file="x.html") == "versions/chrome-144/css/x.html"
+    assert relative_link(digest_page, home) == "../../"
+    assert relative_link(digest_page, zh_area) == "../../zh/areas/css/"
+    assert relative_link(home, digest_page, index_file="x.html") == "versions/chrome-144/css.html"
+    assert relative_link(digest_page, digest_page) == "css.html"
+    version = PageRef(PageKind.VERSION, Language.EN, ReleaseKey(144))
+    assert relative_link(digest_page, version) == "./"
+    assert relative_link(digest_page, version, index_file="index.html") == "index.html"
 
 
 def test_a_missing_translation_falls_back_to_the_other_language() -> None:

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from webplatform_digest.errors import WriteError
 from webplatform_digest.workspace import Workspace
@@ -53,10 +54,8 @@ class FileJob:
     data: bytes = b""
 
 
-#: applies a function to each job, possibly in parallel (``map`` or ``Executor.map``)
-Mapper = Callable[
-    [Callable[[FileJob], Path | OSError], Sequence[FileJob]], Iterable[Path | OSError]
-]
+#: applies a function to each item, possibly in parallel (``map`` or ``Executor.map``)
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
 
 
 def reason(exc: OSError) -> str:
@@ -182,7 +181,7 @@ def commit_files(
     removed = _remove_all(removals, temps, dirty)
     _install_all(changed, temps)
     dirty |= {job.path.parent for job in changed}
-    _sync_directories(dirty, changed)
+    _sync_directories(dirty, changed, mapper)
     return BatchResult(tuple(job.rel for job in changed), unchanged, removed)
 
 
@@ -234,16 +233,22 @@ def _install_all(changed: Sequence[FileJob], temps: list[Path]) -> None:
             raise WriteError(f"cannot replace {job.rel}: {reason(exc)}{done}") from exc
 
 
-def _sync_directories(directories: set[Path], changed: Sequence[FileJob]) -> None:
-    for directory in sorted(directories):
-        try:
-            fsync_directory(directory)
-        except OSError as exc:
-            names = ", ".join(str(job.rel) for job in changed[:3])
-            raise WriteError(
-                f"wrote {names} but could not sync its directory: {reason(exc)}; "
-                "the change may not survive a power loss"
-            ) from exc
+def _sync_one(directory: Path) -> OSError | None:
+    try:
+        fsync_directory(directory)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _sync_directories(directories: set[Path], changed: Sequence[FileJob], mapper: Mapper) -> None:
+    failures = [exc for exc in mapper(_sync_one, sorted(directories)) if exc is not None]
+    if failures:
+        names = ", ".join(str(job.rel) for job in changed[:3])
+        raise WriteError(
+            f"wrote {names} but could not sync its directory: {reason(failures[0])}; "
+            "the change may not survive a power loss"
+        ) from failures[0]
 
 
 def sweep_temps(root: Path) -> int:

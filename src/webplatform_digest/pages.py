@@ -54,7 +54,7 @@ LANGUAGE_CHOICES: dict[str, tuple[Language, ...]] = {
 }
 MANIFEST = Workspace.DIGESTS / ".pages-manifest.json"
 _MANIFEST_FORMAT = 1
-_PAGE_NAMES = frozenset({"index.md", "index.html"})
+_PAGE_SUFFIXES = frozenset({".md", ".html"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +123,16 @@ def render_manifest(files: Mapping[str, str]) -> bytes:
 
 
 def _removable(path: str) -> bool:
-    """Only pages this generator could have written may be removed (never a digest)."""
+    """Only pages this generator could have written may be removed (never a digest source):
+    ``index.md``/``.html`` anywhere in the site, or a digest page in ``versions/<release>/``."""
     try:
         rel = relative_path(path)
     except UnsafePathError:
         return False
     roots = (Workspace.DIGESTS.name, Workspace.SITE.name)
-    return len(rel.parts) > 1 and rel.parts[0] in roots and rel.name in _PAGE_NAMES
+    if len(rel.parts) < 2 or rel.parts[0] not in roots or rel.suffix not in _PAGE_SUFFIXES:
+        return False
+    return rel.stem == "index" or (len(rel.parts) >= 4 and rel.parts[-3] == "versions")
 
 
 def select_pages(
@@ -223,7 +226,7 @@ async def generate_pages(
     rendered = render_site(model, pages, html=html)
     files, stale = plan_commit(model, rendered, previous)
     result = await writer.write_batch(files, kind="pages", remove=stale)
-    count = sum(1 for p in rendered if p.name in _PAGE_NAMES)
+    count = len(pages) * (2 if html else 1)
     summary = PagesSummary(
         pages=count,
         written=len(result.written),

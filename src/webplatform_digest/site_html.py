@@ -88,7 +88,7 @@ def _template() -> Template:
 
 def page_path(page: PageRef) -> PurePosixPath:
     """Where a page's HTML lives, relative to ``site/``."""
-    return page.directory / INDEX
+    return page.directory / f"{page.stem}.html"
 
 
 def _link(here: PageRef, link: Link) -> dict[str, str]:

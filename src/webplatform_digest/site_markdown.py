@@ -18,6 +18,7 @@ Headings, emphasis, lists, tables and block quotes keep their markdown.
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import quote
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -37,22 +38,31 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
 
-_TEXT_ESCAPES = {
-    "\\": "\\\\",
-    "`": "\\`",
-    "[": "\\[",
-    "]": "\\]",
-    "$": "\\$",
-    "<": "&lt;",
-    ">": "&gt;",
-    "{": "&#123;",
-    "}": "&#125;",
-}
+_TEXT_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+        "$": "\\$",
+        "<": "&lt;",
+        ">": "&gt;",
+        "{": "&#123;",
+        "}": "&#125;",
+    }
+)
+#: every printable ASCII character but letters, digits and space, plus tab and newline
+_CODE_ENTITIES = str.maketrans(
+    {ch: f"&#{ord(ch)};" for ch in map(chr, range(128)) if not (ch.isalnum() or ch == " ")}
+)
+#: where ``_inline`` has to look closer: code spans, links, images, autolinks
+_INLINE_START = re.compile(r"[`\[!<]")
 #: characters kramdown lets a backslash escape; labels escape all of them
 _LABEL_BACKSLASH = set("\\`*_[]()#+-.!|:$\"'=")
 _LABEL_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "{": "&#123;", "}": "&#125;"}
 
 
+@lru_cache(maxsize=8192)
 def safe_url(raw: str) -> str | None:
     """``raw`` as an absolute http(s)/mailto URL safe to link to, else None (dropped)."""
     url = raw.strip()
@@ -81,14 +91,12 @@ def escape_label(text: str) -> str:
 
 
 def _escape_text(text: str) -> str:
-    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in text)
+    return text.translate(_TEXT_ESCAPES)
 
 
 def _entities(text: str) -> str:
     """Every ASCII character except letters, digits and space as a numeric entity."""
-    return "".join(
-        ch if not ch.isascii() or ch.isalnum() or ch == " " else f"&#{ord(ch)};" for ch in text
-    )
+    return text.translate(_CODE_ENTITIES)
 
 
 def _code_span(code: str) -> str:
@@ -139,28 +147,36 @@ def _closing_run(line: str, opening: re.Match[str]) -> re.Match[str] | None:
 def _inline(line: str, references: Mapping[str, str], *, links: bool = True) -> str:
     """One line of text: code spans, (safe) links and autolinks rebuilt, everything else escaped."""
     out: list[str] = []
-    plain = index = 0
-    while index < len(line):
-        char, piece, end = line[index], None, index + 1
-        if char == "`":
-            opening = _BACKTICKS.match(line, index)
-            assert opening is not None
-            closing = _closing_run(line, opening)
-            if closing is None:
-                index = opening.end()
-                continue
-            piece, end = _code_span(line[opening.end() : closing.start()]), closing.end()
-        elif links and char == "<" and (auto := _AUTOLINK.match(line, index)):
-            piece, end = _link("", safe_url(auto["url"]), references), auto.end()
-        elif links and char in "[!" and (found := _match_link(line, index, references)):
-            piece, end = found
-        if piece is None:
-            index += 1
-            continue
-        out += [_escape_text(line[plain:index]), piece]
-        plain = index = end
+    plain = 0
+    candidate = _INLINE_START.search(line)
+    while candidate is not None:
+        index = candidate.start()
+        piece, end = _construct(line, index, references, links)
+        if piece is not None:
+            out += [_escape_text(line[plain:index]), piece]
+            plain = end
+        candidate = _INLINE_START.search(line, end)
     out.append(_escape_text(line[plain:]))
     return "".join(out)
+
+
+def _construct(
+    line: str, index: int, references: Mapping[str, str], links: bool
+) -> tuple[str | None, int]:
+    """The rebuilt construct starting at ``index`` and where it ends, or (None, next index)."""
+    char = line[index]
+    if char == "`":
+        opening = _BACKTICKS.match(line, index)
+        assert opening is not None
+        closing = _closing_run(line, opening)
+        if closing is None:
+            return None, opening.end()
+        return _code_span(line[opening.end() : closing.start()]), closing.end()
+    if links and char == "<" and (auto := _AUTOLINK.match(line, index)):
+        return _link("", safe_url(auto["url"]), references), auto.end()
+    if links and char in "[!" and (found := _match_link(line, index, references)):
+        return found
+    return None, index + 1
 
 
 def _text_line(line: str, references: Mapping[str, str]) -> str:

@@ -1,21 +1,23 @@
 """The site model (pure): releases × areas × languages, the pages they make, and links between them.
 
 Built from the digest files found under ``digest_markdown/areas/<area>/`` and the focus-area
-catalogue. Every page has a directory relative to the site root (English at the root, Chinese
-under ``zh/``), so links are relative and work under any base URL and from ``file://``:
+catalogue. English pages are at the site root, Chinese ones under ``zh/``; navigation pages are
+``index`` files of their folder, digest pages are files named after their area (one folder per
+release keeps the number of folders, and so of directory fsyncs, small):
 
 ```
 index                         zh/index
-versions/                     zh/versions/
-versions/chrome-144/          versions/chrome-144/<area>/      (one digest)
-areas/                        areas/<area>/                    (every release of one area)
+versions/index                versions/chrome-144/index       versions/chrome-144/<area>
+areas/index                   areas/<area>/index              (every release of one area)
 ```
+Links are relative, so the site works under any base URL and from ``file://``.
 """
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Protocol
 
@@ -91,7 +93,7 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     """
     match = DIGEST_NAME.fullmatch(rel.name)
     area = rel.parent.name
-    if match is None or not AREA_ID_PATTERN.fullmatch(area):
+    if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
         raise ParseError("not a digest file name", source=str(rel))
     digest = parse_digest_file(data, source=str(rel))
     key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
@@ -132,35 +134,50 @@ class PageRef:
 
     @property
     def directory(self) -> PurePosixPath:
-        """The page's directory relative to the site root (``PurePosixPath('.')`` for home)."""
-        base = PurePosixPath("zh") if self.language is Language.ZH else PurePosixPath()
-        release = self.release.slug if self.release else ""
-        area = self.area or ""
-        tail = {
-            PageKind.HOME: PurePosixPath(),
-            PageKind.VERSIONS: PurePosixPath("versions"),
-            PageKind.VERSION: PurePosixPath("versions", release),
-            PageKind.DIGEST: PurePosixPath("versions", release, area),
-            PageKind.AREAS: PurePosixPath("areas"),
-            PageKind.AREA: PurePosixPath("areas", area),
-        }[self.kind]
-        return base / tail
+        """The page's folder relative to the site root (``PurePosixPath('.')`` for home)."""
+        return PurePosixPath(*page_parts(self))
+
+    @property
+    def stem(self) -> str:
+        """The page's file name without extension: ``index``, or the area of a digest page."""
+        if self.kind is PageKind.DIGEST and self.area:
+            return self.area
+        return "index"
 
     def in_language(self, language: Language) -> "PageRef":
         """The same page in another language."""
         return PageRef(self.kind, language, self.release, self.area)
 
 
+@lru_cache(maxsize=16384)
+def page_parts(page: PageRef) -> tuple[str, ...]:
+    """The components of a page's folder (``()`` for the English home)."""
+    base = ("zh",) if page.language is Language.ZH else ()
+    release = page.release.slug if page.release else ""
+    tail = {
+        PageKind.HOME: (),
+        PageKind.VERSIONS: ("versions",),
+        PageKind.VERSION: ("versions", release),
+        PageKind.DIGEST: ("versions", release),
+        PageKind.AREAS: ("areas",),
+        PageKind.AREA: ("areas", page.area or ""),
+    }[page.kind]
+    return base + tail
+
+
+@lru_cache(maxsize=65536)
 def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> str:
-    """A relative URL from ``source`` to ``target``: ``../x/`` or, with ``index_file``,
-    ``../x/index.html`` (for ``file://`` viewing)."""
-    here, there = source.directory.parts, target.directory.parts
+    """A relative URL from ``source`` to ``target``. Folder index pages are linked as ``../x/``
+    or, with ``index_file``, ``../x/index.html`` (for ``file://``); digest pages as
+    ``../x/<area>.html``."""
+    here, there = page_parts(source), page_parts(target)
     common = 0
     while common < min(len(here), len(there)) and here[common] == there[common]:
         common += 1
     path = "/".join([".."] * (len(here) - common) + list(there[common:]))
-    if index_file:
-        return f"{path}/{index_file}" if path else index_file
+    name = f"{target.stem}.html" if target.stem != "index" else index_file
+    if name:
+        return f"{path}/{name}" if path else name
     return f"{path}/" if path else "./"
 
 

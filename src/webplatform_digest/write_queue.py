@@ -62,7 +62,7 @@ class WriteQueueConfig:
     submit_timeout: float = 30.0
     lock_timeout: float = 30.0
     coalescing: bool = True
-    stage_threads: int = 8
+    stage_threads: int = 16
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WriteQueueConfig":

@@ -1,0 +1,142 @@
+"""Pages benchmark: the full site for every release of the corpus, with offline digests.
+
+Setup (not timed): parse and classify every Chrome release of the corpus (with its WebGPU
+note), build the deterministic offline digest of every area in English and Chinese, and write
+the digest files. Timed, through a real ``WriteQueue`` (locks, fsync): the cold build, an
+unchanged re-run, a re-run after one digest changed, and the cold HTML preview; plus the pure
+rendering alone. Targets: cold < 0.3 s for ~500 pages; an unchanged re-run writes 0 files.
+"""
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from benchmarks.common import corpus_dir, peak_rss_mib
+from webplatform_digest.area_data import area_data_set
+from webplatform_digest.area_store import load_catalog
+from webplatform_digest.digest_files import render_digest_file
+from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
+from webplatform_digest.pages import PagesSummary, generate_pages, render_site, select_pages
+from webplatform_digest.prompts import Subject, digest_title, fallback_chinese, fallback_english
+from webplatform_digest.release_notes import parse_release
+from webplatform_digest.site_model import area_names, build_site_model, entry_from_file
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.write_queue import WriteQueue
+from webplatform_digest.writes import atomic_write
+
+COLD_TARGET_S = 0.3
+
+
+def _key(name: str) -> ReleaseKey:
+    stem = name.removesuffix(".md").removeprefix("chrome-")
+    beta = stem.endswith("-beta")
+    return ReleaseKey(int(stem.removesuffix("-beta")), Channel.BETA if beta else Channel.STABLE)
+
+
+def _digests(
+    catalog: FocusAreaManager, corpus: Path, key: ReleaseKey, name: str
+) -> list[AreaDigest]:
+    release = parse_release(corpus.joinpath(name).read_text(encoding="utf-8"), source=name)
+    webgpu_file = corpus / f"webgpu-{key.version}.md"
+    webgpu = None
+    if webgpu_file.is_file():
+        webgpu = parse_release(webgpu_file.read_text(encoding="utf-8"), source=webgpu_file.name)
+    found: list[AreaDigest] = []
+    for area, data in area_data_set(catalog.classify_release(release, webgpu), key).items():
+        names = catalog.get(area)
+        subject = Subject(data, names.name, names.name_zh)
+        english = fallback_english(subject)
+        for language, body in ((Language.EN, english), (Language.ZH, fallback_chinese(english))):
+            found.append(
+                AreaDigest(area, key.version, key.channel, language, body, DigestStatus.FALLBACK,
+                           "offline", title=digest_title(subject, language),
+                           generated_at="2026-01-13T10:00:00Z")
+            )  # fmt: skip
+    return found
+
+
+def _write_digests(workspace: Workspace, catalog: FocusAreaManager, corpus: Path) -> int:
+    count = 0
+    for path in sorted(corpus.glob("chrome-*.md")):
+        key = _key(path.name)
+        for item in _digests(catalog, corpus, key, path.name):
+            rel = Workspace.digest_rel(item.area, key, item.language)
+            atomic_write(workspace.path(rel), render_digest_file(item))
+            count += 1
+    return count
+
+
+async def _timed(
+    workspace: Workspace, catalog: FocusAreaManager, **options: Any
+) -> tuple[float, PagesSummary]:
+    async with WriteQueue.open(workspace) as queue:
+        started = time.perf_counter()
+        summary = await generate_pages(workspace, catalog, queue, **options)
+        return time.perf_counter() - started, summary
+
+
+def _render_only(workspace: Workspace, catalog: FocusAreaManager) -> tuple[float, float]:
+    """Seconds to read + model + render the Jekyll site, and the HTML preview, without writing."""
+    root = workspace.root / Workspace.DIGESTS / "areas"
+    started = time.perf_counter()
+    entries = [
+        entry_from_file(Workspace.DIGESTS / "areas" / p.parent.name / p.name, p.read_bytes())
+        for p in sorted(root.glob("*/chrome-*.md"))
+    ]
+    model = build_site_model(entries, area_names(catalog))
+    pages = select_pages(model, None, (Language.EN, Language.ZH))
+    render_site(model, pages, html=False)
+    markdown = time.perf_counter() - started
+    started = time.perf_counter()
+    render_site(model, pages, html=True)
+    return markdown, time.perf_counter() - started
+
+
+def _change_one_digest(workspace: Workspace) -> None:
+    path = sorted((workspace.root / Workspace.DIGESTS / "areas").glob("*/chrome-*-en.md"))[0]
+    atomic_write(path, path.read_bytes() + b"\nOne more line.\n")
+
+
+def run() -> dict[str, Any]:
+    """Build the whole site cold, unchanged, after one change, and with the HTML preview."""
+    corpus = corpus_dir()
+    if corpus is None:
+        return {"skipped": "corpus not found"}
+    catalog = load_catalog(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Workspace.at(tmp)
+        digests = _write_digests(workspace, catalog, corpus)
+        cold, first = anyio.run(lambda: _timed(workspace, catalog))
+        warm, second = anyio.run(lambda: _timed(workspace, catalog))
+        _change_one_digest(workspace)
+        changed, third = anyio.run(lambda: _timed(workspace, catalog))
+        html_cold, html = anyio.run(lambda: _timed(workspace, catalog, html=True))
+        render_markdown, render_html = _render_only(workspace, catalog)
+    return {
+        "releases": len(list(corpus.glob("chrome-*.md"))),
+        "digest_files": digests,
+        "site_pages": first.pages,
+        "cold_seconds": round(cold, 4),
+        "cold_files_written": first.written,
+        "cold_target_seconds": COLD_TARGET_S,
+        "cold_within_target": cold < COLD_TARGET_S,
+        "unchanged_seconds": round(warm, 4),
+        "unchanged_files_written": second.written,
+        "one_digest_changed_seconds": round(changed, 4),
+        "one_digest_changed_files_written": third.written,
+        "html_cold_seconds": round(html_cold, 4),
+        "html_pages": html.pages - first.pages,
+        "html_files_written": html.written,
+        "render_only_markdown_seconds": round(render_markdown, 4),
+        "render_only_with_html_seconds": round(render_html, 4),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+    }
+
+
+if __name__ == "__main__":
+    for name, value in run().items():
+        print(f"{name:<40} {value}")
