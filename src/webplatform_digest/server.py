@@ -18,6 +18,7 @@ from fastmcp.server.lifespan import lifespan
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from pydantic import Field
 
+from webplatform_digest import __version__
 from webplatform_digest.container import Container
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.hosting import HostedContext
@@ -102,6 +103,7 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
 
     mcp = FastMCP(
         SERVER_NAME,
+        version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=services,
         middleware=[ToolTelemetry(container)],
@@ -296,9 +298,8 @@ def serve(
             # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
             # teardown included), then re-raises it here as KeyboardInterrupt
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            anyio.run(
-                _serve_http, container, host or settings.http_host, port or settings.http_port
-            )
+            bind_port = settings.http_port if port is None else port
+            anyio.run(_serve_http, container, host or settings.http_host, bind_port)
     except KeyboardInterrupt:
         log.info("stopped by signal")
     finally:
