@@ -515,3 +515,38 @@ async def test_every_attempt_event_carries_the_request_labels_and_timings(
     assert (second.attempt, second.outcome) == (2, "success")
     assert first.service_seconds == pytest.approx(0.25)
     assert second.wait_seconds > 0  # waited for the rate token after the quick retry
+
+
+async def test_waiting_for_a_slot_is_bounded_by_the_deadline(fake_clock: FakeClock) -> None:
+    """Concurrency 1 held by a slow call: a second call gives up at its deadline."""
+    governor, hook = governed(fake_clock, max_concurrency=1, attempt_timeout=30.0)
+    slow = ScriptedBackend(steps=["slow"], clock=fake_clock, latency=20.0)
+    waiting = ScriptedBackend(steps=["unused"], name="other")
+    async with anyio.create_task_group() as group:
+        group.start_soon(governor.call, slow, ask())
+        await fake_clock.sleep(1.0)
+        with pytest.raises(DeadlineExceededError, match="concurrency slot"):
+            await governor.call(waiting, ask(), deadline=fake_clock() + 3.0)
+        assert fake_clock.now == pytest.approx(1004.0)
+        assert governor.in_flight == 1
+    assert waiting.calls == []
+    assert governor.in_flight == 0
+    assert outcomes(hook) == ["timeout", "success"]
+
+
+@pytest.mark.parametrize("cancel_after", [0.0, 0.5, 0.999, 1.0, 1.5, 2.0, 2.5])
+async def test_cancellation_at_any_moment_leaks_nothing(
+    fake_clock: FakeClock, cancel_after: float
+) -> None:
+    """Callers cancelled while queued, sleeping for a token or in the backend: 0 borrowed."""
+    governor, _ = governed(fake_clock, max_concurrency=2, rate_limit=4.0, rate_burst=1)
+    backend = ScriptedBackend(script=lambda r: LLMReply(text="ok"), clock=fake_clock, latency=1.0)
+    async with anyio.create_task_group() as group:
+        for i in range(8):
+            group.start_soon(governor.call, backend, ask(str(i)))
+        await fake_clock.sleep(cancel_after)
+        group.cancel_scope.cancel()
+    assert governor.in_flight == 0
+    assert governor.breaker("scripted").state == CLOSED
+    await fake_clock.quiesce()
+    assert leftover_tasks(fake_clock) == []

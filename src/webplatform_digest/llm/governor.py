@@ -274,16 +274,7 @@ class Governor:
         try:
             self._slots.acquire_on_behalf_of_nowait(borrower)
         except anyio.WouldBlock:
-            try:
-                await run_within(
-                    self._sleep,
-                    deadline - self.clock(),
-                    lambda: self._slots.acquire_on_behalf_of(borrower),
-                )
-            except TimeoutError:
-                raise DeadlineExceededError(
-                    "the LLM call deadline passed while waiting for a concurrency slot"
-                ) from None
+            await self._wait_for_slot(borrower, deadline)
         self._peak = max(self._peak, self._slots.borrowed_tokens)
         self._concurrency_changed()
         try:
@@ -291,6 +282,25 @@ class Governor:
         finally:
             self._slots.release_on_behalf_of(borrower)
             self._concurrency_changed()
+
+    async def _wait_for_slot(self, borrower: object, deadline: float) -> None:
+        held: list[bool] = []
+
+        async def take() -> None:
+            await self._slots.acquire_on_behalf_of(borrower)
+            held.append(True)
+
+        try:
+            await run_within(self._sleep, deadline - self.clock(), take)
+        except BaseException as exc:
+            # a cancellation can land after the slot was granted (while the watchdog is reaped)
+            if held:
+                self._slots.release_on_behalf_of(borrower)
+            if isinstance(exc, TimeoutError):
+                raise DeadlineExceededError(
+                    "the LLM call deadline passed while waiting for a concurrency slot"
+                ) from None
+            raise
 
     async def _rate_token(self, backend: str, deadline: float, run_id: str | None) -> None:
         limiter = self._limiter(backend)
