@@ -33,6 +33,7 @@ PURE_MODULES = (
     "llm/port.py",
     "llm/breaker.py",
     "llm/limiter.py",
+    "llm/selection.py",
     "telemetry/events.py",
     "telemetry/labels.py",
     "telemetry/summary.py",
