@@ -186,6 +186,19 @@ async def test_an_unreadable_digest_is_skipped_and_reported(workspace: Workspace
     assert not (workspace.root / SITE / "zh/versions/chrome-144/css.md").exists()
 
 
+async def test_a_symlinked_digest_is_skipped_not_followed(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A digest file that is a symlink (e.g. to a file outside) is reported and not read."""
+    write_sample_digests(workspace, releases=[KEY], areas=["css"])
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\nsecret: yes\n---\n", encoding="utf-8")
+    (workspace.root / SITE / "areas/css/chrome-143-en.md").symlink_to(secret)
+    summary = await _generate(workspace)
+    assert [s.split(":")[0] for s in summary.skipped] == [f"{SITE}/areas/css/chrome-143-en.md"]
+    assert not (workspace.root / SITE / "versions/chrome-143").exists()
+
+
 async def test_hostile_model_output_is_inert_in_the_site_and_the_preview(
     workspace: Workspace,
 ) -> None:

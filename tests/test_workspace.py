@@ -175,7 +175,10 @@ def test_fuzzed_paths_never_write_outside_the_root(tmp_path: Path) -> None:
         try:
             target = workspace.path(relative_path(text))
         except UnsafePathError:
+            with pytest.raises(UnsafePathError):
+                workspace.paths([relative_path(text)])
             return
+        assert workspace.paths([relative_path(text)]) == [target]
         assert target.is_relative_to(root)
         assert target != root
         try:

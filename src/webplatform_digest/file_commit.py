@@ -272,7 +272,10 @@ def file_jobs(workspace: Workspace, files: Mapping[PurePosixPath, bytes]) -> tup
     Raises:
         UnsafePathError: a path leaves the workspace.
     """
-    return tuple(FileJob(rel, workspace.path(rel), data) for rel, data in files.items())
+    paths = workspace.paths(files)
+    return tuple(
+        FileJob(rel, path, data) for (rel, data), path in zip(files.items(), paths, strict=True)
+    )
 
 
 def removal_jobs(
@@ -283,4 +286,7 @@ def removal_jobs(
     Raises:
         UnsafePathError: a path leaves the workspace.
     """
-    return tuple(FileJob(rel, workspace.path(rel)) for rel in remove if rel not in keep)
+    wanted = [rel for rel in remove if rel not in keep]
+    return tuple(
+        FileJob(rel, path) for rel, path in zip(wanted, workspace.paths(wanted), strict=True)
+    )

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import anyio
@@ -92,14 +92,26 @@ def _scan(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str,
     for folder in folders:
         if folder.is_symlink() or not folder.is_dir() or not AREA_ID_PATTERN.fullmatch(folder.name):
             continue
-        for name in sorted(p.name for p in folder.iterdir() if DIGEST_NAME.fullmatch(p.name)):
-            rel = Workspace.DIGESTS / "areas" / folder.name / name
-            try:
-                entries.append(entry_from_file(rel, workspace.path(rel).read_bytes()))
-            except (ParseError, UnsafePathError, OSError) as exc:
-                log.warning("skipping digest %s: %s", rel, exc)
-                skipped.append(f"{rel}: {exc}")
+        _scan_folder(workspace, folder, entries, skipped)
     return entries, skipped, _read_manifest(workspace)
+
+
+def _scan_folder(
+    workspace: Workspace, folder: Path, entries: list[DigestEntry], skipped: list[str]
+) -> None:
+    rels: list[PurePosixPath] = []
+    for path in sorted(p for p in folder.iterdir() if DIGEST_NAME.fullmatch(p.name)):
+        rel = Workspace.DIGESTS / "areas" / folder.name / path.name
+        if path.is_symlink():  # a digest is a file the digest run wrote, never a link
+            skipped.append(f"{rel}: a symlink")
+        else:
+            rels.append(rel)
+    for rel, path in zip(rels, workspace.paths(rels), strict=True):
+        try:
+            entries.append(entry_from_file(rel, path.read_bytes()))
+        except (ParseError, OSError) as exc:
+            log.warning("skipping digest %s: %s", rel, exc)
+            skipped.append(f"{rel}: {exc}")
 
 
 def _read_manifest(workspace: Workspace) -> dict[str, str]:
