@@ -9,6 +9,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
+from tests.digest_samples import answer_from_prompt
 from tests.server_support import SAMPLE_VERSION, RecordingSampler, make_server, seed_samples
 from webplatform_digest.digest_files import parse_digest_file
 
@@ -309,3 +310,25 @@ async def test_prompts_are_listed_and_rendered() -> None:
     text = rendered.messages[0].content.text  # type: ignore[union-attr]
     assert "### A feature" in text
     assert "CSS" in text
+
+
+async def test_a_modern_run_with_retries_finishes_within_the_clients_round_cap(
+    root: Path,
+) -> None:
+    """Every first English draft is rejected (a retry each), yet the run ends in ≤ 10 rounds."""
+    server, _ = make_server(root, max_concurrency=2)
+
+    def answer(prompt: str) -> str:
+        first_english_draft = "<<<DIGEST" not in prompt and "was rejected" not in prompt
+        return "not a digest" if first_english_draft else answer_from_prompt(prompt)
+
+    sampler = RecordingSampler(answer)
+    async with Client(server, sampling_handler=sampler) as client:
+        await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+        result = await client.call_tool("webplatform_digest", {"version": SAMPLE_VERSION})
+    summary = result.structured_content
+    assert summary is not None
+    statuses = {s for row in summary["areas"].values() for s in row.values()}
+    assert statuses <= {"ok", "retried"}
+    assert "retried" in statuses
+    assert len(summary["areas"]) > 10

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 import httpx
@@ -22,6 +22,7 @@ from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.focus_areas import FocusAreaManager
 from webplatform_digest.hosting import HostedContext
+from webplatform_digest.run_session import DeferredWrites, RunServices
 from webplatform_digest.runs import RunRegistry, RunRegistryHook
 from webplatform_digest.settings import Settings
 from webplatform_digest.telemetry.events import Telemetry
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from webplatform_digest.llm.governor import Governor
     from webplatform_digest.llm.openai_compat import OpenAICompatBackend
     from webplatform_digest.release_monitor import ReleaseMonitor
-    from webplatform_digest.run_session import RunServices
     from webplatform_digest.telemetry.jsonl import JsonlHook
     from webplatform_digest.telemetry.progress import ProgressFileHook
     from webplatform_digest.telemetry.prometheus import PrometheusHook
@@ -41,6 +41,14 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"webplatform-digest/{__version__}"
+
+
+class _Services(NamedTuple):
+    """What the host task keeps open."""
+
+    write_queue: WriteQueue
+    http: httpx.AsyncClient
+    deferred: DeferredWrites
 
 
 class Container:
@@ -63,6 +71,7 @@ class Container:
         self._lock = anyio.Lock()
         self._write_queue: WriteQueue | None = None
         self._http: httpx.AsyncClient | None = None
+        self._deferred: DeferredWrites | None = None
 
     # Pure or file-backed services (no tasks) -----------------------------------------------
 
@@ -194,14 +203,14 @@ class Container:
 
     def run_services(self) -> "RunServices":
         """What the digest-run drivers need."""
-        from webplatform_digest.run_session import RunServices
 
         return RunServices(
             workspace=self.workspace,
             registry=self.runs,
             writer=self.write_queue,
             telemetry=self.telemetry,
-            clock=self.clock,
+            clock=self.governor.clock,
+            deferred=self._deferred,
         )
 
     # Lifecycle ------------------------------------------------------------------------------
@@ -214,19 +223,28 @@ class Container:
             if self._users > 1:
                 return
             try:
-                self._write_queue, self._http = await self._services.start()
+                services = await self._services.start()
             except BaseException:
                 self._users -= 1
                 raise
+            self._write_queue, self._http, self._deferred = services
 
     @contextlib.asynccontextmanager
-    async def _open_services(self) -> AsyncIterator[tuple[WriteQueue, httpx.AsyncClient]]:
-        config = WriteQueueConfig.from_settings(self.settings)
+    async def _open_services(self) -> AsyncIterator[_Services]:
+        settings = self.settings
+        config = WriteQueueConfig.from_settings(settings)
+        # one pool for the LLM endpoint and the release site; every use bounds its own time too
+        timeout = httpx.Timeout(
+            settings.sampling_timeout, connect=min(10.0, settings.sampling_timeout)
+        )
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
-            httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=False) as http,
+            httpx.AsyncClient(
+                headers={"User-Agent": USER_AGENT}, timeout=timeout, follow_redirects=False
+            ) as http,
+            DeferredWrites.open() as deferred,
         ):
-            yield queue, http
+            yield _Services(queue, http, deferred)
 
     async def aclose(self) -> None:
         """Stop services when the last user leaves (draining writes) and flush telemetry."""
@@ -236,7 +254,7 @@ class Container:
                 return
             with anyio.CancelScope(shield=True):
                 await self._services.stop()
-                self._write_queue, self._http = None, None
+                self._write_queue, self._http, self._deferred = None, None, None
                 self._flush_files()
 
     def _flush_files(self) -> None:
@@ -245,8 +263,15 @@ class Container:
         if "jsonl" in self.__dict__ and self.jsonl is not None:
             self.jsonl.flush()
 
+    def flush_telemetry(self) -> None:
+        """Make every event emitted so far readable in the JSONL file (before summaries)."""
+        if "jsonl" in self.__dict__ and self.jsonl is not None:
+            self.jsonl.flush()
+
     def close(self) -> None:
         """Release file-backed resources at process exit (after the last ``aclose()``)."""
+        if "progress" in self.__dict__:
+            self.progress.close()
         if "jsonl" in self.__dict__ and self.jsonl is not None:
             self.jsonl.close()
         if "runs" in self.__dict__:

@@ -15,7 +15,11 @@ from webplatform_digest.settings import Settings
 def run_limits(settings: Settings) -> RunLimits:
     """Concurrency and deadline of a run (one call at a time when concurrency is switched off)."""
     concurrency = settings.max_concurrency if settings.concurrency_enabled else 1
-    return RunLimits(max_concurrency=concurrency, run_deadline=settings.run_deadline)
+    return RunLimits(
+        max_concurrency=concurrency,
+        run_deadline=settings.run_deadline,
+        round_budget=settings.input_rounds,
+    )
 
 
 def request_options(settings: Settings) -> RequestOptions:

@@ -161,7 +161,9 @@ async def _next_round(
 ) -> Round | RunSummary:
     """Answer cache hits on the spot, write finished areas in one batch, then issue the next
     round's requests (or finish when nothing is left)."""
-    machine, limit = session.machine, max(1, limits.max_concurrency)
+    machine = session.machine
+    progress = machine.progress()
+    limit = limits.round_batch(round_number, progress.total - progress.completed)
     while not machine.done:
         batch = machine.ready_requests(limit - len(machine.in_flight))
         session.issued(batch)

@@ -137,12 +137,29 @@ def outcome_counts(outcomes: Iterable[StageOutcome]) -> dict[str, int]:
     return counts
 
 
+#: rounds the slowest item may still need: English, its retry, Chinese, its retry
+ITEM_ROUNDS = 4
+
+
 @dataclass(frozen=True, slots=True)
 class RunLimits:
-    """Concurrency and time bounds of a run (from settings)."""
+    """Concurrency, time and round bounds of a run (from settings)."""
 
     max_concurrency: int = 4
     run_deadline: float = 3600.0
+    #: input-required rounds a client allows (the SDKs' default cap is 10)
+    round_budget: int = 10
+
+    def round_batch(self, round_number: int, unfinished: int) -> int:
+        """Requests to issue in input-required round ``round_number``.
+
+        ``max_concurrency`` while the remaining rounds can absorb the unfinished items at that
+        pace; larger batches when they cannot, so the run ends within ``round_budget``.
+        """
+        spare = self.round_budget - round_number + 1 - (ITEM_ROUNDS - 1)
+        if spare <= 1:
+            return max(1, unfinished)
+        return max(self.max_concurrency, -(-unfinished // spare))
 
 
 def first_leaf(exc: Exception) -> Exception:

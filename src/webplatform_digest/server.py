@@ -239,7 +239,7 @@ def _register_ops_tools(mcp: FastMCP, container: Container) -> None:
         telemetry; with two run ids, a before/after comparison."""
         with tool_errors():
             return await anyio.to_thread.run_sync(
-                lambda: summarise_workspace(container.workspace, since, tuple(run_ids or ()))
+                lambda: _fresh_summary(container, since, tuple(run_ids or ()))
             )
 
 
@@ -248,9 +248,17 @@ def _routes(container: Container) -> list[Any]:
         return render_metrics(container.prometheus.registry, accept)
 
     async def summary() -> dict[str, Any]:
-        return await anyio.to_thread.run_sync(lambda: summarise_workspace(container.workspace))
+        return await anyio.to_thread.run_sync(lambda: _fresh_summary(container, None, ()))
 
     return operational_routes(render, summary)
+
+
+def _fresh_summary(
+    container: Container, since: str | None, runs: tuple[str, ...]
+) -> dict[str, Any]:
+    """The telemetry summary including every event emitted so far (blocking: run in a thread)."""
+    container.flush_telemetry()
+    return summarise_workspace(container.workspace, since, runs)
 
 
 def _sidecar(container: Container) -> Any:

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     telemetry_backups: Annotated[int, Field(ge=0, le=100)] = 3
     runs_retention: Annotated[int, Field(ge=1, le=100_000)] = 200
     run_token_ttl: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    input_rounds: Annotated[
+        int,
+        Field(ge=4, le=1000, description="Input-required rounds a client allows (SDK default 10)."),
+    ] = 10
 
     # Transports and security
     metrics_port: Annotated[int | None, Field(ge=0, le=65535)] = None
