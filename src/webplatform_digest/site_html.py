@@ -8,7 +8,7 @@ no script at all. The stylesheet is inlined for the same reason.
 """
 
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -73,6 +73,7 @@ def _markdown() -> MarkdownIt:
     return md
 
 
+@lru_cache(maxsize=1024)  # a long-lived server re-renders mostly unchanged digests
 def render_digest_html(markdown: str) -> str:
     """Untrusted digest markdown as safe HTML (no raw HTML, no script or data links)."""
     return _markdown().render(markdown)

@@ -180,34 +180,47 @@ def _construct(
 
 
 def _text_line(line: str, references: Mapping[str, str]) -> str:
-    prefix = _QUOTE_PREFIX.match(line)
-    head = prefix[0] if prefix else ""
+    head = ""
+    if line.lstrip(" \t").startswith(">") and (prefix := _QUOTE_PREFIX.match(line)):
+        head = prefix[0]
     return head + _inline(line[len(head) :], references)
 
 
 def _references(lines: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Collect reference definitions (safe targets only) and drop their lines."""
+    """Collect reference definitions outside code (safe targets only) and drop their lines."""
     references: dict[str, str] = {}
     kept: list[str] = []
     fence: str | None = None
     for line in lines:
-        opened = _FENCE.match(line)
-        if opened and (fence is None or opened["fence"].startswith(fence)):
-            fence = None if fence else opened["fence"][0] * len(opened["fence"])
-        definition = None if fence else _REFERENCE.match(line)
-        if definition is None:
-            kept.append(line)
+        if fence is not None:
+            fence = None if _closes(line, fence) else fence
+        elif opened := _FENCE.match(line):
+            fence = opened["fence"]
+        elif definition := _REFERENCE.match(line):
+            url = safe_url(definition["url"])
+            if url is not None:
+                references.setdefault(_normal_label(definition["label"]), url)
             continue
-        url = safe_url(definition["url"])
-        if url is not None:
-            references.setdefault(_normal_label(definition["label"]), url)
+        kept.append(line)
     return references, kept
 
 
+@lru_cache(maxsize=2048)  # a long-lived server re-renders mostly unchanged digests
 def neutralise_markdown(markdown: str) -> str:
     """Untrusted markdown re-emitted so Liquid and kramdown render it as inert content."""
     text = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\r", "\n"))
-    references, lines = _references(text.split("\n"))
+    lines = text.split("\n")
+    references: dict[str, str] = {}
+    if "]:" in text:
+        references, lines = _references(lines)
+    if "```" not in text and "~~~" not in text:
+        out = [_text_line(line, references) for line in lines]
+    else:
+        out = _with_code_blocks(lines, references)
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def _with_code_blocks(lines: list[str], references: Mapping[str, str]) -> list[str]:
     out: list[str] = []
     index = 0
     while index < len(lines):
@@ -226,7 +239,7 @@ def neutralise_markdown(markdown: str) -> str:
         while body and not body[-1].strip():
             body.pop()
         out += ["", _code_block(opened["indent"], opened["info"], body), ""]
-    return "\n".join(out).strip("\n") + "\n"
+    return out
 
 
 def _closes(line: str, fence: str) -> bool:
