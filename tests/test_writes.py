@@ -30,7 +30,7 @@ from webplatform_digest.telemetry.events import (
     WriteQueueDepth,
 )
 from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import LOCK_NAME
+from webplatform_digest.workspace_lock import LOCK_NAME
 from webplatform_digest.writes import (
     BatchResult,
     DirectWriter,

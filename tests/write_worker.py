@@ -23,7 +23,8 @@ import filelock
 
 from webplatform_digest.file_commit import TEMP_PREFIX, TEMP_SUFFIX
 from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import LOCK_NAME, WriteQueue, WriteQueueConfig
+from webplatform_digest.workspace_lock import LOCK_NAME
+from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
 
 FOOTER = b"\n#sha256="
 TARGETS = tuple(PurePosixPath(f"out/d{i % 3}/file-{i}.txt") for i in range(6))

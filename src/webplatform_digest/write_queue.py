@@ -22,34 +22,26 @@ from pathlib import Path, PurePosixPath
 from typing import Self
 
 import anyio
-import filelock
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from webplatform_digest.clock import Clock, monotonic
-from webplatform_digest.errors import WorkspaceBusyError, WriteError
+from webplatform_digest.errors import WriteError
 from webplatform_digest.file_commit import (
     BatchResult,
     FileJob,
     Mapper,
     commit_files,
     file_jobs,
-    reason,
     removal_jobs,
     sweep_temps,
 )
 from webplatform_digest.settings import Settings
-from webplatform_digest.telemetry.events import (
-    FileWritten,
-    Telemetry,
-    WorkspaceLockWait,
-    WriteQueueDepth,
-)
+from webplatform_digest.telemetry.events import FileWritten, Telemetry, WriteQueueDepth
 from webplatform_digest.workspace import Workspace
+from webplatform_digest.workspace_lock import WorkspaceLock
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "workspace.lock"
-_LOCK_POLL = 0.05
 _PARALLEL_FROM = 4
 
 
@@ -152,8 +144,7 @@ class WriteQueue:
         self._telemetry = telemetry or Telemetry()
         self._clock = clock
         self._lock = anyio.Lock()
-        self._lock_rel = Workspace.monitoring_rel(LOCK_NAME)
-        self._file_lock: filelock.BaseFileLock | None = None
+        self._file_lock: WorkspaceLock | None = None
         self._send: MemoryObjectSendStream[_Job] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -236,11 +227,11 @@ class WriteQueue:
             WorkspaceBusyError: another process held the workspace lock past the timeout.
         """
         async with self._lock:
-            await self._lock_workspace()
+            await self._workspace_lock().acquire()
             try:
                 yield
             finally:
-                self._unlock_workspace()
+                self._workspace_lock().release()
 
     async def read(self, rel: PurePosixPath) -> bytes | None:
         """The committed bytes of one file, or None if it does not exist."""
@@ -304,9 +295,9 @@ class WriteQueue:
                 raise failure
 
     async def _prepare(self) -> None:
-        lock_path = self._workspace.path(self._lock_rel)
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        self._file_lock = filelock.FileLock(lock_path)
+        self._file_lock = WorkspaceLock(
+            self._workspace, self._config.lock_timeout, self._telemetry, clock=self._clock
+        )
         async with self.reading():
             self.swept = await anyio.to_thread.run_sync(sweep_temps, self._workspace.root)
 
@@ -341,7 +332,7 @@ class WriteQueue:
         try:
             async with self._lock:
                 try:
-                    await self._lock_workspace()
+                    await self._workspace_lock().acquire()
                 except WriteError as exc:
                     for job in jobs:
                         self._emit_errors(job)
@@ -353,7 +344,7 @@ class WriteQueue:
                         outcomes = await anyio.to_thread.run_sync(self._apply, units)
                         self._finish(units, outcomes, started)
                 finally:
-                    self._unlock_workspace()
+                    self._workspace_lock().release()
         finally:
             stopped = WriteError("the write queue stopped before this write was committed")
             for job in jobs:
@@ -402,38 +393,10 @@ class WriteQueue:
             self._emit_errors(job)
             job.finish(closed)
 
-    # -- the inter-process lock ---------------------------------------------------------------
-
-    async def _lock_workspace(self) -> None:
-        lock = self._file_lock
-        assert lock is not None
-        started = self._clock()
-        while True:
-            try:
-                lock.acquire(timeout=0)
-                break
-            except filelock.Timeout:
-                waited = self._clock() - started
-                if waited >= self._config.lock_timeout:
-                    self._telemetry.emit(WorkspaceLockWait(seconds=waited, outcome="timeout"))
-                    raise WorkspaceBusyError(self._busy_message()) from None
-                await anyio.sleep(min(_LOCK_POLL, self._config.lock_timeout - waited))
-            except OSError as exc:
-                raise WriteError(f"cannot lock {self._lock_rel}: {reason(exc)}") from exc
-        waited = self._clock() - started
-        self._telemetry.emit(WorkspaceLockWait(seconds=waited, outcome="acquired"))
-
-    def _unlock_workspace(self) -> None:
-        lock = self._file_lock
-        if lock is not None and lock.is_locked:
-            lock.release()
-
-    def _busy_message(self) -> str:
-        return (
-            f"workspace {self._workspace.root} is busy: another webplatform-digest process has "
-            f"held {self._lock_rel} for more than {self._config.lock_timeout:g} s; wait for it "
-            "to finish (or raise WEBPLATFORM_WORKSPACE_LOCK_TIMEOUT) and try again"
-        )
+    def _workspace_lock(self) -> WorkspaceLock:
+        if self._file_lock is None:
+            raise WriteError("the write queue is not running")
+        return self._file_lock
 
     # -- telemetry ----------------------------------------------------------------------------
 
