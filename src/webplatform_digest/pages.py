@@ -237,7 +237,7 @@ async def generate_pages(
     pages = select_pages(model, chosen_version, languages)
     rendered = render_site(model, pages, html=html)
     files, stale = plan_commit(model, rendered, previous)
-    result = await writer.write_batch(files, kind="pages", remove=stale)
+    result = await writer.write_batch(files, kind="page", remove=stale)
     count = len(pages) * (2 if html else 1)
     summary = PagesSummary(
         pages=count,
