@@ -223,6 +223,9 @@ class WriteQueue:
     async def reading(self) -> AsyncGenerator[None]:
         """Read the workspace while no commit (of this or another process) is in progress.
 
+        Keep it short and never await this queue's writes inside it (the worker would wait for
+        the reader, the reader for the worker).
+
         Raises:
             WorkspaceBusyError: another process held the workspace lock past the timeout.
         """
