@@ -8,18 +8,22 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from webplatform_digest.container import Container
+
 log = logging.getLogger("webplatform_digest")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+T = TypeVar("T")
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
@@ -124,6 +128,25 @@ def _add_service_commands(sub: Any) -> None:
 def emit_json(payload: Any) -> None:
     """Print one JSON document to stdout."""
     sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def with_container(settings: Settings, action: "Callable[[Container], Awaitable[T]]") -> T:
+    """Run ``action`` with a started container (write queue, telemetry, HTTP client), so CLI
+    writes go through the same queue and workspace lock as a server's."""
+    import anyio
+
+    from webplatform_digest.container import Container
+
+    container = Container(settings)
+
+    async def main() -> T:
+        async with container.running():
+            return await action(container)
+
+    try:
+        return anyio.run(main)
+    finally:
+        container.close()
 
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:

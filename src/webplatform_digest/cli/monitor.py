@@ -10,9 +10,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import anyio
-
-from webplatform_digest.cli import emit_json
+from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.errors import InputError
 from webplatform_digest.release_html import Track
 from webplatform_digest.release_monitor import (
@@ -21,10 +19,7 @@ from webplatform_digest.release_monitor import (
     LatestReleases,
     ReleaseMonitor,
 )
-from webplatform_digest.release_site import MonitorConfig, SiteClient, build_http_client
 from webplatform_digest.settings import Settings
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import DirectWriter
 
 _T = TypeVar("_T")
 
@@ -74,20 +69,9 @@ def _run(
     settings: Settings,
     action: Callable[[ReleaseMonitor], Awaitable[_T]],
 ) -> _T:
-    """Run ``action`` with a monitor on one HTTP client, closed afterwards."""
-    config = MonitorConfig.from_settings(settings, base_url=args.base_url)
-    workspace = Workspace.at(settings.root)
-
-    async def main() -> _T:
-        async with build_http_client(config) as client:
-            monitor = ReleaseMonitor(
-                workspace=workspace,
-                writer=DirectWriter(workspace),
-                site=SiteClient(client, config),
-            )
-            return await action(monitor)
-
-    return anyio.run(main)
+    """Run ``action`` with a monitor on the container's HTTP client and write queue."""
+    base_url: str | None = args.base_url
+    return with_container(settings, lambda c: action(c.monitor(base_url=base_url)))
 
 
 def _print_latest(latest: LatestReleases, extra: str) -> None:

@@ -4,17 +4,15 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-import anyio
-
 from webplatform_digest.area_store import load_catalog
-from webplatform_digest.cli import emit_json
+from webplatform_digest.cli import emit_json, with_container
+from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError
 from webplatform_digest.focus_areas import FocusAreaManager
 from webplatform_digest.models import parse_channel, parse_version
 from webplatform_digest.processing import ProcessSummary, process_all, process_release
 from webplatform_digest.settings import Settings
 from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import DirectWriter
 
 
 def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -24,29 +22,41 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
         InputError: neither or both of ``--version`` and ``--all`` were given.
         NotFoundError: the release note is missing or unreadable.
     """
-    workspace = Workspace.at(settings.root)
-    catalog = load_catalog(workspace)
     if args.all == (args.version is not None):
         raise InputError("process needs exactly one of --version N or --all")
     if args.all:
-        summaries = anyio.run(_process_all, workspace, catalog)
+        summaries = with_container(settings, _process_all)
     else:
         version = parse_version(args.version)
         channel = parse_channel(args.channel)
-        writer = DirectWriter(workspace)
-        summaries = (anyio.run(process_release, workspace, catalog, version, channel, writer),)
+
+        async def one(container: Container) -> tuple[ProcessSummary, ...]:
+            summary = await process_release(
+                container.workspace,
+                container.catalog,
+                version,
+                channel,
+                writer=container.write_queue,
+                telemetry=container.telemetry,
+            )
+            return (summary,)
+
+        summaries = with_container(settings, one)
     if args.json:
         payloads = [summary.to_json() for summary in summaries]
         emit_json(payloads if args.all else payloads[0])
     else:
-        _print_summaries(summaries, catalog)
+        _print_summaries(summaries, load_catalog(Workspace.at(settings.root)))
     return 0
 
 
-async def _process_all(
-    workspace: Workspace, catalog: FocusAreaManager
-) -> tuple[ProcessSummary, ...]:
-    return await process_all(workspace, catalog, DirectWriter(workspace))
+async def _process_all(container: Container) -> tuple[ProcessSummary, ...]:
+    return await process_all(
+        container.workspace,
+        container.catalog,
+        writer=container.write_queue,
+        telemetry=container.telemetry,
+    )
 
 
 def run_areas_command(args: argparse.Namespace, settings: Settings) -> int:
