@@ -238,9 +238,8 @@ async def generate_pages(
     rendered = render_site(model, pages, html=html)
     files, stale = plan_commit(model, rendered, previous)
     result = await writer.write_batch(files, kind="page", remove=stale)
-    count = len(pages) * (2 if html else 1)
     summary = PagesSummary(
-        pages=count,
+        pages=len(pages) * (2 if html else 1),
         written=len(result.written),
         unchanged=len(result.unchanged),
         removed=len(result.removed),
@@ -248,16 +247,19 @@ async def generate_pages(
         preview=str(Workspace.SITE / preview_entry()) if html else None,
         skipped=tuple(skipped),
     )
-    (telemetry or Telemetry()).emit(
-        PagesGenerated(
-            pages=summary.pages,
-            written=summary.written,
-            unchanged=summary.unchanged,
-            removed=summary.removed,
-            seconds=summary.wall_seconds,
-        )
-    )
+    _emit(telemetry, summary)
     return summary
+
+
+def _emit(telemetry: Telemetry | None, summary: PagesSummary) -> None:
+    event = PagesGenerated(
+        pages=summary.pages,
+        written=summary.written,
+        unchanged=summary.unchanged,
+        removed=summary.removed,
+        seconds=summary.wall_seconds,
+    )
+    (telemetry or Telemetry()).emit(event)
 
 
 def _require_digests(model: SiteModel, version: int | None) -> None:

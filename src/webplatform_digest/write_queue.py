@@ -86,6 +86,7 @@ class _Job:
         return self.files[0].path if len(self.files) == 1 and not self.removals else None
 
     def finish(self, outcome: BatchResult | Exception) -> None:
+        """Hand the outcome to the awaiting submitter."""
         if isinstance(outcome, BatchResult):
             self.result = outcome
         else:
