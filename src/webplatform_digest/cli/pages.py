@@ -1,22 +1,18 @@
 """``webplatform-digest pages``: the GitHub Pages site (and HTML preview) from the digests.
 
-Writes through a ``WriteQueue`` so a server running on the same workspace is respected (the
-workspace lock). Never imports fastmcp.
+Runs on the container's shared services (one write queue and workspace lock, telemetry), so a
+server on the same workspace is respected. Never imports fastmcp.
 """
 
 import argparse
+import functools
 import sys
 
-import anyio
-
-from webplatform_digest.area_store import load_catalog
-from webplatform_digest.cli import emit_json
-from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.cli import emit_json, with_container
+from webplatform_digest.container import Container
 from webplatform_digest.pages import PagesSummary, generate_pages
 from webplatform_digest.settings import Settings
-from webplatform_digest.telemetry.events import Telemetry
 from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
 
 
 def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,39 +22,30 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
         WebplatformError: bad arguments, no digests, unwritable or busy workspace
         (``cli.main`` prints the one-line message and exits non-zero).
     """
-    workspace = Workspace.at(settings.root)
-    catalog = load_catalog(workspace)
     html = bool(args.html or settings.html_preview)
-    summary = anyio.run(_generate, workspace, catalog, settings, args.version, args.language, html)
+    action = functools.partial(_generate, version=args.version, language=args.language, html=html)
+    summary = with_container(settings, action)
     for problem in summary.skipped:
         sys.stderr.write(f"webplatform-digest: skipped {problem}\n")
     if args.json:
         emit_json(summary.to_json())
     else:
-        sys.stdout.write(describe(summary, workspace))
+        sys.stdout.write(describe(summary, Workspace.at(settings.root)))
     return 0
 
 
 async def _generate(
-    workspace: Workspace,
-    catalog: FocusAreaManager,
-    settings: Settings,
-    version: str | None,
-    language: str,
-    html: bool,
+    container: Container, *, version: str | None, language: str, html: bool
 ) -> PagesSummary:
-    telemetry = Telemetry()
-    config = WriteQueueConfig.from_settings(settings)
-    async with WriteQueue.open(workspace, config, telemetry) as queue:
-        return await generate_pages(
-            workspace,
-            catalog,
-            queue,
-            version=version,
-            language=language,
-            html=html,
-            telemetry=telemetry,
-        )
+    return await generate_pages(
+        container.workspace,
+        container.catalog,
+        container.write_queue,
+        version=version,
+        language=language,
+        html=html,
+        telemetry=container.telemetry,
+    )
 
 
 def describe(summary: PagesSummary, workspace: Workspace) -> str:
