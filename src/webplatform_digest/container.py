@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
-import httpx
 
 from webplatform_digest import __version__
 from webplatform_digest.area_store import AreaStore, load_catalog
@@ -30,6 +29,8 @@ from webplatform_digest.workspace import Workspace
 from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
 
 if TYPE_CHECKING:
+    import httpx
+
     from webplatform_digest.llm.governor import Governor
     from webplatform_digest.llm.openai_compat import OpenAICompatBackend
     from webplatform_digest.release_monitor import ReleaseMonitor
@@ -47,7 +48,6 @@ class _Services(NamedTuple):
     """What the host task keeps open."""
 
     write_queue: WriteQueue
-    http: httpx.AsyncClient
     deferred: DeferredWrites
 
 
@@ -166,10 +166,22 @@ class Container:
         return self._write_queue
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        """The process's pooled HTTP client (only between ``start()`` and ``aclose()``)."""
-        if self._http is None:
+    def http(self) -> "httpx.AsyncClient":
+        """The process's pooled HTTP client, made on first use (only while started).
+
+        One pool serves the LLM endpoint and the release site; every use bounds its own time.
+        """
+        if self._users == 0:
             raise WebplatformError("the HTTP client is not running (container not started)")
+        if self._http is None:
+            import httpx
+
+            timeout = self.settings.sampling_timeout
+            self._http = httpx.AsyncClient(
+                headers={"User-Agent": USER_AGENT},
+                timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+                follow_redirects=False,
+            )
         return self._http
 
     def openai_backend(
@@ -227,24 +239,16 @@ class Container:
             except BaseException:
                 self._users -= 1
                 raise
-            self._write_queue, self._http, self._deferred = services
+            self._write_queue, self._deferred = services
 
     @contextlib.asynccontextmanager
     async def _open_services(self) -> AsyncIterator[_Services]:
-        settings = self.settings
-        config = WriteQueueConfig.from_settings(settings)
-        # one pool for the LLM endpoint and the release site; every use bounds its own time too
-        timeout = httpx.Timeout(
-            settings.sampling_timeout, connect=min(10.0, settings.sampling_timeout)
-        )
+        config = WriteQueueConfig.from_settings(self.settings)
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
-            httpx.AsyncClient(
-                headers={"User-Agent": USER_AGENT}, timeout=timeout, follow_redirects=False
-            ) as http,
             DeferredWrites.open() as deferred,
         ):
-            yield _Services(queue, http, deferred)
+            yield _Services(queue, deferred)
 
     async def aclose(self) -> None:
         """Stop services when the last user leaves (draining writes) and flush telemetry."""
@@ -254,7 +258,10 @@ class Container:
                 return
             with anyio.CancelScope(shield=True):
                 await self._services.stop()
-                self._write_queue, self._http, self._deferred = None, None, None
+                self._write_queue, self._deferred = None, None
+                if self._http is not None:
+                    http, self._http = self._http, None
+                    await http.aclose()
                 self._flush_files()
 
     def _flush_files(self) -> None:

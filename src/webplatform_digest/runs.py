@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psutil
 
 from webplatform_digest.clock import wall_time
 from webplatform_digest.errors import NotFoundError, RunStateError
@@ -137,6 +136,8 @@ def _iso(seconds: float | None) -> str | None:
 
 def _process_identity(pid: int) -> float | None:
     """Start time of process ``pid`` (tells a live owner from a reused pid), None if gone."""
+    import psutil  # only needed here; keeps server start-up lighter
+
     try:
         return psutil.Process(pid).create_time()
     except (psutil.Error, OSError):

@@ -1,0 +1,161 @@
+"""MCP server figures: spawn-to-ready over stdio, idle RSS, HTTP tool-call latency under 200
+concurrent calls, and resources/list cost with an empty versus a crowded workspace."""
+
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from fastmcp import Client
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from benchmarks.common import REPO_ROOT, percentile
+
+SHIM = REPO_ROOT / "fast_mcp_server.py"
+READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
+SPAWNS = 5
+CONCURRENT_CALLS = 200
+
+
+async def _spawn_to_ready(root: Path) -> tuple[float, float]:
+    """Seconds from spawning the stdio server to its first tools/list answer; its RSS (MiB)."""
+    params = StdioServerParameters(
+        command=sys.executable, args=[str(SHIM)], env={"WEBPLATFORM_ROOT": str(root)}
+    )
+    started = time.perf_counter()
+    # opening /dev/null does not block; the server's stderr banner would clutter the report
+    with Path(os.devnull).open("w", encoding="utf-8") as devnull:  # noqa: ASYNC230
+        async with (
+            stdio_client(params, errlog=devnull) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            await session.list_tools()
+            ready = time.perf_counter() - started
+            rss = _server_rss()
+    return ready, rss
+
+
+def _server_rss() -> float:
+    for child in psutil.Process().children(recursive=True):
+        if any(str(SHIM) in part for part in child.cmdline()):
+            return child.memory_info().rss / 2**20
+    return 0.0
+
+
+def _start_http(root: Path) -> tuple[subprocess.Popen[bytes], int]:
+    log = root / "server.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "webplatform_digest", "serve", "--transport", "http"),
+                *("--port", "0", "--root", str(root)),
+            ],
+            stderr=handle,
+            stdout=subprocess.DEVNULL,
+        )
+    for _ in range(3000):
+        if match := READY.search(log.read_text(encoding="utf-8")):
+            return process, int(match.group(1))
+        try:
+            process.wait(timeout=0.01)
+        except subprocess.TimeoutExpired:
+            continue
+        break
+    process.kill()
+    raise RuntimeError(log.read_text(encoding="utf-8"))
+
+
+async def _concurrent_calls(url: str) -> tuple[list[float], float]:
+    async with Client(url) as client:
+        await client.call_tool("list_focus_areas", {})  # warm the session
+
+        async def one() -> float:
+            started = time.perf_counter()
+            await client.call_tool("list_focus_areas", {})
+            return time.perf_counter() - started
+
+        started = time.perf_counter()
+        latencies = await asyncio.gather(*(one() for _ in range(CONCURRENT_CALLS)))
+        return list(latencies), time.perf_counter() - started
+
+
+def _crowd(root: Path, releases: int) -> None:
+    """Fill a workspace with many release notes and processed area files."""
+    notes = root / "release_notes"
+    notes.mkdir(parents=True, exist_ok=True)
+    for version in range(1, releases + 1):
+        (notes / f"chrome-{version}.md").write_text(f"# Chrome {version}\n", encoding="utf-8")
+        area = root / "processed" / "areas" / "css"
+        area.mkdir(parents=True, exist_ok=True)
+        (area / f"chrome-{version}-stable.yml").write_text("version: 1\n", encoding="utf-8")
+
+
+async def _list_cost(root: Path, rounds: int = 50) -> float:
+    from webplatform_digest.container import Container
+    from webplatform_digest.server import create_server
+    from webplatform_digest.settings import load_settings
+
+    server = create_server(Container(load_settings(root=root)))
+    async with Client(server) as client:
+        await client.list_resources()
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await client.list_resources()
+            await client.list_resource_templates()
+            samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def _main() -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-server-"))
+    try:
+        spawns = [await _spawn_to_ready(work) for _ in range(SPAWNS)]
+        process, port = _start_http(work)
+        try:
+            latencies, wall = await _concurrent_calls(f"http://127.0.0.1:{port}/mcp")
+            idle_http_rss = psutil.Process(process.pid).memory_info().rss / 2**20
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+        empty, crowded = work / "empty", work / "crowded"
+        empty.mkdir()
+        _crowd(crowded, 500)
+        list_empty, list_crowded = await _list_cost(empty), await _list_cost(crowded)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ready = [s[0] for s in spawns]
+    return {
+        "stdio_spawn_to_tools_list_median_s": statistics.median(ready),
+        "stdio_spawn_to_tools_list_max_s": max(ready),
+        "spawn_target_s": 1.2,
+        "stdio_idle_rss_mib": statistics.median(s[1] for s in spawns),
+        "http_idle_rss_after_calls_mib": idle_http_rss,
+        "http_concurrent_calls": CONCURRENT_CALLS,
+        "http_list_focus_areas_p50_ms": percentile(latencies, 50) * 1000,
+        "http_list_focus_areas_p95_ms": percentile(latencies, 95) * 1000,
+        "http_calls_per_s": CONCURRENT_CALLS / wall,
+        "resources_list_ms_empty_workspace": list_empty * 1000,
+        "resources_list_ms_500_releases": list_crowded * 1000,
+        "resources_list_cost_ratio_500_vs_0": list_crowded / list_empty,
+    }
+
+
+def run() -> dict[str, Any]:
+    """Benchmark entry point."""
+    return asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:<48} {value}")
