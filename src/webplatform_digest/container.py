@@ -9,7 +9,7 @@ several MCP sessions (or in-memory test clients) can share one container.
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -242,7 +242,7 @@ class Container:
             self._write_queue, self._deferred = services
 
     @contextlib.asynccontextmanager
-    async def _open_services(self) -> AsyncIterator[_Services]:
+    async def _open_services(self) -> AsyncGenerator[_Services]:
         config = WriteQueueConfig.from_settings(self.settings)
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
@@ -285,7 +285,7 @@ class Container:
             self.runs.close()
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator["Container"]:
+    async def running(self) -> AsyncGenerator["Container"]:
         """``start()`` … ``aclose()`` as a context manager."""
         await self.start()
         try:

@@ -14,7 +14,12 @@ from typing import Annotated, Any
 
 import orjson
 from fastmcp import Context, FastMCP
-from mcp.types import CreateMessageRequest, CreateMessageResult, InputRequiredResult
+from mcp.types import (
+    CreateMessageRequest,
+    CreateMessageResult,
+    InputRequest,
+    InputRequiredResult,
+)
 from pydantic import Field
 
 from webplatform_digest.container import Container
@@ -192,7 +197,7 @@ class DigestTool:
     def _round_outcome(self, outcome: Round | RunSummary, choice: BackendChoice | None) -> Outcome:
         if isinstance(outcome, RunSummary):
             return _summary(outcome, choice)
-        requests = {
+        requests: dict[str, InputRequest] = {
             pending.request_id: CreateMessageRequest(
                 method="sampling/createMessage", params=to_create_message_params(pending.request)
             )

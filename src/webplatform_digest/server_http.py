@@ -8,8 +8,8 @@ import contextlib
 import hmac
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from typing import Any, Literal
 
 import anyio
 import orjson
@@ -143,7 +143,9 @@ class _SideServer(uvicorn.Server):
         return contextlib.nullcontext()
 
 
-def uvicorn_server(app: ASGIApp, *, lifespan: str = "on", side: bool = False) -> uvicorn.Server:
+def uvicorn_server(
+    app: ASGIApp, *, lifespan: Literal["on", "off"] = "on", side: bool = False
+) -> uvicorn.Server:
     """A uvicorn server that logs to stderr only at warning level."""
     config = uvicorn.Config(
         app,
@@ -158,7 +160,7 @@ def uvicorn_server(app: ASGIApp, *, lifespan: str = "on", side: bool = False) ->
 
 
 @contextlib.asynccontextmanager
-async def running_sidecar(app: ASGIApp, host: str, port: int) -> AsyncIterator[int]:
+async def running_sidecar(app: ASGIApp, host: str, port: int) -> AsyncGenerator[int]:
     """Serve ``app`` on a loopback side port for the duration of the context; yields the port."""
     sock = bind_socket(host, port)
     server = uvicorn_server(app, lifespan="off", side=True)

@@ -1,7 +1,7 @@
 """What every MCP tool shares: argument types, annotations, and the domain-error mapping."""
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Annotated, Literal
 
 from fastmcp.exceptions import ToolError
@@ -41,7 +41,7 @@ TOOL_NAMES = (
 
 
 @contextlib.contextmanager
-def tool_errors() -> Iterator[None]:
+def tool_errors() -> Generator[None]:
     """Turn domain errors into ``ToolError``s whose text the client (and its model) can act on."""
     try:
         yield
