@@ -262,6 +262,28 @@ async def test_cancelling_a_run_leaves_no_tasks_and_a_cancelled_registry_entry(
     assert not _file(workspace, "javascript", "en").exists()
 
 
+async def test_a_run_cancelled_while_the_process_stops_is_interrupted_and_resumable(
+    services: RunServices, workspace: Workspace
+) -> None:
+    """A shutdown (not the client) cut the run short: interrupted, and resume finishes it."""
+    subjects = (*sample_subjects(), subject("security-privacy", ["Isolation"]))
+    backend = Blocking(subjects, blocked=2)
+    services = replace(services, stopping=lambda: True)
+    async with anyio.create_task_group() as group:
+        group.start_soon(lambda: _run(services, backend, subjects=subjects, run_id="run-s"))
+        with anyio.fail_after(10):
+            await backend.all_blocked.wait()
+        group.cancel_scope.cancel()
+    record = services.registry.get("run-s")
+    assert record.status is RunStatus.INTERRUPTED
+    assert record.reason == run_driver.SHUTDOWN_REASON
+    good = _scripted(good_answer(subjects))
+    summary = await resume_digest(services, "run-s", good, DirectGovernor(), limits=LIMITS)
+    assert summary.status == "completed"
+    assert summary.areas["security-privacy"] == {"en": "ok", "zh": "ok"}
+    assert _file(workspace, "javascript", "zh").exists()
+
+
 async def test_an_interrupted_run_resumes_from_its_snapshot(
     services: RunServices, workspace: Workspace
 ) -> None:

@@ -3,7 +3,7 @@
 * Server-side / back-channel driver (``run_digest``, ``resume_digest``): up to
   ``max_concurrency`` requests in flight through the governor; an area's Chinese request goes
   out the moment its English is final. Cancellation leaves no task behind and the registry
-  saying ``cancelled``.
+  saying ``cancelled`` (``interrupted``, hence resumable, when the process is stopping).
 * Input-required driver helpers (``start_rounds``, ``advance_rounds``, in ``run_rounds``,
   re-exported here): each round returns the batch of ready requests and a fresh single-use
   token; the next call feeds the client's replies and returns the next round or the summary.
@@ -47,6 +47,8 @@ __all__ = [
 
 #: extra seconds after the run deadline before in-flight calls are abandoned
 DEADLINE_GRACE = 1.0
+#: registry reason of a run cut short by the server shutting down
+SHUTDOWN_REASON = "the server stopped during the run; resume it or start a new run"
 
 
 class GovernedCaller(Protocol):
@@ -131,7 +133,10 @@ async def _drive_guarded(
         await _drive(session, backend, governor, limits)
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
-            await session.finish(RunStatus.CANCELLED, "the run was cancelled")
+            if session.services.stopping():  # not the client's wish: keep it resumable
+                await session.finish(RunStatus.INTERRUPTED, SHUTDOWN_REASON)
+            else:
+                await session.finish(RunStatus.CANCELLED, "the run was cancelled")
         raise
     except Exception as exc:
         error = first_leaf(exc)

@@ -139,9 +139,17 @@ class DeferredWrites:
         return [e.result for e in entries if e.result is not None]
 
 
+def _running() -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class RunServices:
-    """What a driver needs from the container (``deferred``: optional, rounds flow only)."""
+    """What a driver needs from the container (``deferred``: optional, rounds flow only).
+
+    ``stopping`` says whether the process is shutting down: a run cancelled then is left
+    ``interrupted`` (resumable), not ``cancelled``.
+    """
 
     workspace: Workspace
     registry: RunRegistry
@@ -151,6 +159,7 @@ class RunServices:
     wall: Callable[[], float] = wall_time
     now_iso: Callable[[], str] = utc_now_iso
     deferred: DeferredWrites | None = None
+    stopping: Callable[[], bool] = _running
 
 
 @dataclass
