@@ -15,8 +15,12 @@ import psutil
 import pytest
 from fastmcp import Client
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 
 from tests.server_support import seed_samples
+from webplatform_digest.container import Container
+from webplatform_digest.server_http import uvicorn_server
+from webplatform_digest.settings import load_settings
 
 TOKEN = "s3cret-token-for-tests"
 READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
@@ -188,3 +192,15 @@ def test_sigterm_stops_the_server_cleanly(server: HttpServer) -> None:
     code = _stop(server)
     assert code == 0
     assert "server stopped cleanly" in server.stderr.read_text(encoding="utf-8")
+
+
+def test_a_shutdown_signal_marks_the_container_stopping_before_requests_end(
+    tmp_path: Path,
+) -> None:
+    """uvicorn's signal handler tells the container first, so cut-short runs stay resumable."""
+    container = Container(load_settings(root=tmp_path))
+    server = uvicorn_server(Starlette(), on_exit=container.begin_shutdown)
+    assert not container.stopping
+    server.handle_exit(signal.SIGTERM, None)
+    assert container.stopping
+    assert server.should_exit

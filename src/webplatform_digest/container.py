@@ -72,6 +72,7 @@ class Container:
         self._write_queue: WriteQueue | None = None
         self._http: httpx.AsyncClient | None = None
         self._deferred: DeferredWrites | None = None
+        self._stopping = False
 
     # Pure or file-backed services (no tasks) -----------------------------------------------
 
@@ -223,9 +224,19 @@ class Container:
             telemetry=self.telemetry,
             clock=self.governor.clock,
             deferred=self._deferred,
+            stopping=lambda: self._stopping,
         )
 
     # Lifecycle ------------------------------------------------------------------------------
+
+    def begin_shutdown(self) -> None:
+        """The process is stopping: runs cancelled from now on are left interrupted."""
+        self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        """Whether ``begin_shutdown`` was called."""
+        return self._stopping
 
     async def start(self) -> None:
         """Start the write queue and HTTP client (first user only), in a host task of their

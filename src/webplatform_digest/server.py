@@ -325,7 +325,8 @@ async def _serve_http(container: Container, host: str, port: int) -> None:
     app = http_app(server, container.settings, host)
     sock = bind_socket(host, port)
     log.warning("serving MCP on http://%s:%d/mcp", host, sock.getsockname()[1])
-    await uvicorn_server(app).serve([sock])
+    # runs cut short by the shutdown are then left interrupted (resumable), not cancelled
+    await uvicorn_server(app, on_exit=container.begin_shutdown).serve([sock])
 
 
 def http_app(server: FastMCP, settings: Settings, host: str) -> Any:

@@ -9,6 +9,7 @@ import hmac
 import logging
 import socket
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from types import FrameType
 from typing import Any, Literal
 
 import anyio
@@ -143,10 +144,27 @@ class _SideServer(uvicorn.Server):
         return contextlib.nullcontext()
 
 
+class _MainServer(uvicorn.Server):
+    """A uvicorn server that says when SIGTERM/SIGINT starts its graceful shutdown."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
+
+
 def uvicorn_server(
-    app: ASGIApp, *, lifespan: Literal["on", "off"] = "on", side: bool = False
+    app: ASGIApp,
+    *,
+    lifespan: Literal["on", "off"] = "on",
+    side: bool = False,
+    on_exit: Callable[[], None] | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server that logs to stderr only at warning level."""
+    """A uvicorn server that logs to stderr only at warning level (``on_exit``: called when a
+    signal starts the shutdown, before in-flight requests are cancelled)."""
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -156,7 +174,9 @@ def uvicorn_server(
         timeout_graceful_shutdown=5,
         ws="websockets-sansio",
     )
-    return _SideServer(config) if side else uvicorn.Server(config)
+    if side:
+        return _SideServer(config)
+    return _MainServer(config, on_exit) if on_exit else uvicorn.Server(config)
 
 
 @contextlib.asynccontextmanager
