@@ -17,7 +17,7 @@ import orjson
 
 import benchmarks
 
-ORDER = ("pipeline", "server", "governor", "digest", "pages", "telemetry", "monitor")
+ORDER = ("pipeline", "server", "governor", "digest", "mcp_digest", "pages", "telemetry", "monitor")
 
 
 def _sections() -> list[str]:

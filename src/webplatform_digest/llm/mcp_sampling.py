@@ -12,11 +12,12 @@ a client without it would never answer) and ``is_modern_session`` (which era).
 """
 
 import logging
+import warnings
 
 import anyio
 from fastmcp import Context
 from mcp.server.session import ServerSession
-from mcp.shared.exceptions import MCPError, NoBackChannelError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError, NoBackChannelError
 from mcp.types import (
     CreateMessageRequestParams,
     CreateMessageResult,
@@ -32,6 +33,12 @@ from webplatform_digest.errors import BackendError, SamplingRejectedError, Sampl
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 
 log = logging.getLogger(__name__)
+
+# Back-channel sampling is deprecated only for 2026-07-28 sessions, and this module uses it for
+# 2025-11-25 sessions alone; the warning would otherwise reach every stdio host's log.
+warnings.filterwarnings(
+    "ignore", message=r".*sampling capability is deprecated", category=MCPDeprecationWarning
+)
 
 #: JSON-RPC error code a client returns when its user declines a sampling request
 USER_REJECTED = -1
