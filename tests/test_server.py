@@ -11,7 +11,9 @@ from fastmcp.exceptions import ToolError
 
 from tests.digest_samples import answer_from_prompt
 from tests.server_support import SAMPLE_VERSION, RecordingSampler, make_server, seed_samples
+from tests.site_server import expected_pages, running_site
 from webplatform_digest.digest_files import parse_digest_file
+from webplatform_digest.telemetry.events import RunFinished
 
 ERAS = [pytest.param("legacy", id="2025-11-25"), pytest.param("auto", id="2026-07-28")]
 
@@ -332,3 +334,74 @@ async def test_a_modern_run_with_retries_finishes_within_the_clients_round_cap(
     assert statuses <= {"ok", "retried"}
     assert "retried" in statuses
     assert len(summary["areas"]) > 10
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_monitor_tools_check_and_fetch_from_the_configured_site(
+    root: Path, mode: str
+) -> None:
+    """check_latest_releases and fetch_release_notes work against a loopback developer site."""
+    with running_site() as site:
+        for page in expected_pages():
+            site.page(page.path, page.fixture)
+        site.page("/release-notes", "release-notes-index.html")
+        site.page("/blog", "blog-index.html")
+        stable = next(p for p in expected_pages() if p.track == "stable")
+        server, _ = make_server(root, monitor_base_url=site.base_url)
+        async with Client(server, mode=mode) as client:
+            latest = await client.call_tool("check_latest_releases", {"channel": "stable"})
+            fetched = await client.call_tool("fetch_release_notes", {"version": stable.version})
+            missing = await client.call_tool(
+                "fetch_release_notes", {"version": 998}, raise_on_error=False
+            )
+    assert latest.structured_content is not None
+    assert fetched.structured_content is not None
+    assert (root / "release_notes" / f"chrome-{stable.version}.md").is_file()
+    assert missing.is_error
+    assert not (root / "release_notes" / "chrome-998.md").exists()
+
+
+async def test_a_failing_back_channel_client_still_gets_every_digest(root: Path) -> None:
+    """Every sampling request errors: the governor gives up and each area falls back."""
+    server, _ = make_server(root, max_retries=0, retry_base_delay=0)
+
+    async def broken(messages: Any, params: Any, context: Any) -> Any:
+        raise RuntimeError("the model is unavailable")
+
+    async with Client(server, sampling_handler=broken, mode="legacy") as client:
+        await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+        result = await client.call_tool(
+            "webplatform_digest", {"version": SAMPLE_VERSION, "focus_areas": ["css", "network"]}
+        )
+    summary = result.structured_content
+    assert summary is not None
+    assert summary["status"] == "completed"
+    assert {s for row in summary["areas"].values() for s in row.values()} == {"fallback"}
+    assert len(_digests(root)) == 4
+
+
+async def test_cancelling_a_run_leaves_a_consistent_registry(root: Path) -> None:
+    """A client that gives up mid-run cancels it: the run is recorded as cancelled."""
+    server, container = make_server(root)
+    started, finished = anyio.Event(), anyio.Event()
+
+    class FinishedHook:
+        def handle(self, event: object) -> None:
+            if isinstance(event, RunFinished):
+                finished.set()
+
+    async def slow(messages: Any, params: Any, context: Any) -> Any:
+        started.set()
+        await anyio.sleep(60)
+
+    container.telemetry.add(FinishedHook())
+    async with Client(server, sampling_handler=slow, mode="legacy") as client:
+        await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+        with anyio.fail_after(30), pytest.raises(Exception, match="timed out"):
+            await client.call_tool("webplatform_digest", {"version": SAMPLE_VERSION}, timeout=1.0)
+        with anyio.fail_after(10):
+            await finished.wait()
+        runs = container.runs.list_runs()
+    assert started.is_set()
+    assert len(runs) == 1
+    assert container.runs.get(runs[0].run_id).status.value == "cancelled"
