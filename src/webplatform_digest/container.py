@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 
@@ -72,6 +72,8 @@ class Container:
         self._write_queue: WriteQueue | None = None
         self._http: httpx.AsyncClient | None = None
         self._deferred: DeferredWrites | None = None
+        # backends and monitors bound to the running HTTP client and write queue
+        self._facades: dict[tuple[str, str | None], Any] = {}
         self._stopping = False
 
     # Pure or file-backed services (no tasks) -----------------------------------------------
@@ -185,34 +187,32 @@ class Container:
             )
         return self._http
 
-    def openai_backend(
-        self, *, base_url: str | None = None, model: str | None = None
-    ) -> "OpenAICompatBackend":
-        """The OpenAI-compatible backend on the shared HTTP client."""
+    def openai_backend(self) -> "OpenAICompatBackend":
+        """The OpenAI-compatible backend on the shared HTTP client (one per started lifetime)."""
         from webplatform_digest.llm.openai_compat import OpenAICompatBackend
 
-        settings = self.settings
-        if base_url or model:
-            settings = settings.model_copy(
-                update={
-                    "llm_base_url": base_url or settings.llm_base_url,
-                    "llm_model": model or settings.llm_model,
-                }
-            )
-        return OpenAICompatBackend.from_settings(settings, self.http)
+        key = ("openai", None)
+        if key not in self._facades:
+            self._facades[key] = OpenAICompatBackend.from_settings(self.settings, self.http)
+        backend: OpenAICompatBackend = self._facades[key]
+        return backend
 
     def monitor(self, *, base_url: str | None = None) -> "ReleaseMonitor":
-        """A release monitor on the shared HTTP client and write queue."""
+        """The release monitor on the shared HTTP client and write queue (one per site)."""
         from webplatform_digest.release_monitor import ReleaseMonitor
 
-        return ReleaseMonitor.create(
-            workspace=self.workspace,
-            writer=self.write_queue,
-            client=self.http,
-            settings=self.settings,
-            telemetry=self.telemetry,
-            base_url=base_url,
-        )
+        key = ("monitor", base_url)
+        if key not in self._facades:
+            self._facades[key] = ReleaseMonitor.create(
+                workspace=self.workspace,
+                writer=self.write_queue,
+                client=self.http,
+                settings=self.settings,
+                telemetry=self.telemetry,
+                base_url=base_url,
+            )
+        monitor: ReleaseMonitor = self._facades[key]
+        return monitor
 
     def run_services(self) -> "RunServices":
         """What the digest-run drivers need."""
@@ -270,6 +270,7 @@ class Container:
             with anyio.CancelScope(shield=True):
                 await self._services.stop()
                 self._write_queue, self._deferred = None, None
+                self._facades.clear()
                 if self._http is not None:
                     http, self._http = self._http, None
                     await http.aclose()
