@@ -18,8 +18,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fake_llm import FakeLLM
-from webplatform_digest.digest_files import parse_digest_file
+from webplatform_digest.digest_files import parse_digest_file, render_digest_file
 from webplatform_digest.file_commit import TEMP_PREFIX, TEMP_SUFFIX
+from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
+from webplatform_digest.workspace import Workspace
+from webplatform_digest.writes import atomic_write
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "system"
 READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
@@ -177,6 +180,30 @@ async def wait_for_metrics(url: str, predicate: Callable[[Metrics], bool], timeo
 def metric(samples: Metrics, name: str, **labels: str) -> float:
     """One sample's value (0 when absent)."""
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def seed_digests(root: Path, versions: Iterable[int], areas: Iterable[str]) -> int:
+    """Write made-up digests of several releases (a big site); returns the number of files."""
+    workspace = Workspace.at(root)
+    count = 0
+    for version in versions:
+        for area in areas:
+            for language in (Language.EN, Language.ZH):
+                digest = AreaDigest(
+                    area=area,
+                    version=version,
+                    channel=Channel.STABLE,
+                    language=language,
+                    markdown=f"## Widget {version}\n\nA made-up change to {area}.\n",
+                    status=DigestStatus.OK,
+                    backend="offline",
+                    title=f"{area} — Chrome {version}",
+                    generated_at="2026-01-01T00:00:00Z",
+                )
+                rel = Workspace.digest_rel(area, ReleaseKey(version, Channel.STABLE), language)
+                atomic_write(workspace.path(rel), render_digest_file(digest))
+                count += 1
+    return count
 
 
 def temp_leftovers(root: Path) -> list[Path]:

@@ -64,7 +64,7 @@ def server(tmp_path: Path, fake: FakeLLM) -> Iterator[ServerProcess]:
         running.kill()
 
 
-async def _digest(client: Client) -> dict[str, Any]:
+async def _digest(client: Client[Any]) -> dict[str, Any]:
     result = await client.call_tool(
         "webplatform_digest", {"version": SAMPLE_VERSION, "use_cache": False}
     )
@@ -128,6 +128,7 @@ async def test_every_area_ends_with_a_digest_and_the_breaker_opens_only_in_the_o
             await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
             first = await _digest(client)
             assert _opens(scrape(server.url)) == 0
+            second: dict[str, Any] = {}
             async with anyio.create_task_group() as group:
                 group.start_soon(_outage_until_the_breaker_opens, server, fake, fake.count + 8)
                 second = await _digest(client)
