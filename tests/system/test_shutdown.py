@@ -101,6 +101,7 @@ async def test_sigterm_mid_run_exits_in_time_tears_nothing_and_leaves_a_resumabl
     seed_samples(root)
     seeded = seed_digests(root, range(100, 140), SITE_AREAS)
     results: dict[str, Any] = {}
+    hit, code, shutdown_seconds = False, None, 0.0
     with running_fake_llm(SLOW) as fake:
         server = start_server(root, llm_env(fake, sampling_timeout=30))
         try:
