@@ -8,9 +8,11 @@ prompt (``tests.digest_samples.answer_from_prompt``), after a latency drawn unif
 * ``hang_rate``: no answer at all, until the client gives up (disconnects), the server stops,
   or ``max_hang`` seconds pass;
 * outage windows (``start_outage()`` … ``end_outage()``): every answer *sent* inside the window
-  is an error, including answers to requests that arrived before it (hangs stay hangs);
+  is an error, including answers to requests that arrived before it (their latency is cut
+  short; hangs stay hangs);
 * hostile replies (``hostile`` kinds, cycled in order): script tags, ``javascript:`` and
-  ``data:`` links, front matter, Liquid, path-like text, event-handler attributes, a 5 MB reply.
+  ``data:`` links, front matter, Liquid, path-like text, event-handler attributes, a 5 MB reply;
+* a ``tag`` paragraph appended to every valid reply, to tell two fakes' output apart.
 
 The profile can be changed while the server runs (``configure``). Every request is recorded
 (arrival and answer wall times, outcome, status); ``peak_in_flight`` is the most requests open
@@ -84,6 +86,8 @@ class FaultProfile:
     #: a hanging request is released after this many seconds at the latest
     max_hang: float = 60.0
     seed: int = 0
+    #: appended as a last paragraph to every valid reply (tells two fakes' output apart)
+    tag: str = ""
 
     def __post_init__(self) -> None:
         lo, hi = self.latency_ms
@@ -370,6 +374,8 @@ class FakeLLM:
             line = "## Padding\n\nThis line pads a reply far past any sane size.\n"
             return line * (self.profile.huge_bytes // len(line) + 1)
         valid = answer_from_prompt(prompt)
+        if tag := self.profile.tag:
+            valid = f"{valid}\n\n{tag}"
         hostile = _HOSTILE.get(fate.kind)
         return hostile(valid) if hostile else valid
 

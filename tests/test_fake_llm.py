@@ -205,6 +205,17 @@ def test_the_profile_can_change_while_running(fake: FakeLLM) -> None:
     assert [ok.status_code, failed.status_code, again.status_code] == [200, 502, 200]
 
 
+def test_a_tag_is_appended_to_every_valid_reply() -> None:
+    """Two fakes with different tags give distinguishable, still valid, replies."""
+    with running_fake_llm(FaultProfile(tag="来源标记 server-a")) as fake:
+        english, chinese = (
+            _text(_post(fake, ENGLISH_PROMPT)),
+            _text(_post(fake, TRANSLATION_PROMPT)),
+        )
+    assert english == answer_from_prompt(ENGLISH_PROMPT) + "\n\n来源标记 server-a"
+    assert chinese.endswith("\n\n来源标记 server-a")
+
+
 def test_invalid_profiles_are_refused() -> None:
     """Rates above one, inverted latency bounds and unknown hostile kinds are errors."""
     with pytest.raises(ValueError, match="hang_rate"):
