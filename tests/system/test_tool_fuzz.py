@@ -87,7 +87,8 @@ def _arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     Hypothesis 6.170 changed (``many.more``); our schemas are flat objects without extra
     properties, so composing the properties here keeps every value schema-driven.
     """
-    assert schema.get("type") == "object" and schema.get("additionalProperties") is False
+    assert schema.get("type") == "object"
+    assert schema.get("additionalProperties") is False
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
     return st.fixed_dictionaries(
