@@ -1,9 +1,11 @@
 """The streamable-HTTP server as a real subprocess: metrics, guards, token, binding, SIGTERM."""
 
+import asyncio
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from starlette.applications import Starlette
 
 from tests.server_support import seed_samples
 from webplatform_digest.container import Container
-from webplatform_digest.server_http import uvicorn_server
+from webplatform_digest.server_http import bind_socket, uvicorn_server
 from webplatform_digest.settings import load_settings
 
 TOKEN = "s3cret-token-for-tests"
@@ -204,3 +206,26 @@ def test_a_shutdown_signal_marks_the_container_stopping_before_requests_end(
     server.handle_exit(signal.SIGTERM, None)
     assert container.stopping
     assert server.should_exit
+
+
+async def test_connections_accepted_on_the_bound_socket_do_not_wait_for_nagle() -> None:
+    """asyncio sets TCP_NODELAY on accepted connections (no 40 ms delayed-ACK stall per reply)."""
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[int] = loop.create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    sock = bind_socket("127.0.0.1", 0)
+    server = await loop.create_server(Probe, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        nodelay = await asyncio.wait_for(accepted, timeout=10)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert nodelay != 0
