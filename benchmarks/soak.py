@@ -52,14 +52,17 @@ class Level:
     latencies: dict[str, list[float]] = field(default_factory=dict[str, list[float]])
     outcomes: Counter[str] = field(default_factory=Counter[str])
     errors_by_tool: Counter[str] = field(default_factory=Counter[str])
+    error_samples: dict[str, str] = field(default_factory=dict[str, str])
     run_ids: list[str] = field(default_factory=list[str])
 
-    def record(self, tool: str, seconds: float, outcome: str) -> None:
-        """One finished call."""
+    def record(self, tool: str, seconds: float, outcome: str, detail: str = "") -> None:
+        """One finished call (``detail``: error text, the first one per class is kept)."""
         self.latencies.setdefault(tool, []).append(seconds)
         self.outcomes[outcome] += 1
         if outcome != "ok":
-            self.errors_by_tool[f"{tool}:{outcome}"] += 1
+            key = f"{tool}:{outcome}"
+            self.errors_by_tool[key] += 1
+            self.error_samples.setdefault(key, detail[:300])
 
 
 def _arguments(tool: str, level: Level, rng: random.Random) -> dict[str, Any]:
@@ -70,7 +73,8 @@ def _arguments(tool: str, level: Level, rng: random.Random) -> dict[str, Any]:
             "use_cache": rng.random() < 0.5,
         }
     if tool == "get_digest_progress":
-        return {"run_id": rng.choice(level.run_ids), "limit": 20}
+        # recent runs only: the registry keeps the last WEBPLATFORM_RUNS_RETENTION runs
+        return {"run_id": rng.choice(level.run_ids[-50:]), "limit": 20}
     if tool == "generate_github_pages":
         return {"html": rng.random() < 0.3}
     return {}
@@ -97,9 +101,10 @@ async def _one_call(client: Client[Any], level: Level, rng: random.Random) -> No
         with anyio.fail_after(120):
             result = await client.call_tool_mcp(tool, _arguments(tool, level, rng))
     except Exception as exc:  # noqa: BLE001 - every failure is counted by class
-        level.record(tool, time.monotonic() - started, _classify(exc))
+        level.record(tool, time.monotonic() - started, _classify(exc), repr(exc))
         return
-    level.record(tool, time.monotonic() - started, "is_error" if result.is_error else "ok")
+    text = " ".join(getattr(block, "text", "") for block in result.content)
+    level.record(tool, time.monotonic() - started, "is_error" if result.is_error else "ok", text)
     payload = result.structured_content or {}
     if tool == "webplatform_digest" and isinstance(payload.get("run_id"), str):
         level.run_ids.append(payload["run_id"])
@@ -113,7 +118,7 @@ async def _session(url: str, level: Level, deadline: float, seed: int) -> None:
             while time.monotonic() < deadline:
                 await _one_call(client, level, rng)
     except Exception as exc:  # noqa: BLE001 - a session that cannot even connect counts too
-        level.record("session", 0.0, _classify(exc))
+        level.record("session", 0.0, _classify(exc), repr(exc))
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ def _figures(level: Level, seconds: float, before: Probe, after: Probe) -> dict[
         "latency_by_tool": {tool: _latency(v) for tool, v in sorted(level.latencies.items())},
         "outcomes": dict(level.outcomes),
         "errors_by_tool": dict(level.errors_by_tool),
+        "error_samples": level.error_samples,
         "error_rate": {
             k: round(v / calls, 4) for k, v in level.outcomes.items() if k != "ok" and calls
         },
