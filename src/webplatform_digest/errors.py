@@ -100,11 +100,20 @@ class LLMError(WebplatformError):
 
 
 class CircuitOpenError(LLMError):
-    """The breaker is open (or half-open with its probe busy); the backend was not called."""
+    """The breaker is open (or half-open with its probe busy); the backend was not called.
+
+    ``retry_after`` is the rest of the cooldown when the breaker is open (None while a probe
+    is in flight); a governor configured to wait for the breaker sleeps that long and tries
+    again, otherwise the call fails at once.
+    """
 
     retryable = False
     counts_as_failure = False
     outcome = "rejected_open"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LLMTimeoutError(LLMError):

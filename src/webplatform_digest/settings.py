@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     failure_cooldown: Annotated[
         float, Field(gt=0, le=3600, description="Seconds the breaker stays open.")
     ] = 5.0
+    breaker_wait: Annotated[
+        bool,
+        Field(description="Open circuit: wait out the cooldown within the retry budget."),
+    ] = True
     sampling_timeout: Annotated[
         float, Field(gt=0, le=3600, description="Seconds per LLM attempt.")
     ] = 120.0

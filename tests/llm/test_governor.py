@@ -550,3 +550,44 @@ async def test_cancellation_at_any_moment_leaks_nothing(
     assert governor.breaker("scripted").state == CLOSED
     await fake_clock.quiesce()
     assert leftover_tasks(fake_clock) == []
+
+
+# Waiting for the breaker ----------------------------------------------------------------------
+
+
+async def test_a_call_refused_by_an_open_breaker_waits_out_the_cooldown_then_probes(
+    fake_clock: FakeClock,
+) -> None:
+    """With wait_for_breaker, a refused call sleeps the rest of the cooldown and succeeds."""
+    governor, hook = governed(fake_clock, wait_for_breaker=True, retry=retrying(3))
+    down = ScriptedBackend(steps=[unavailable()] * 3, clock=fake_clock)
+    with pytest.raises(BackendError):
+        await governor.call(down, ask())  # three attempts, three failures: the circuit opens
+    assert governor.breaker("scripted").state == OPEN
+    await fake_clock.sleep(2.0)
+    before = fake_clock()
+    backend = ScriptedBackend(steps=["recovered"], clock=fake_clock)
+    reply = await governor.call(backend, ask())
+    assert reply.text == "recovered"
+    assert fake_clock() - before == pytest.approx(3.0)
+    assert outcomes(hook)[-2:] == ["rejected_open", "success"]
+    assert governor.breaker("scripted").state == CLOSED
+
+
+async def test_waiting_for_the_breaker_keeps_a_total_outage_to_one_probe_per_cooldown(
+    fake_clock: FakeClock,
+) -> None:
+    """Ten calls against a dead backend: backend calls ≤ threshold + one probe per cooldown."""
+    governor, _ = governed(fake_clock, wait_for_breaker=True, retry=retrying(3, base=0.5, cap=8.0))
+    dead = ScriptedBackend(script=lambda request: unavailable(), clock=fake_clock)
+    started = fake_clock()
+    results = await gather([lambda: governor.call(dead, ask()) for _ in range(10)])
+    cooldowns = (fake_clock() - started) / FAST.failure_cooldown
+    assert all(isinstance(r, LLMError) for r in results)
+    assert len(dead.calls) <= FAST.circuit_threshold + int(cooldowns) + 1
+
+
+def test_settings_make_the_governor_wait_for_the_breaker_by_default() -> None:
+    """The product default waits; WEBPLATFORM_BREAKER_WAIT=false restores fail-fast."""
+    assert GovernorConfig.from_settings(load_settings()).wait_for_breaker is True
+    assert GovernorConfig.from_settings(load_settings(breaker_wait=False)).wait_for_breaker is False

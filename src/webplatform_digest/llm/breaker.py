@@ -105,7 +105,13 @@ class CircuitBreaker:
         if self._state == HALF_OPEN and self._probe_free(now):
             self._probe_since = now
             return Ticket(self._generation, probe=True)
-        raise CircuitOpenError(f"circuit for LLM backend {self.name!r} is open; not calling it")
+        remaining = (
+            max(0.0, self._cooldown - (now - self._opened_at)) if self._state == OPEN else None
+        )
+        raise CircuitOpenError(
+            f"circuit for LLM backend {self.name!r} is open; not calling it",
+            retry_after=remaining,
+        )
 
     def confirm(self, ticket: Ticket) -> Ticket:
         """Re-check an admission after queueing; a ticket from before a transition is re-admitted.

@@ -215,9 +215,10 @@ class Governor:
     def _retry_delay(
         self, exc: LLMError, number: int, started: float, deadline: float
     ) -> float | None:
-        if not exc.retryable:
+        waits_for_breaker = isinstance(exc, CircuitOpenError) and self.config.wait_for_breaker
+        if not (exc.retryable or waits_for_breaker):
             return None
-        retry_after = exc.retry_after if isinstance(exc, BackendError) else None
+        retry_after = exc.retry_after if isinstance(exc, BackendError | CircuitOpenError) else None
         policy = self.config.retry
         delay = policy.backoff(number, self._rand, retry_after)
         now = self.clock()

@@ -22,6 +22,8 @@ class GovernorConfig:
     resource_floor: int = 1
     cpu_high_percent: float = 90.0
     memory_high_percent: float = 90.0
+    #: an open circuit makes calls wait out the cooldown (within their budget) instead of failing
+    wait_for_breaker: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GovernorConfig":
@@ -44,4 +46,5 @@ class GovernorConfig:
             resource_floor=settings.resource_floor,
             cpu_high_percent=settings.cpu_high_percent,
             memory_high_percent=settings.memory_high_percent,
+            wait_for_breaker=settings.breaker_wait,
         )
