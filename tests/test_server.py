@@ -405,3 +405,55 @@ async def test_cancelling_a_run_leaves_a_consistent_registry(root: Path) -> None
     assert started.is_set()
     assert len(runs) == 1
     assert container.runs.get(runs[0].run_id).status.value == "cancelled"
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_an_interrupted_run_is_finished_with_resume_run_id(root: Path, mode: str) -> None:
+    """A run cut short by a shutdown is interrupted; resume_run_id completes it."""
+    server, container = make_server(root)
+    first_call, finished = anyio.Event(), anyio.Event()
+
+    class FinishedHook:
+        def handle(self, event: object) -> None:
+            if isinstance(event, RunFinished):
+                finished.set()
+
+    async def stalls(messages: Any, params: Any, context: Any) -> Any:
+        first_call.set()
+        await anyio.sleep(60)
+
+    container.telemetry.add(FinishedHook())
+    args = {"version": SAMPLE_VERSION, "focus_areas": ["css", "javascript"]}
+    async with Client(server, sampling_handler=stalls, mode="legacy") as client:
+        await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+        container.begin_shutdown()  # what SIGTERM does before in-flight calls are cancelled
+        with anyio.fail_after(30), pytest.raises(Exception, match="timed out"):
+            await client.call_tool("webplatform_digest", args, timeout=1.0)
+        with anyio.fail_after(10):
+            await finished.wait()
+    run_id = container.runs.list_runs()[0].run_id
+    assert container.runs.get(run_id).status.value == "interrupted"
+    restarted, _ = make_server(root)  # the next server process on the same workspace
+    sampler = RecordingSampler()
+    async with Client(restarted, sampling_handler=sampler, mode=mode) as client:
+        wrong = await client.call_tool(
+            "webplatform_digest", {"version": 144, "resume_run_id": run_id}, raise_on_error=False
+        )
+        resumed = await client.call_tool(
+            "webplatform_digest", {"version": SAMPLE_VERSION, "resume_run_id": run_id}
+        )
+        again = await client.call_tool(
+            "webplatform_digest",
+            {"version": SAMPLE_VERSION, "resume_run_id": run_id},
+            raise_on_error=False,
+        )
+    assert first_call.is_set()
+    assert wrong.is_error
+    summary = resumed.structured_content
+    assert summary is not None
+    assert summary["run_id"] == run_id
+    assert summary["status"] == "completed"
+    assert set(summary["areas"]) == {"css", "javascript"}
+    assert sampler.calls
+    assert again.is_error
+    assert "not interrupted" in again.content[0].text  # type: ignore[union-attr]

@@ -1,11 +1,12 @@
 """Running a digest with a container's services: shared by the MCP tool, the CLI and the demo."""
 
 from webplatform_digest.container import Container
+from webplatform_digest.errors import InputError
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend
 from webplatform_digest.models import Channel
 from webplatform_digest.prompts import RequestOptions
-from webplatform_digest.run_driver import RunLimits, run_digest
+from webplatform_digest.run_driver import RunLimits, resume_digest, run_digest
 from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
 from webplatform_digest.run_session import ProgressSink, RunSummary
 from webplatform_digest.runs import new_run_id
@@ -65,3 +66,38 @@ async def run_offline_digest(
     """Bilingual deterministic digests of every area with data (no LLM)."""
     request = parse_run_request(version=version, catalog=container.catalog, channel=channel)
     return await run_with_backend(container, request, OfflineBackend())
+
+
+def check_resumable(container: Container, run_id: str, version: int | None = None) -> None:
+    """Fail early, with the reason, when ``run_id`` cannot be resumed as asked.
+
+    Raises:
+        NotFoundError: unknown run. InputError: it belongs to another release.
+    """
+    record = container.runs.get(run_id)
+    if version is not None and record.version != version:
+        raise InputError(
+            f"run {run_id[:64]!r} is a digest of Chrome {record.version}, not {version}"
+        )
+
+
+async def resume_with_backend(
+    container: Container,
+    run_id: str,
+    backend: Backend,
+    *,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
+    """Finish an interrupted run in this process with ``backend``.
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: the run is not interrupted.
+    """
+    return await resume_digest(
+        container.run_services(),
+        run_id,
+        backend,
+        container.governor,
+        limits=run_limits(container.settings),
+        on_progress=on_progress,
+    )

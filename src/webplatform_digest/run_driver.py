@@ -19,15 +19,16 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest
-from webplatform_digest.errors import LLMError, RunStateError
+from webplatform_digest.errors import LLMError
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.run_plan import RunPlan
-from webplatform_digest.run_rounds import advance_rounds, start_rounds
+from webplatform_digest.run_rounds import advance_rounds, resume_rounds, start_rounds
 from webplatform_digest.run_session import (
     ProgressSink,
     RunServices,
     RunSession,
     RunSummary,
+    resumed_session,
 )
 from webplatform_digest.run_state import RunLimits, first_leaf, rejected
 from webplatform_digest.runs import RunStatus
@@ -41,6 +42,7 @@ __all__ = [
     "first_leaf",
     "progress_report",
     "resume_digest",
+    "resume_rounds",
     "run_digest",
     "start_rounds",
 ]
@@ -110,17 +112,9 @@ async def resume_digest(
     Raises:
         NotFoundError: unknown run. RunStateError: the run is not interrupted or has no state.
     """
-    record = services.registry.get(run_id)
-    if record.status is not RunStatus.INTERRUPTED:
-        raise RunStateError(f"run {run_id[:64]!r} is {record.status.value}, not interrupted")
-    snapshot = services.registry.load_snapshot(run_id)
-    machine = DigestRun.restore(snapshot)
-    machine.requeue_in_flight()
-    book = dict(snapshot.get("driver") or {})
-    session = RunSession(services, machine, timer=services.clock, on_progress=on_progress)
-    session.book.written = list(book.get("written", []))
-    session.book.use_cache = bool(book.get("use_cache", True))
-    session.book.backend = backend.name
+    session = resumed_session(
+        services, run_id, backend.name, timer=services.clock, on_progress=on_progress
+    )
     session.save(RunStatus.RUNNING)
     return await _drive_guarded(session, backend, governor, limits)
 

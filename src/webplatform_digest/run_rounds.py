@@ -18,7 +18,14 @@ from webplatform_digest.digest_run import DigestRun, Failure, PendingRequest
 from webplatform_digest.llm.cache import reply_key
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.run_plan import RunPlan
-from webplatform_digest.run_session import ProgressSink, Round, RunServices, RunSession, RunSummary
+from webplatform_digest.run_session import (
+    ProgressSink,
+    Round,
+    RunServices,
+    RunSession,
+    RunSummary,
+    resumed_session,
+)
 from webplatform_digest.run_state import RunLimits, first_leaf, rejected
 from webplatform_digest.runs import RunStatus
 from webplatform_digest.telemetry.events import LLMAttempt
@@ -64,6 +71,27 @@ async def start_rounds(
     session.emit_started()
     await session.report_progress()
     return await _next_round(session, 1, limits, cache, session.finished_areas())
+
+
+async def resume_rounds(
+    services: RunServices,
+    run_id: str,
+    *,
+    limits: RunLimits,
+    cache: ReplyStore | None = None,
+    on_progress: ProgressSink | None = None,
+) -> Round | RunSummary:
+    """Continue an interrupted run as client-driven rounds (its lost requests are asked again).
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: the run is not interrupted.
+    """
+    session = resumed_session(
+        services, run_id, CLIENT_BACKEND, timer=services.wall, on_progress=on_progress
+    )
+    await session.report_progress()
+    round_number = services.registry.get(run_id).round + 1
+    return await _next_round(session, round_number, limits, cache, session.finished_areas())
 
 
 async def advance_rounds(

@@ -19,6 +19,7 @@ from anyio.abc import TaskGroup
 from webplatform_digest.clock import Clock, monotonic, utc_now_iso, wall_time
 from webplatform_digest.digest_output import write_digests
 from webplatform_digest.digest_run import DigestRun, PendingRequest, Progress, StageOutcome
+from webplatform_digest.errors import RunStateError
 from webplatform_digest.runs import RunRegistry, RunStatus
 from webplatform_digest.telemetry.events import (
     RunFinished,
@@ -395,3 +396,34 @@ class RunSession:
         )
         log.info("digest run %s %s: %s", self.run_id, status.value, summary.areas)
         return summary
+
+
+def resumed_session(
+    services: RunServices,
+    run_id: str,
+    backend: str,
+    *,
+    timer: Clock,
+    on_progress: ProgressSink | None = None,
+) -> RunSession:
+    """A session continuing an interrupted run from its last snapshot; requests whose replies
+    were lost are asked again.
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: the run is not interrupted.
+    """
+    record = services.registry.get(run_id)
+    if record.status is not RunStatus.INTERRUPTED:
+        raise RunStateError(
+            f"run {run_id[:64]!r} is {record.status.value}, not interrupted: only an interrupted "
+            "run can be resumed"
+        )
+    snapshot = services.registry.load_snapshot(run_id)
+    machine = DigestRun.restore(snapshot)
+    machine.requeue_in_flight()
+    book = dict(snapshot.get("driver") or {})
+    session = RunSession(services, machine, timer=timer, on_progress=on_progress)
+    session.book.written = list(book.get("written", []))
+    session.book.use_cache = bool(book.get("use_cache", True))
+    session.book.backend = backend
+    return session

@@ -24,7 +24,13 @@ from pydantic import Field
 
 from webplatform_digest.container import Container
 from webplatform_digest.digest_run import Failure, Progress
-from webplatform_digest.digest_service import request_options, run_limits, run_with_backend
+from webplatform_digest.digest_service import (
+    check_resumable,
+    request_options,
+    resume_with_backend,
+    run_limits,
+    run_with_backend,
+)
 from webplatform_digest.errors import BackendError, RunStateError
 from webplatform_digest.llm.mcp_sampling import (
     SamplingBackend,
@@ -36,7 +42,13 @@ from webplatform_digest.llm.mcp_sampling import (
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend, LLMReply
 from webplatform_digest.llm.selection import BackendChoice, choose_backend
-from webplatform_digest.run_driver import RunLimits, advance_rounds, progress_report, start_rounds
+from webplatform_digest.run_driver import (
+    RunLimits,
+    advance_rounds,
+    progress_report,
+    resume_rounds,
+    start_rounds,
+)
 from webplatform_digest.run_request import build_plan, parse_run_request
 from webplatform_digest.run_session import Round, RunSummary
 from webplatform_digest.runs import new_run_id
@@ -77,6 +89,10 @@ class DigestTool:
             ] = None,
             language: LanguageArg = "bilingual",
             use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
+            resume_run_id: Annotated[
+                RunId | None,
+                Field(description="Finish this interrupted run instead of starting a new one"),
+            ] = None,
         ) -> dict[str, Any] | InputRequiredResult:
             """Write the per-focus-area digests of one processed Chrome release (English, Chinese
             or both) to digest_markdown/areas/<area>/chrome-<v>-<lang>.md. Uses your model when
@@ -84,10 +100,13 @@ class DigestTool:
             deterministic digests. Each area: English draft, checked, one corrective retry,
             then a fallback; the Chinese translation likewise. Reports progress; returns a
             summary with the run id (see get_digest_progress). Run process_release_notes
-            first. Takes from seconds to minutes depending on the model."""
+            first. An interrupted run (server stopped) continues with resume_run_id. Takes
+            from seconds to minutes depending on the model."""
             with tool_errors():
                 if ctx.request_state is not None or ctx.input_responses is not None:
                     return await tool.continue_rounds(ctx)
+                if resume_run_id is not None:
+                    return await tool.resume(ctx, resume_run_id, version)
                 return await tool.start(ctx, version, channel, focus_areas, language, use_cache)
 
         @mcp.tool(annotations=READ_ONLY, tags={"digest"})
@@ -145,6 +164,24 @@ class DigestTool:
             on_progress=sink,
         )
         return self._round_outcome(outcome, choice)
+
+    async def resume(self, ctx: Context, run_id: str, version: int) -> Outcome:
+        """Finish an interrupted run with the backend this client gets."""
+        check_resumable(self._c, run_id, version)
+        choice = self._choose(ctx)
+        sink = _progress_sink(ctx)
+        if choice.flow == "input_required":
+            outcome = await resume_rounds(
+                self._c.run_services(),
+                run_id,
+                limits=self._limits(),
+                cache=self._c.governor.cache,
+                on_progress=sink,
+            )
+            return self._round_outcome(outcome, choice)
+        backend = self._backend(choice, ctx)
+        summary = await resume_with_backend(self._c, run_id, backend, on_progress=sink)
+        return _summary(summary, choice)
 
     async def continue_rounds(self, ctx: Context) -> Outcome:
         """Feed one round of the client's sampling replies; return the next round or the end."""

@@ -203,3 +203,35 @@ def test_a_failed_write_exits_non_zero_with_the_reason(
     code = main(["run", "--root", str(root), "--version", "144", "--llm", "offline"])
     assert code == 1
     assert "webplatform-digest: " in capsys.readouterr().err
+
+
+def test_run_without_a_version_or_with_an_unknown_resume_id_fails_with_one_line(
+    tmp_path: Path,
+) -> None:
+    """``run`` needs --version or --resume; an unknown run id is a clear error, exit 2."""
+    no_version = subprocess.run(
+        [sys.executable, "-m", "webplatform_digest", "run", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    unknown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "webplatform_digest",
+            "run",
+            "--root",
+            str(tmp_path),
+            "--resume",
+            "no-such-run-000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_version.returncode == 2
+    assert "--version" in no_version.stderr
+    assert unknown.returncode == 2
+    assert "no-such-run-000" in unknown.stderr
+    assert unknown.stderr.count("\n") == 1

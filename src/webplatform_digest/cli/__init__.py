@@ -63,7 +63,8 @@ def _add_pipeline_commands(sub: Any) -> None:
 
     p = sub.add_parser("run", help="write the per-area digests of one release")
     _common(p)
-    p.add_argument("--version", required=True, help="Chrome milestone, e.g. 144")
+    p.add_argument("--version", default=None, help="Chrome milestone, e.g. 144")
+    p.add_argument("--resume", default=None, metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument("--channel", default="stable", choices=["stable", "beta"])
     p.add_argument("--areas", default=None, help="comma-separated area ids (default: all)")
     p.add_argument("--language", default="bilingual", choices=["en", "zh", "bilingual"])

@@ -16,13 +16,20 @@ from typing import Any
 import anyio
 
 from webplatform_digest.area_store import AreaStore, load_catalog
-from webplatform_digest.cli import emit_json
+from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest_run import Progress
-from webplatform_digest.digest_service import request_options, run_limits
+from webplatform_digest.digest_service import (
+    check_resumable,
+    request_options,
+    resume_with_backend,
+    run_limits,
+)
+from webplatform_digest.errors import InputError
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend
 from webplatform_digest.llm.selection import choose_backend
+from webplatform_digest.models import parse_version
 from webplatform_digest.run_driver import first_leaf, run_digest
 from webplatform_digest.run_plan import RunPlan
 from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
@@ -42,6 +49,10 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         (``cli.main`` prints the one-line message and exits non-zero).
     """
     settings = _with_flags(settings, args)
+    if args.resume is not None:
+        return _resume(settings, args)
+    if args.version is None:
+        raise InputError("run needs --version N (or --resume RUN_ID to finish an interrupted run)")
     workspace = Workspace.at(settings.root)
     catalog = load_catalog(workspace)
     request = parse_run_request(
@@ -64,6 +75,26 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         summary = anyio.run(_run, settings, workspace, request, plan, backend_choice)
     except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
+        raise first_leaf(group) from group
+    return _report(summary, as_json=bool(args.json))
+
+
+def _resume(settings: Settings, args: argparse.Namespace) -> int:
+    """``run --resume RUN_ID``: finish an interrupted run with this shell's backend."""
+    run_id: str = args.resume
+    backend_choice = resolve_backend_choice(settings)
+
+    async def resume(container: Container) -> RunSummary:
+        check_resumable(container, run_id, parse_version(args.version) if args.version else None)
+        backend: Backend = (
+            container.openai_backend() if backend_choice == "openai" else OfflineBackend()
+        )
+        with _progress_bar() as on_progress:
+            return await resume_with_backend(container, run_id, backend, on_progress=on_progress)
+
+    try:
+        summary = with_container(settings, resume)
+    except ExceptionGroup as group:
         raise first_leaf(group) from group
     return _report(summary, as_json=bool(args.json))
 
