@@ -21,7 +21,7 @@ from anyio.lowlevel import checkpoint
 from tests.conftest import REPO_ROOT
 from tests.write_worker import SET_FILES, TARGETS, footer_ok, temps_under
 from webplatform_digest.errors import UnsafePathError, WorkspaceBusyError, WriteError
-from webplatform_digest.file_commit import FileJob, commit_files, sweep_temps
+from webplatform_digest.file_commit import FileJob, commit_files, stage, sweep_temps
 from webplatform_digest.telemetry.events import (
     FileWritten,
     RecordingHook,
@@ -166,6 +166,36 @@ def test_sweep_removes_only_temp_files_and_skips_git_and_symlinks(tmp_path: Path
     assert sweep_temps(root) == 2
     assert all(path.exists() for path in kept)
     assert _leftover_temps(root / "a") == []
+
+
+def test_sweep_keeps_temp_files_of_live_writers_and_removes_those_of_dead_ones(
+    tmp_path: Path,
+) -> None:
+    """A temp named after a live pid may be a write in progress (another server): it stays."""
+    dead_pid = _exited_pid()
+    live = tmp_path / f".tmp-{os.getpid()}-abc.part"
+    dead = tmp_path / f".tmp-{dead_pid}-abc.part"
+    for path in (live, dead):
+        path.write_bytes(b"partial")
+    assert sweep_temps(tmp_path) == 1
+    assert live.exists()
+    assert not dead.exists()
+
+
+def test_staged_temp_files_carry_the_writer_pid(tmp_path: Path) -> None:
+    """Temps are named ``.tmp-<pid>-*.part`` so a sweep can tell whose they are."""
+    target = tmp_path / "a.md"
+    temp = stage(target, b"x")
+    try:
+        assert temp.name.startswith(f".tmp-{os.getpid()}-")
+    finally:
+        temp.unlink()
+
+
+def _exited_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait(timeout=30)
+    return process.pid
 
 
 async def test_direct_writer_commits_and_removes_as_one_set(workspace: Workspace) -> None:

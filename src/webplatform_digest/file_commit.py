@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".tmp-"
 TEMP_SUFFIX = ".part"
-_TEMP_NAME = re.compile(r"^\.tmp-[A-Za-z0-9_]{1,64}\.part$")
+_TEMP_NAME = re.compile(r"^\.tmp-(?:(\d{1,10})-)?[A-Za-z0-9_]{1,64}\.part$")
 #: directories the start-up sweep never descends into
 _SWEEP_SKIP = frozenset({".git", ".hg", ".venv", "node_modules", "_site", ".jekyll-cache"})
 _DEFAULT_MODE = 0o644
@@ -92,7 +92,9 @@ def stage(path: Path, data: bytes) -> Path:
         OSError: the temp is removed before the error propagates; nothing else changed.
     """
     mode = _mode_of(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    # the writer's pid in the name tells a sweep which temps may still be in use
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMP_SUFFIX)
     try:
         try:
             os.fchmod(fd, mode)
@@ -252,18 +254,36 @@ def _sync_directories(directories: set[Path], changed: Sequence[FileJob], mapper
 
 
 def sweep_temps(root: Path) -> int:
-    """Delete leftover ``.tmp-*.part`` files under ``root`` (not following symlinks)."""
+    """Delete leftover ``.tmp-*.part`` files under ``root`` (not following symlinks).
+
+    A temp whose writer process is still alive (this one included) is kept: it may be a write
+    in progress, e.g. another server's progress file.
+    """
     count = 0
     for directory, subdirs, names in os.walk(root, followlinks=False):
         subdirs[:] = [name for name in subdirs if name not in _SWEEP_SKIP]
         for name in names:
-            if _TEMP_NAME.fullmatch(name):
+            match = _TEMP_NAME.fullmatch(name)
+            if match and not (match.group(1) and _alive(int(match.group(1)))):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(directory, name))
                     count += 1
     if count:
         log.info("removed %d leftover temp files under the workspace", count)
     return count
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a reused pid keeps a leftover until that process ends)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OverflowError:
+        return False
+    return True
 
 
 def file_jobs(workspace: Workspace, files: Mapping[PurePosixPath, bytes]) -> tuple[FileJob, ...]:
