@@ -21,6 +21,7 @@ from webplatform_digest.telemetry.events import (
     FetchFinished,
     FileWritten,
     LLMAttempt,
+    PagesGenerated,
     ProgressWritten,
     RateLimitWait,
     ReleaseProcessed,
@@ -228,6 +229,23 @@ def test_a_simulated_run_is_reflected_in_the_counters() -> None:
     assert _value(r, "area_results_total", area="css", outcome="ok") == 1.0
     assert _value(r, "area_results_total", area="security", outcome="fallback") == 1.0
     assert _value(r, "runs_total", status="completed") == 1.0
+
+
+def test_site_generations_count_builds_and_page_files_by_outcome() -> None:
+    """Two generations: builds, written / unchanged / removed files and durations add up."""
+    hook, r = _hook()
+    _emit(
+        hook,
+        [
+            PagesGenerated(pages=10, written=10, unchanged=0, removed=0, seconds=0.2),
+            PagesGenerated(pages=11, written=2, unchanged=8, removed=1, seconds=0.1),
+        ],
+    )
+    assert _value(r, "site_builds_total") == 2.0
+    assert _value(r, "site_files_total", outcome="written") == 12.0
+    assert _value(r, "site_files_total", outcome="unchanged") == 8.0
+    assert _value(r, "site_files_total", outcome="removed") == 1.0
+    assert _value(r, "site_build_duration_seconds_count") == 2.0
 
 
 def test_unknown_area_backend_and_tool_names_are_counted_as_other() -> None:

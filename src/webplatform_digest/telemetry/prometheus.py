@@ -32,6 +32,7 @@ from webplatform_digest.telemetry.events import (
     FetchFinished,
     FileWritten,
     LLMAttempt,
+    PagesGenerated,
     ProgressWritten,
     RateLimitWait,
     ReleaseProcessed,
@@ -139,6 +140,7 @@ class PrometheusHook:
             FetchFinished: self._on_fetch,
             WorkspaceLockWait: self._on_lock_wait,
             ReleaseProcessed: self._on_release,
+            PagesGenerated: self._on_pages,
         }
 
     def handle(self, event: Event) -> None:
@@ -258,6 +260,13 @@ class PrometheusHook:
             r, "release_features", "Features of processed release notes, by whether a "
             "configured area matched them (unmatched ones go to the area other).", ("classified",),
         )  # fmt: skip
+        self.site_builds = _counter(r, "site_builds", "Site generations (GitHub Pages).", ())
+        self.site_files = _counter(
+            r, "site_files", "Site page files by what the generation did with them.", ("outcome",)
+        )
+        self.site_duration = _histogram(
+            r, "site_build_duration_seconds", "Duration of site generations.", (), FETCH_BUCKETS
+        )
         build = Info("build", "Version of webplatform-digest.", namespace=NAMESPACE, registry=r)
         build.info({"version": _package_version()})
 
@@ -402,6 +411,17 @@ class PrometheusHook:
         unclassified = max(0, min(event.unclassified, event.features))
         self._child(self.features, "yes").inc(max(0, event.features - unclassified))
         self._child(self.features, "no").inc(unclassified)
+
+    def _on_pages(self, event: Event) -> None:
+        assert isinstance(event, PagesGenerated)
+        self.site_builds.inc()
+        for outcome, count in (
+            ("written", event.written),
+            ("unchanged", event.unchanged),
+            ("removed", event.removed),
+        ):
+            self._child(self.site_files, outcome).inc(max(0, count))
+        self.site_duration.observe(max(0.0, event.seconds))
 
     def _on_fetch(self, event: Event) -> None:
         assert isinstance(event, FetchFinished)
