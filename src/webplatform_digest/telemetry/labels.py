@@ -48,6 +48,10 @@ FETCH_OUTCOMES = (
     "timeout",
     "network",
     "too_large",
+    "truncated",
+    "redirect_refused",
+    "not_html",
+    "unconvertible",
     "error",
 )
 CHANNELS = ("stable", "beta")
