@@ -211,12 +211,14 @@ async def _answer_round(client: SimulatedLLM, step: Round) -> dict[str, LLMReply
 
 def _cli_peak_rss(root: Path) -> dict[str, Any]:
     """Peak RSS of ``webplatform-digest run --llm offline`` in a fresh subprocess."""
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child of a big parent inherits it
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from webplatform_digest.cli import main\n"
         "rc = main(sys.argv[1:])\n"
         "print('FASTMCP', 'fastmcp' in sys.modules, file=sys.stderr)\n"
-        "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "status = open('/proc/self/status', encoding='utf-8').read()\n"
+        "print('RSS', re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )
     args = ["run", "--version", str(VERSION), "--llm", "offline", "--root", str(root), "--json"]
