@@ -203,6 +203,9 @@ def _cmd_areas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import gc
+
+    gc.disable()  # the server import allocates only long-lived objects; serve() re-enables
     from webplatform_digest.server import serve
 
     return serve(settings, transport=args.transport, host=args.host, port=args.port)
