@@ -28,6 +28,8 @@ _FENCE = "---\n"
 # libyaml's safe loader when available: same results, several times faster (the site reads
 # every digest on each generation)
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's emitter (same safe representer, ~10x faster) when PyYAML was built with it
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def render_digest_file(digest: AreaDigest) -> bytes:
@@ -45,7 +47,7 @@ def render_digest_file(digest: AreaDigest) -> bytes:
     }
     if digest.reason:
         front["reason"] = digest.reason
-    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    head = yaml.dump(front, Dumper=_SafeDumper, allow_unicode=True, sort_keys=False, width=1000)
     body = digest.markdown if digest.markdown.endswith("\n") else digest.markdown + "\n"
     return (_FENCE + head + _FENCE + "\n" + body).encode("utf-8")
 
