@@ -7,6 +7,7 @@ exist is only reported). Fetched notes are ready for ``webplatform-digest proces
 """
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -59,8 +60,8 @@ def run_fetch_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(result.to_dict())
     else:
-        print(_describe(result))
-        print(f"next: webplatform-digest process {_process_args(result)}")
+        _say(_describe(result))
+        _say(f"next: webplatform-digest process {_process_args(result)}")
     return 0
 
 
@@ -74,18 +75,23 @@ def _run(
     return with_container(settings, lambda c: action(c.monitor(base_url=base_url)))
 
 
+def _say(text: str) -> None:
+    """One line of the human-readable report on stdout."""
+    sys.stdout.write(text + "\n")
+
+
 def _print_latest(latest: LatestReleases, extra: str) -> None:
     for release in latest.releases:
         name = release.track.value
         if release.version is None:
-            print(f"{name:<7} unknown   {release.error}")
+            _say(f"{name:<7} unknown   {release.error}")
             continue
         state = "present" if release.present else "new"
-        print(f"{name:<7} {release.version:<9} {state:<8} {release.url}")
+        _say(f"{name:<7} {release.version:<9} {state:<8} {release.url}")
         if not release.present:
             flag = "" if release.track is Track.STABLE else f" --channel {name}"
             command = f"webplatform-digest fetch --version {release.version}{flag}{extra}"
-            print(f"        fetch it: {command}")
+            _say(f"        fetch it: {command}")
 
 
 def _describe(result: FetchResult) -> str:
@@ -109,7 +115,7 @@ def _report_backfill(backfill: BackfillResult, *, as_json: bool) -> int:
         emit_json(backfill.to_dict())
     else:
         for result in backfill.results:
-            print(f"{result.version:<4} {_describe(result)}")
+            _say(f"{result.version:<4} {_describe(result)}")
         counts = backfill.to_dict()["counts"]
-        print(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))
+        _say(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))
     return 1 if backfill.failed else 0
