@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp.types import CreateMessageResult, TextContent
 
 from tests.conftest import SAMPLES_DIR
@@ -11,6 +12,7 @@ from tests.digest_samples import answer_from_prompt
 from webplatform_digest.container import Container
 from webplatform_digest.server import create_server
 from webplatform_digest.settings import load_settings
+from webplatform_digest.telemetry.events import RunFinished
 
 SAMPLE_VERSION = 145
 
@@ -28,6 +30,19 @@ def make_server(root: Path, **overrides: Any) -> tuple[Any, Container]:
     settings = load_settings(root=root, **({"rate_limit": 1000.0} | overrides))
     container = Container(settings)
     return create_server(container), container
+
+
+def run_finished(container: Container) -> anyio.Event:
+    """An event set when the container's next digest run finishes (any status)."""
+    finished = anyio.Event()
+
+    class Hook:
+        def handle(self, event: object) -> None:
+            if isinstance(event, RunFinished):
+                finished.set()
+
+    container.telemetry.add(Hook())
+    return finished
 
 
 class RecordingSampler:

@@ -10,10 +10,15 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
 from tests.digest_samples import answer_from_prompt
-from tests.server_support import SAMPLE_VERSION, RecordingSampler, make_server, seed_samples
+from tests.server_support import (
+    SAMPLE_VERSION,
+    RecordingSampler,
+    make_server,
+    run_finished,
+    seed_samples,
+)
 from tests.site_server import expected_pages, running_site
 from webplatform_digest.digest_files import parse_digest_file
-from webplatform_digest.telemetry.events import RunFinished
 
 ERAS = [pytest.param("legacy", id="2025-11-25"), pytest.param("auto", id="2026-07-28")]
 
@@ -383,18 +388,12 @@ async def test_a_failing_back_channel_client_still_gets_every_digest(root: Path)
 async def test_cancelling_a_run_leaves_a_consistent_registry(root: Path) -> None:
     """A client that gives up mid-run cancels it: the run is recorded as cancelled."""
     server, container = make_server(root)
-    started, finished = anyio.Event(), anyio.Event()
-
-    class FinishedHook:
-        def handle(self, event: object) -> None:
-            if isinstance(event, RunFinished):
-                finished.set()
+    started, finished = anyio.Event(), run_finished(container)
 
     async def slow(messages: Any, params: Any, context: Any) -> Any:
         started.set()
         await anyio.sleep(60)
 
-    container.telemetry.add(FinishedHook())
     async with Client(server, sampling_handler=slow, mode="legacy") as client:
         await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
         with anyio.fail_after(30), pytest.raises(Exception, match="timed out"):
@@ -411,18 +410,12 @@ async def test_cancelling_a_run_leaves_a_consistent_registry(root: Path) -> None
 async def test_an_interrupted_run_is_finished_with_resume_run_id(root: Path, mode: str) -> None:
     """A run cut short by a shutdown is interrupted; resume_run_id completes it."""
     server, container = make_server(root)
-    first_call, finished = anyio.Event(), anyio.Event()
-
-    class FinishedHook:
-        def handle(self, event: object) -> None:
-            if isinstance(event, RunFinished):
-                finished.set()
+    first_call, finished = anyio.Event(), run_finished(container)
 
     async def stalls(messages: Any, params: Any, context: Any) -> Any:
         first_call.set()
         await anyio.sleep(60)
 
-    container.telemetry.add(FinishedHook())
     args = {"version": SAMPLE_VERSION, "focus_areas": ["css", "javascript"]}
     async with Client(server, sampling_handler=stalls, mode="legacy") as client:
         await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
