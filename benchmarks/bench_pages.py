@@ -27,7 +27,7 @@ from webplatform_digest.pages import PagesSummary, generate_pages, render_site, 
 from webplatform_digest.prompts import Subject, digest_title, fallback_chinese, fallback_english
 from webplatform_digest.release_notes import parse_release
 from webplatform_digest.site_html import render_digest_html
-from webplatform_digest.site_markdown import neutralise_markdown
+from webplatform_digest.site_markdown import clear_caches as clear_markdown_caches
 from webplatform_digest.site_model import area_names, build_site_model, entry_from_file
 from webplatform_digest.workspace import Workspace
 from webplatform_digest.write_queue import WriteQueue
@@ -87,7 +87,7 @@ async def _timed(
 
 def _clear_caches() -> None:
     """Forget rendered digests so a measurement starts cold."""
-    neutralise_markdown.cache_clear()
+    clear_markdown_caches()
     render_digest_html.cache_clear()
 
 
