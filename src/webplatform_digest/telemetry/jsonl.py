@@ -30,7 +30,12 @@ from typing import Any
 import orjson
 
 from webplatform_digest.clock import wall_time
-from webplatform_digest.telemetry.events import ConcurrencyChanged, Event, WriteQueueDepth
+from webplatform_digest.telemetry.events import (
+    ConcurrencyChanged,
+    Event,
+    RunProgress,
+    WriteQueueDepth,
+)
 from webplatform_digest.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -40,8 +45,11 @@ QUEUE_SIZE = 10_000
 #: how long the writer lets events gather after a wake-up (flush and close cut it short)
 LINGER_SECONDS = 0.05
 _BATCH = 1024
-#: gauge samples: the metrics have them; a log line each would be a quarter of the file
-GAUGE_SAMPLES: frozenset[type[Event]] = frozenset({ConcurrencyChanged, WriteQueueDepth})
+#: samples of a changing state: the metrics, progress.json and the run registry keep them; a log
+#: line each would be a third of the file and of the telemetry cost
+GAUGE_SAMPLES: frozenset[type[Event]] = frozenset(
+    {ConcurrencyChanged, WriteQueueDepth, RunProgress}
+)
 
 Record = tuple[float, Event]
 
