@@ -7,6 +7,7 @@ from webplatform_digest.llm.port import Backend
 from webplatform_digest.models import Channel
 from webplatform_digest.prompts import RequestOptions
 from webplatform_digest.run_driver import RunLimits, resume_digest, run_digest
+from webplatform_digest.run_plan import RunPlan
 from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
 from webplatform_digest.run_session import ProgressSink, RunSummary
 from webplatform_digest.runs import new_run_id
@@ -28,26 +29,35 @@ def request_options(settings: Settings) -> RequestOptions:
     return RequestOptions(max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
 
 
-async def run_with_backend(
+def plan_run(container: Container, request: RunRequest, backend: str) -> RunPlan:
+    """The plan of a new run: the request's area data from the container's store.
+
+    Raises:
+        NotFoundError: the release was not processed.
+    """
+    return build_plan(
+        request,
+        run_id=new_run_id(),
+        store=container.area_store,
+        catalog=container.catalog,
+        backend=backend,
+        options=request_options(container.settings),
+    )
+
+
+async def run_plan(
     container: Container,
+    plan: RunPlan,
     request: RunRequest,
     backend: Backend,
     *,
     on_progress: ProgressSink | None = None,
 ) -> RunSummary:
-    """Run one digest in this process through the governor with ``backend``.
+    """Run ``plan`` in this process through the governor with ``backend``.
 
     Raises:
-        NotFoundError: the release was not processed. WriteError: a digest could not be written.
+        WriteError: a digest could not be written.
     """
-    plan = build_plan(
-        request,
-        run_id=new_run_id(),
-        store=container.area_store,
-        catalog=container.catalog,
-        backend=backend.name,
-        options=request_options(container.settings),
-    )
     return await run_digest(
         container.run_services(),
         plan,
@@ -58,6 +68,22 @@ async def run_with_backend(
         params=request.to_json() | {"backend": backend.name},
         on_progress=on_progress,
     )
+
+
+async def run_with_backend(
+    container: Container,
+    request: RunRequest,
+    backend: Backend,
+    *,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
+    """Plan and run one digest in this process through the governor with ``backend``.
+
+    Raises:
+        NotFoundError: the release was not processed. WriteError: a digest could not be written.
+    """
+    plan = plan_run(container, request, backend.name)
+    return await run_plan(container, plan, request, backend, on_progress=on_progress)
 
 
 async def run_offline_digest(

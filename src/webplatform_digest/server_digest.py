@@ -26,7 +26,7 @@ from webplatform_digest.container import Container
 from webplatform_digest.digest_run import Failure, Progress
 from webplatform_digest.digest_service import (
     check_resumable,
-    request_options,
+    plan_run,
     resume_with_backend,
     run_limits,
     run_with_backend,
@@ -49,9 +49,8 @@ from webplatform_digest.run_driver import (
     resume_rounds,
     start_rounds,
 )
-from webplatform_digest.run_request import build_plan, parse_run_request
+from webplatform_digest.run_request import parse_run_request
 from webplatform_digest.run_session import Round, RunSummary
-from webplatform_digest.runs import new_run_id
 from webplatform_digest.server_tools import (
     LOCAL_WRITE,
     READ_ONLY,
@@ -146,17 +145,9 @@ class DigestTool:
             backend = self._backend(choice, ctx)
             summary = await run_with_backend(c, request, backend, on_progress=sink)
             return _summary(summary, choice)
-        plan = build_plan(
-            request,
-            run_id=new_run_id(),
-            store=c.area_store,
-            catalog=c.catalog,
-            backend=choice.kind,
-            options=request_options(c.settings),
-        )
         outcome = await start_rounds(
             c.run_services(),
-            plan,
+            plan_run(c, request, choice.kind),
             limits=self._limits(),
             use_cache=request.use_cache,
             cache=c.governor.cache,

@@ -13,8 +13,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-
 from webplatform_digest.area_store import AreaStore, load_catalog
 from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.container import Container
@@ -23,16 +21,15 @@ from webplatform_digest.digest_service import (
     check_resumable,
     request_options,
     resume_with_backend,
-    run_limits,
+    run_plan,
 )
 from webplatform_digest.errors import InputError
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend
 from webplatform_digest.llm.selection import choose_backend
 from webplatform_digest.models import parse_version
-from webplatform_digest.run_driver import first_leaf, run_digest
-from webplatform_digest.run_plan import RunPlan
-from webplatform_digest.run_request import RunRequest, build_plan, parse_run_request
+from webplatform_digest.run_driver import first_leaf
+from webplatform_digest.run_request import build_plan, parse_run_request
 from webplatform_digest.run_session import RunSummary
 from webplatform_digest.runs import new_run_id
 from webplatform_digest.settings import Settings, load_settings
@@ -72,8 +69,14 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         backend=backend_choice,
         options=request_options(settings),
     )
+
+    async def run(container: Container) -> RunSummary:
+        with _progress_bar() as on_progress:
+            backend = _backend(container, backend_choice)
+            return await run_plan(container, plan, request, backend, on_progress=on_progress)
+
     try:
-        summary = anyio.run(_run, settings, workspace, request, plan, backend_choice)
+        summary = with_container(settings, run)
     except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
         raise first_leaf(group) from group
     return _report(summary, as_json=bool(args.json))
@@ -86,10 +89,8 @@ def _resume(settings: Settings, args: argparse.Namespace) -> int:
 
     async def resume(container: Container) -> RunSummary:
         check_resumable(container, run_id, parse_version(args.version) if args.version else None)
-        backend: Backend = (
-            container.openai_backend() if backend_choice == "openai" else OfflineBackend()
-        )
         with _progress_bar() as on_progress:
+            backend = _backend(container, backend_choice)
             return await resume_with_backend(container, run_id, backend, on_progress=on_progress)
 
     try:
@@ -97,6 +98,14 @@ def _resume(settings: Settings, args: argparse.Namespace) -> int:
     except ExceptionGroup as group:
         raise first_leaf(group) from group
     return _report(summary, as_json=bool(args.json))
+
+
+def _backend(container: Container, choice: str) -> Backend:
+    """The backend a shell run uses: the OpenAI-compatible endpoint or offline."""
+    if choice == "openai":
+        backend: Backend = container.openai_backend()
+        return backend
+    return OfflineBackend()
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -126,35 +135,6 @@ def resolve_backend_choice(settings: Settings) -> str:
     )
     log.info("backend %s: %s", choice.kind, choice.reason)
     return choice.kind
-
-
-async def _run(
-    settings: Settings,
-    workspace: Workspace,
-    request: RunRequest,
-    plan: RunPlan,
-    backend_choice: str,
-) -> RunSummary:
-    """Run with the container's shared services (telemetry hooks, registry, governor, queue)."""
-    container = Container(settings)
-    try:
-        async with container.running():
-            backend: Backend = (
-                container.openai_backend() if backend_choice == "openai" else OfflineBackend()
-            )
-            with _progress_bar() as on_progress:
-                return await run_digest(
-                    container.run_services(),
-                    plan,
-                    backend,
-                    container.governor,
-                    limits=run_limits(settings),
-                    use_cache=request.use_cache and settings.cache_enabled,
-                    params=request.to_json() | {"backend": backend_choice},
-                    on_progress=on_progress,
-                )
-    finally:
-        container.close()
 
 
 @contextlib.contextmanager
