@@ -7,7 +7,7 @@ it), so a run always ends with a digest for every area and language.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from string import Template
@@ -177,17 +177,19 @@ def english_retry_request(
         heading_list=_heading_list(subject),
         url_list=_bullets(tuple(sorted(allowed_urls(subject.data)))) or "- (none)",
     )
-    return LLMRequest(
-        system=first.system,
+    return _corrective(first, previous, correction, "english_retry")
+
+
+def _corrective(first: LLMRequest, previous: str, correction: str, stage: str) -> LLMRequest:
+    """The first request continued by the rejected reply and the correction, as ``stage``."""
+    return replace(
+        first,
         messages=(
             *first.messages,
             Message("assistant", previous[:MAX_QUOTED_REPLY]),
             Message("user", correction),
         ),
-        max_tokens=first.max_tokens,
-        temperature=first.temperature,
-        model_preferences=first.model_preferences,
-        meta=_meta(subject, "english_retry", Language.EN, options, first.meta.fallback),
+        meta=replace(first.meta, stage=stage),
     )
 
 
@@ -224,18 +226,7 @@ def chinese_retry_request(
     """The corrective retry of a translation, with the problems stated."""
     first = chinese_request(subject, english, options)
     correction = _render("translate_zh_retry", problems=_bullets(problems))
-    return LLMRequest(
-        system=first.system,
-        messages=(
-            *first.messages,
-            Message("assistant", previous[:MAX_QUOTED_REPLY]),
-            Message("user", correction),
-        ),
-        max_tokens=first.max_tokens,
-        temperature=first.temperature,
-        model_preferences=first.model_preferences,
-        meta=_meta(subject, "translation_retry", Language.ZH, options, first.meta.fallback),
-    )
+    return _corrective(first, previous, correction, "translation_retry")
 
 
 def validate_english(subject: Subject, reply: str) -> Verdict:
