@@ -31,6 +31,7 @@ from webplatform_digest.processing import process_release
 from webplatform_digest.prompts import RequestOptions
 from webplatform_digest.retry import RetryPolicy
 from webplatform_digest.run_driver import RunLimits, advance_rounds, run_digest, start_rounds
+from webplatform_digest.run_plan import RunPlan
 from webplatform_digest.run_request import build_plan, parse_run_request
 from webplatform_digest.run_session import DeferredWrites, Round, RunServices
 from webplatform_digest.runs import RunRegistry, new_run_id
@@ -98,7 +99,8 @@ async def _process(root: Path, corpus: Path) -> None:
     await process_release(workspace, load_catalog(workspace), VERSION)
 
 
-async def _server_side_run(root: Path) -> dict[str, Any]:
+def _plan(root: Path, backend: str) -> tuple[Workspace, RunPlan]:
+    """The bilingual plan of every area of the processed release (no cache)."""
     workspace = Workspace.at(root)
     catalog = load_catalog(workspace)
     request = parse_run_request(version=VERSION, catalog=catalog, use_cache=False)
@@ -107,9 +109,14 @@ async def _server_side_run(root: Path) -> dict[str, Any]:
         run_id=new_run_id(),
         store=AreaStore(workspace),
         catalog=catalog,
-        backend=SimulatedLLM.name,
+        backend=backend,
         options=RequestOptions(),
     )
+    return workspace, plan
+
+
+async def _server_side_run(root: Path) -> dict[str, Any]:
+    workspace, plan = _plan(root, SimulatedLLM.name)
     areas = sum(1 for s in plan.subjects if s.data.features)
     telemetry = Telemetry()
     config = GovernorConfig(
@@ -154,17 +161,7 @@ async def _server_side_run(root: Path) -> dict[str, Any]:
 
 async def _rounds_run(root: Path) -> dict[str, Any]:
     """The input-required driver without MCP: a client answering each round concurrently."""
-    workspace = Workspace.at(root)
-    catalog = load_catalog(workspace)
-    request = parse_run_request(version=VERSION, catalog=catalog, use_cache=False)
-    plan = build_plan(
-        request,
-        run_id=new_run_id(),
-        store=AreaStore(workspace),
-        catalog=catalog,
-        backend="sampling",
-        options=RequestOptions(),
-    )
+    workspace, plan = _plan(root, "sampling")
     areas = sum(1 for s in plan.subjects if s.data.features)
     client = SimulatedLLM(LATENCY)
     limits = RunLimits(CONCURRENCY, 3600.0)
