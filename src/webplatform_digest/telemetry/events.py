@@ -242,11 +242,6 @@ class Telemetry:
         """Attach another hook (wiring time only)."""
         self._hooks.append(hook)
 
-    def remove(self, hook: TelemetryHook) -> None:
-        """Detach a hook (e.g. a per-request MCP progress hook)."""
-        if hook in self._hooks:
-            self._hooks.remove(hook)
-
     def emit(self, event: Event) -> None:
         """Deliver ``event`` to every hook."""
         for hook in tuple(self._hooks):
