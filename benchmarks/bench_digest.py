@@ -22,22 +22,22 @@ import anyio
 import psutil
 
 from benchmarks.common import corpus_dir
-from webplatform_digest.area_store import AreaStore, load_catalog
-from webplatform_digest.digest_run import Failure, PendingRequest
+from webplatform_digest.digest.machine import Failure, PendingRequest
+from webplatform_digest.digest.plan import RunPlan
+from webplatform_digest.digest.prompts import RequestOptions
+from webplatform_digest.events import Telemetry
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import LLMReply, LLMRequest
-from webplatform_digest.processing import process_release
-from webplatform_digest.prompts import RequestOptions
 from webplatform_digest.retry import RetryPolicy
-from webplatform_digest.run_driver import RunLimits, advance_rounds, run_digest, start_rounds
-from webplatform_digest.run_plan import RunPlan
-from webplatform_digest.run_request import build_plan, parse_run_request
-from webplatform_digest.run_session import DeferredWrites, Round, RunServices
-from webplatform_digest.runs import RunRegistry, new_run_id
-from webplatform_digest.telemetry.events import Telemetry
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import WriteQueue
+from webplatform_digest.runs.driver import RunLimits, advance_rounds, run_digest, start_rounds
+from webplatform_digest.runs.registry import RunRegistry, new_run_id
+from webplatform_digest.runs.request import build_plan, parse_run_request
+from webplatform_digest.runs.session import DeferredWrites, Round, RunServices
+from webplatform_digest.services.process import process_release
+from webplatform_digest.storage.area_store import AreaStore, load_catalog
+from webplatform_digest.storage.queue import WriteQueue
+from webplatform_digest.storage.workspace import Workspace
 
 LATENCY = 0.100
 CONCURRENCY = 4

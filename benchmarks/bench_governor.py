@@ -17,10 +17,10 @@ from tests.fakes import FakeClock, ScriptedBackend
 
 from benchmarks.common import percentile
 from webplatform_digest.errors import BackendError, CircuitOpenError, LLMError
+from webplatform_digest.events import BreakerTransition, RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor, GovernorConfig
 from webplatform_digest.llm.port import LLMReply, LLMRequest, Message
 from webplatform_digest.settings import load_settings
-from webplatform_digest.telemetry.events import BreakerTransition, RecordingHook, Telemetry
 
 REQUEST = LLMRequest(system="You write digests.", messages=(Message("user", "Summarise CSS."),))
 OVERHEAD_CALLS = 20_000

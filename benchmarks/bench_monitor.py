@@ -10,11 +10,11 @@ import anyio
 import httpx
 from tests.site_server import DATA_DIR, Route, expected_pages, running_site
 
-from webplatform_digest.release_html import Track, convert_release_page
-from webplatform_digest.release_monitor import ReleaseMonitor
-from webplatform_digest.release_site import MonitorConfig, SiteClient
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import DirectWriter
+from webplatform_digest.monitor.chrome_site import MonitorConfig, SiteClient
+from webplatform_digest.monitor.tracker import ReleaseMonitor
+from webplatform_digest.releases.page import Track, convert_release_page
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import DirectWriter
 
 CONVERT_ROUNDS = 40
 BACKFILL_VERSIONS = 40

@@ -18,20 +18,30 @@ from typing import Any
 import anyio
 
 from benchmarks.common import corpus_dir, peak_rss_mib
-from webplatform_digest.area_data import area_data_set
-from webplatform_digest.area_store import load_catalog
-from webplatform_digest.digest_files import render_digest_file
-from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.areas.classify import FocusAreaManager
+from webplatform_digest.areas.data import area_data_set
+from webplatform_digest.digest.files import render_digest_file
+from webplatform_digest.digest.prompts import (
+    Subject,
+    digest_title,
+    fallback_chinese,
+    fallback_english,
+)
 from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
-from webplatform_digest.pages import PagesSummary, generate_pages, render_site, select_pages
-from webplatform_digest.prompts import Subject, digest_title, fallback_chinese, fallback_english
-from webplatform_digest.release_notes import parse_release
-from webplatform_digest.site_html import render_digest_html
-from webplatform_digest.site_markdown import clear_caches as clear_markdown_caches
-from webplatform_digest.site_model import area_names, build_site_model, entry_from_file
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import WriteQueue
-from webplatform_digest.writes import atomic_write
+from webplatform_digest.releases.notes import parse_release
+from webplatform_digest.services.pages import (
+    PagesSummary,
+    generate_pages,
+    render_site,
+    select_pages,
+)
+from webplatform_digest.site.html import render_digest_html
+from webplatform_digest.site.markdown import clear_caches as clear_markdown_caches
+from webplatform_digest.site.model import area_names, build_site_model, entry_from_file
+from webplatform_digest.storage.area_store import load_catalog
+from webplatform_digest.storage.queue import WriteQueue
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import atomic_write
 
 COLD_TARGET_S = 0.3
 REPEATS = 3

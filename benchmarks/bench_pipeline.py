@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import corpus_dir, peak_rss_mib
-from webplatform_digest.area_data import area_data_set, dump_area_data
-from webplatform_digest.area_store import AreaStore, load_catalog
-from webplatform_digest.focus_areas import Classification, FocusAreaManager
+from webplatform_digest.areas.classify import Classification, FocusAreaManager
+from webplatform_digest.areas.data import area_data_set, dump_area_data
 from webplatform_digest.models import ReleaseKey
-from webplatform_digest.release_notes import parse_release
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.releases.notes import parse_release
+from webplatform_digest.storage.area_store import AreaStore, load_catalog
+from webplatform_digest.storage.workspace import Workspace
 
 REPEATS = 7
 CORPUS_TARGET_S = 0.5

@@ -102,7 +102,7 @@ def _crowd(root: Path, releases: int) -> None:
 
 async def _list_cost(root: Path, rounds: int = 50) -> float:
     from webplatform_digest.container import Container
-    from webplatform_digest.server import create_server
+    from webplatform_digest.server.app import create_server
     from webplatform_digest.settings import load_settings
 
     server = create_server(Container(load_settings(root=root)))

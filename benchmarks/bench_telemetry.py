@@ -24,7 +24,7 @@ import anyio
 from prometheus_client import CollectorRegistry
 from tests.telemetry.run_events import simulated_run_events
 
-from webplatform_digest.telemetry.events import Event, RecordingHook, Telemetry
+from webplatform_digest.events import Event, RecordingHook, Telemetry
 from webplatform_digest.telemetry.jsonl import JsonlHook
 from webplatform_digest.telemetry.progress import ProgressFileHook
 from webplatform_digest.telemetry.prometheus import PrometheusHook, render_metrics
@@ -99,8 +99,8 @@ class _RealRuns:
         from tests.digest_samples import good_answer
         from tests.fakes import ScriptedBackend
 
-        from webplatform_digest.runs import RunRegistry, RunRegistryHook
-        from webplatform_digest.workspace import Workspace
+        from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
+        from webplatform_digest.storage.workspace import Workspace
 
         self.workspace = Workspace.at(root)
         self.registry = RunRegistry(self.workspace.path(Workspace.monitoring_rel("runs.sqlite3")))
@@ -117,8 +117,8 @@ class _RealRuns:
     async def __aenter__(self) -> "_RealRuns":
         from webplatform_digest.llm.governor import Governor, GovernorConfig
         from webplatform_digest.retry import RetryPolicy
-        from webplatform_digest.run_session import RunServices
-        from webplatform_digest.write_queue import WriteQueue
+        from webplatform_digest.runs.session import RunServices
+        from webplatform_digest.storage.queue import WriteQueue
 
         queue = await self.stack.enter_async_context(
             WriteQueue.open(self.workspace, telemetry=self.telemetry)
@@ -140,7 +140,7 @@ class _RealRuns:
         """Wall seconds of one run (JSONL drained at the end when hooks are on)."""
         from tests.digest_samples import plan
 
-        from webplatform_digest.run_driver import RunLimits, run_digest
+        from webplatform_digest.runs.driver import RunLimits, run_digest
 
         self.runs += 1
         self.recorder.events.clear()
@@ -230,7 +230,7 @@ def _figures(tmp: Path, measure: Callable[..., float], events: list[Event]) -> d
 
 def _file_work_baseline(tmp: Path) -> float:
     """Fallback denominator: the file work of one run (read 20 area files, write 40 digests)."""
-    from webplatform_digest.writes import atomic_write
+    from webplatform_digest.storage.writers import atomic_write
 
     tmp.mkdir(parents=True, exist_ok=True)
     samples: list[float] = []

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes import FakeClock
 from webplatform_digest.settings import Settings, load_settings
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "release_notes"

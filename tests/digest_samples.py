@@ -3,8 +3,9 @@
 import re
 from dataclasses import replace
 
-from webplatform_digest.area_data import dump_area_data
-from webplatform_digest.digest_run import RunPlan
+from webplatform_digest.areas.data import dump_area_data
+from webplatform_digest.digest.machine import RunPlan
+from webplatform_digest.digest.prompts import RequestOptions, Subject
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import (
     AreaData,
@@ -16,9 +17,8 @@ from webplatform_digest.models import (
     LinkType,
     ReleaseKey,
 )
-from webplatform_digest.prompts import RequestOptions, Subject
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import atomic_write
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import atomic_write
 
 NAMES = {
     "css": ("CSS and UI", "CSS 与 UI"),

@@ -10,9 +10,9 @@ from mcp.types import CreateMessageResult, TextContent
 from tests.conftest import SAMPLES_DIR
 from tests.digest_samples import answer_from_prompt
 from webplatform_digest.container import Container
-from webplatform_digest.server import create_server
+from webplatform_digest.events import RunFinished
+from webplatform_digest.server.app import create_server
 from webplatform_digest.settings import load_settings
-from webplatform_digest.telemetry.events import RunFinished
 
 SAMPLE_VERSION = 145
 

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from webplatform_digest.digest_files import render_digest_file
+from webplatform_digest.digest.files import render_digest_file
 from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import atomic_write
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import atomic_write
 
 NAMES = {
     "css": ("CSS and UI", "CSS 与 UI"),

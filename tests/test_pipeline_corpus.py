@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS_DIR
-from webplatform_digest.area_data import area_data_set, dump_area_data, load_area_data
-from webplatform_digest.area_store import load_catalog
-from webplatform_digest.focus_areas import WEBGPU_AREA
+from webplatform_digest.areas.classify import WEBGPU_AREA
+from webplatform_digest.areas.data import area_data_set, dump_area_data, load_area_data
 from webplatform_digest.models import Channel, Product, Release, ReleaseKey
-from webplatform_digest.release_notes import normalised_title, parse_release
+from webplatform_digest.releases.notes import normalised_title, parse_release
+from webplatform_digest.storage.area_store import load_catalog
 
 pytestmark = pytest.mark.corpus
 CATALOG = load_catalog()

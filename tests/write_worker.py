@@ -21,10 +21,10 @@ from pathlib import Path, PurePosixPath
 import anyio
 import filelock
 
-from webplatform_digest.file_commit import TEMP_PREFIX, TEMP_SUFFIX
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.workspace_lock import LOCK_NAME
-from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
+from webplatform_digest.storage.commit import TEMP_PREFIX, TEMP_SUFFIX
+from webplatform_digest.storage.lock import LOCK_NAME
+from webplatform_digest.storage.queue import WriteQueue, WriteQueueConfig
+from webplatform_digest.storage.workspace import Workspace
 
 FOOTER = b"\n#sha256="
 TARGETS = tuple(PurePosixPath(f"out/d{i % 3}/file-{i}.txt") for i in range(6))

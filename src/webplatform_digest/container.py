@@ -16,24 +16,24 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import anyio
 
 from webplatform_digest import __version__
-from webplatform_digest.area_store import AreaStore, load_catalog
+from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import WebplatformError
-from webplatform_digest.focus_areas import FocusAreaManager
+from webplatform_digest.events import Telemetry
 from webplatform_digest.hosting import HostedContext
-from webplatform_digest.run_session import DeferredWrites, RunServices
-from webplatform_digest.runs import RunRegistry, RunRegistryHook
+from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
+from webplatform_digest.runs.session import DeferredWrites, RunServices
 from webplatform_digest.settings import Settings
-from webplatform_digest.telemetry.events import Telemetry
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.write_queue import WriteQueue, WriteQueueConfig
+from webplatform_digest.storage.area_store import AreaStore, load_catalog
+from webplatform_digest.storage.queue import WriteQueue, WriteQueueConfig
+from webplatform_digest.storage.workspace import Workspace
 
 if TYPE_CHECKING:
     import httpx
 
     from webplatform_digest.llm.governor import Governor
     from webplatform_digest.llm.openai_compat import OpenAICompatBackend
-    from webplatform_digest.release_monitor import ReleaseMonitor
+    from webplatform_digest.monitor.tracker import ReleaseMonitor
     from webplatform_digest.telemetry.jsonl import JsonlHook
     from webplatform_digest.telemetry.progress import ProgressFileHook
     from webplatform_digest.telemetry.prometheus import PrometheusHook
@@ -199,7 +199,7 @@ class Container:
 
     def monitor(self, *, base_url: str | None = None) -> "ReleaseMonitor":
         """The release monitor on the shared HTTP client and write queue (one per site)."""
-        from webplatform_digest.release_monitor import ReleaseMonitor
+        from webplatform_digest.monitor.tracker import ReleaseMonitor
 
         key = ("monitor", base_url)
         if key not in self._facades:

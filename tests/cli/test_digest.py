@@ -14,8 +14,8 @@ import pytest
 
 from tests.digest_samples import answer_from_prompt, sample_subjects, write_processed
 from webplatform_digest.cli import main
-from webplatform_digest.digest_files import parse_digest_file
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.storage.workspace import Workspace
 
 API_KEY = "sk-loopback-test-key"
 

@@ -11,7 +11,7 @@ from tests.conftest import REPO_ROOT
 from tests.site_samples import write_sample_digests
 from webplatform_digest.cli import main
 from webplatform_digest.models import ReleaseKey
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.workspace import Workspace
 
 
 def test_pages_prints_a_json_summary_and_an_unchanged_rerun_writes_nothing(
@@ -99,7 +99,7 @@ def test_pages_on_an_empty_workspace_explains_what_to_run(
 def test_the_pages_command_does_not_import_fastmcp() -> None:
     """The batch CLI stays light: running the pages command module pulls in no fastmcp."""
     code = (
-        "import sys, webplatform_digest.cli.pages, webplatform_digest.pages; "
+        "import sys, webplatform_digest.cli.pages, webplatform_digest.services.pages; "
         "sys.exit(1 if 'fastmcp' in sys.modules else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=False)

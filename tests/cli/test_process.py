@@ -118,7 +118,7 @@ def test_a_broken_workspace_catalogue_is_exit_code_2(tmp_path: Path) -> None:
 def test_the_process_command_does_not_import_fastmcp() -> None:
     """The batch CLI stays light: importing its handlers pulls in no MCP framework."""
     code = (
-        "import sys, webplatform_digest.cli.process, webplatform_digest.processing; "
+        "import sys, webplatform_digest.cli.process, webplatform_digest.services.process; "
         "sys.exit(1 if 'fastmcp' in sys.modules or 'mcp' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 0

@@ -5,8 +5,8 @@ import pytest
 
 from tests.telemetry.run_events import simulated_run_events
 from webplatform_digest.cli import main
+from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.jsonl import JsonlHook, telemetry_path
-from webplatform_digest.workspace import Workspace
 
 AREAS = ("css", "javascript", "webgpu")
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from tests.fakes import FakeClock
+from webplatform_digest.events import Event, LLMAttempt, RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor, GovernorConfig
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.retry import RetryPolicy
-from webplatform_digest.telemetry.events import Event, LLMAttempt, RecordingHook, Telemetry
 
 E = TypeVar("E", bound=Event)
 

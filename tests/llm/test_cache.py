@@ -6,12 +6,12 @@ import pytest
 
 from tests.fakes import FakeClock, ScriptedBackend
 from tests.llm.support import FAST, ask, of, outcomes
+from webplatform_digest.events import CacheLookup, RecordingHook, Telemetry
 from webplatform_digest.llm.cache import CACHE_DIR_NAME, ReplyCache, encode_entry, reply_key
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.port import LLMReply, Usage
 from webplatform_digest.settings import Settings, load_settings
-from webplatform_digest.telemetry.events import CacheLookup, RecordingHook, Telemetry
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.workspace import Workspace
 
 
 def cache_at(

@@ -17,12 +17,7 @@ from webplatform_digest.errors import (
     LLMTimeoutError,
     SamplingRejectedError,
 )
-from webplatform_digest.llm.breaker import CLOSED, HALF_OPEN, OPEN
-from webplatform_digest.llm.governor import Governor, GovernorConfig
-from webplatform_digest.llm.offline import OfflineBackend
-from webplatform_digest.llm.port import LLMReply, LLMRequest, RequestMeta
-from webplatform_digest.settings import load_settings
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     BreakerTransition,
     ConcurrencyChanged,
     RateLimitWait,
@@ -30,6 +25,11 @@ from webplatform_digest.telemetry.events import (
     RetryScheduled,
     Telemetry,
 )
+from webplatform_digest.llm.breaker import CLOSED, HALF_OPEN, OPEN
+from webplatform_digest.llm.governor import Governor, GovernorConfig
+from webplatform_digest.llm.offline import OfflineBackend
+from webplatform_digest.llm.port import LLMReply, LLMRequest, RequestMeta
+from webplatform_digest.settings import load_settings
 
 
 def unavailable() -> BackendError:

@@ -13,6 +13,7 @@ from mcp.types import CreateMessageResult, ImageContent, TextContent
 
 from tests.llm.support import FAST, ask
 from webplatform_digest.errors import BackendError, LLMError, SamplingUnavailableError
+from webplatform_digest.events import LLMAttempt, RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.mcp_sampling import (
     SamplingBackend,
@@ -23,7 +24,6 @@ from webplatform_digest.llm.mcp_sampling import (
 )
 from webplatform_digest.llm.port import LLMRequest, Message
 from webplatform_digest.llm.selection import choose_backend
-from webplatform_digest.telemetry.events import LLMAttempt, RecordingHook, Telemetry
 
 
 def make_server(governor: Governor) -> FastMCP:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.llm.support import FAST, ask, outcomes, retrying
 from webplatform_digest.errors import BackendError, ConfigError, LLMTimeoutError
+from webplatform_digest.events import RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.openai_compat import (
     OpenAICompatBackend,
@@ -22,7 +23,6 @@ from webplatform_digest.llm.openai_compat import (
 )
 from webplatform_digest.llm.port import Usage
 from webplatform_digest.settings import load_settings
-from webplatform_digest.telemetry.events import RecordingHook, Telemetry
 
 API_KEY = "sk-test-0123456789-do-not-leak"
 

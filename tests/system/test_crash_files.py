@@ -26,7 +26,7 @@ from tests.system.support import (
     start_server,
     temp_leftovers,
 )
-from webplatform_digest.runs import RunRegistry, RunStatus
+from webplatform_digest.runs.registry import RunRegistry, RunStatus
 from webplatform_digest.telemetry.jsonl import read_events, telemetry_files
 from webplatform_digest.telemetry.progress import read_progress
 

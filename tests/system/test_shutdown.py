@@ -28,9 +28,9 @@ from tests.system.support import (
     temp_leftovers,
 )
 from webplatform_digest.container import Container
-from webplatform_digest.digest_service import run_limits
-from webplatform_digest.run_driver import resume_digest
-from webplatform_digest.runs import RunRecord, RunRegistry, RunStatus
+from webplatform_digest.runs.driver import resume_digest
+from webplatform_digest.runs.registry import RunRecord, RunRegistry, RunStatus
+from webplatform_digest.services.digest import run_limits
 from webplatform_digest.settings import load_settings
 
 pytestmark = pytest.mark.system

@@ -8,7 +8,7 @@ events are sprinkled in so every metric family sees traffic.
 
 from typing import Any
 
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     BreakerTransition,
     CacheLookup,
     ConcurrencyChanged,

@@ -14,16 +14,17 @@ import pytest
 
 from tests.fakes import FakeClock
 from tests.telemetry.run_events import simulated_run_events
+from webplatform_digest import events as catalogue
 from webplatform_digest.clock import Clock, wall_time
-from webplatform_digest.settings import load_settings
-from webplatform_digest.telemetry import events as catalogue
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     ConcurrencyChanged,
     Event,
     Telemetry,
     ToolCalled,
     WriteQueueDepth,
 )
+from webplatform_digest.settings import load_settings
+from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.jsonl import (
     GAUGE_SAMPLES,
     QUEUE_SIZE,
@@ -33,7 +34,6 @@ from webplatform_digest.telemetry.jsonl import (
     telemetry_files,
     telemetry_path,
 )
-from webplatform_digest.workspace import Workspace
 
 AREAS = ("css", "javascript", "webgpu", "security", "performance")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -245,7 +245,7 @@ def test_a_writer_restarted_after_a_torn_line_loses_only_that_line(tmp_path: Pat
 _CHILD = """
 import sys
 from pathlib import Path
-from webplatform_digest.telemetry.events import ToolCalled
+from webplatform_digest.events import ToolCalled
 from webplatform_digest.telemetry.jsonl import JsonlHook
 
 hook = JsonlHook(Path(sys.argv[1]), max_bytes=1 << 30, backups=1, trace_id=sys.argv[2])

@@ -1,6 +1,6 @@
 """Label policy: fixed value sets, everything else is ``other``."""
 
-from webplatform_digest.telemetry.events import STAGES
+from webplatform_digest.events import STAGES
 from webplatform_digest.telemetry.labels import (
     STAGE_LANGUAGES,
     bounded,

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.fakes import FakeClock
 from webplatform_digest.errors import WriteError
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     Event,
     ProgressWritten,
     RecordingHook,
@@ -20,9 +20,9 @@ from webplatform_digest.telemetry.events import (
     StageFinished,
     Telemetry,
 )
+from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.progress import ProgressFileHook, progress_path, read_progress
 from webplatform_digest.telemetry.prometheus import PrometheusHook
-from webplatform_digest.workspace import Workspace
 
 START = RunStarted(
     run_id="run-1",

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import require_executable
 from tests.telemetry.run_events import simulated_run_events
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     BreakerTransition,
     CacheLookup,
     ConcurrencyChanged,

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.conftest import REPO_ROOT, require_executable
 from tests.telemetry.run_events import simulated_run_events
-from webplatform_digest.telemetry.events import Telemetry
+from webplatform_digest.events import Telemetry
 from webplatform_digest.telemetry.prometheus import PrometheusHook
 
 DOCS = REPO_ROOT / "docs"

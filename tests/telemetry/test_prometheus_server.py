@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.telemetry.prometheus_server import running_prometheus
 from tests.telemetry.run_events import simulated_run_events
-from webplatform_digest.telemetry.events import LLMAttempt, Telemetry
+from webplatform_digest.events import LLMAttempt, Telemetry
 from webplatform_digest.telemetry.prometheus import PrometheusHook, render_metrics
 
 AREAS = ("css", "javascript", "webgpu", "security", "performance", "media")

@@ -5,6 +5,7 @@ import pytest
 from tests.fakes import FakeClock
 from tests.telemetry.run_events import simulated_run_events
 from webplatform_digest.errors import InputError, NotFoundError
+from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.jsonl import (
     GAUGE_SAMPLES,
     JsonlHook,
@@ -12,7 +13,6 @@ from webplatform_digest.telemetry.jsonl import (
     telemetry_path,
 )
 from webplatform_digest.telemetry.report import summarise_workspace
-from webplatform_digest.workspace import Workspace
 
 AREAS = ("css", "javascript", "webgpu", "security")
 NOW = 1_800_000_000.0

@@ -206,7 +206,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import gc
 
     gc.disable()  # the server import allocates only long-lived objects; serve() re-enables
-    from webplatform_digest.server import serve
+    from webplatform_digest.server.app import serve
 
     return serve(settings, transport=args.transport, host=args.host, port=args.port)
 

@@ -14,12 +14,12 @@ import anyio
 
 from webplatform_digest.cli import emit_json
 from webplatform_digest.container import Container
-from webplatform_digest.digest_service import run_offline_digest
-from webplatform_digest.pages import generate_pages
-from webplatform_digest.processing import process_all
+from webplatform_digest.services.digest import run_offline_digest
+from webplatform_digest.services.pages import generate_pages
+from webplatform_digest.services.process import process_all
 from webplatform_digest.settings import Settings
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import atomic_write
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import atomic_write
 
 SAMPLE_SUFFIX = ".sample.md"
 

@@ -13,27 +13,27 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from webplatform_digest.area_store import AreaStore, load_catalog
 from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.container import Container
-from webplatform_digest.digest_run import Progress
-from webplatform_digest.digest_service import (
-    check_resumable,
-    request_options,
-    resume_with_backend,
-    run_plan,
-)
+from webplatform_digest.digest.machine import Progress
 from webplatform_digest.errors import InputError
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend
 from webplatform_digest.llm.selection import choose_backend
 from webplatform_digest.models import parse_version
-from webplatform_digest.run_driver import first_leaf
-from webplatform_digest.run_request import build_plan, parse_run_request
-from webplatform_digest.run_session import RunSummary
-from webplatform_digest.runs import new_run_id
+from webplatform_digest.runs.driver import first_leaf
+from webplatform_digest.runs.registry import new_run_id
+from webplatform_digest.runs.request import build_plan, parse_run_request
+from webplatform_digest.runs.session import RunSummary
+from webplatform_digest.services.digest import (
+    check_resumable,
+    request_options,
+    resume_with_backend,
+    run_plan,
+)
 from webplatform_digest.settings import Settings, load_settings
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.area_store import AreaStore, load_catalog
+from webplatform_digest.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from typing import TypeVar
 
 from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.errors import InputError
-from webplatform_digest.release_html import Track
-from webplatform_digest.release_monitor import (
+from webplatform_digest.monitor.tracker import (
     BackfillResult,
     FetchResult,
     LatestReleases,
     ReleaseMonitor,
 )
+from webplatform_digest.releases.page import Track
 from webplatform_digest.settings import Settings
 
 _T = TypeVar("_T")

@@ -10,9 +10,9 @@ import sys
 
 from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.container import Container
-from webplatform_digest.pages import PagesSummary, generate_pages
+from webplatform_digest.services.pages import PagesSummary, generate_pages
 from webplatform_digest.settings import Settings
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.workspace import Workspace
 
 
 def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,15 +4,15 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from webplatform_digest.area_store import load_catalog
+from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.cli import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError
-from webplatform_digest.focus_areas import FocusAreaManager
 from webplatform_digest.models import parse_channel, parse_version
-from webplatform_digest.processing import ProcessSummary, process_all, process_release
+from webplatform_digest.services.process import ProcessSummary, process_all, process_release
 from webplatform_digest.settings import Settings
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.area_store import load_catalog
+from webplatform_digest.storage.workspace import Workspace
 
 
 def run_process_command(args: argparse.Namespace, settings: Settings) -> int:

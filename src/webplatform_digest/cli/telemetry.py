@@ -6,8 +6,8 @@ from typing import Any
 
 from webplatform_digest.cli import emit_json
 from webplatform_digest.settings import Settings
+from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.report import summarise_workspace
-from webplatform_digest.workspace import Workspace
 
 _RATES = ("failure_rate", "timeout_rate", "retry_rate", "fallback_rate", "area_error_rate")
 

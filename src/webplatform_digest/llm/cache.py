@@ -21,11 +21,11 @@ import orjson
 
 from webplatform_digest.clock import Clock, monotonic, wall_time
 from webplatform_digest.errors import WriteError
+from webplatform_digest.events import CacheLookup, Telemetry
 from webplatform_digest.llm.port import LLMReply, LLMRequest, Usage
 from webplatform_digest.settings import Settings
-from webplatform_digest.telemetry.events import CacheLookup, Telemetry
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import atomic_write
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import atomic_write
 
 log = logging.getLogger(__name__)
 

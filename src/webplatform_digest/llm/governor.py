@@ -28,6 +28,14 @@ from webplatform_digest.errors import (
     LLMTimeoutError,
     WebplatformError,
 )
+from webplatform_digest.events import (
+    BreakerTransition,
+    ConcurrencyChanged,
+    LLMAttempt,
+    RateLimitWait,
+    RetryScheduled,
+    Telemetry,
+)
 from webplatform_digest.llm.breaker import CircuitBreaker, Ticket, TransitionHook
 from webplatform_digest.llm.cache import ReplyCache, reply_key
 from webplatform_digest.llm.limiter import RateLimiter
@@ -36,14 +44,6 @@ from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.llm.pressure import PressureProbe, ResourceGovernor, system_pressure
 from webplatform_digest.llm.timeouts import Sleep, run_within
 from webplatform_digest.settings import Settings
-from webplatform_digest.telemetry.events import (
-    BreakerTransition,
-    ConcurrencyChanged,
-    LLMAttempt,
-    RateLimitWait,
-    RetryScheduled,
-    Telemetry,
-)
 
 log = logging.getLogger(__name__)
 

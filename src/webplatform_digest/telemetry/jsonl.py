@@ -30,13 +30,13 @@ from typing import Any
 import orjson
 
 from webplatform_digest.clock import wall_time
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     ConcurrencyChanged,
     Event,
     RunProgress,
     WriteQueueDepth,
 )
-from webplatform_digest.workspace import Workspace
+from webplatform_digest.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

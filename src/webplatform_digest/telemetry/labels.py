@@ -7,7 +7,7 @@ Area ids come from the configured focus-area catalogue, passed in by the caller.
 
 from collections.abc import Iterable
 
-from webplatform_digest.telemetry.events import OUTCOMES, STAGES
+from webplatform_digest.events import OUTCOMES, STAGES
 
 OTHER = "other"
 

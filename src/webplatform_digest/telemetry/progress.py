@@ -21,7 +21,7 @@ import orjson
 
 from webplatform_digest.clock import Clock, monotonic, utc_now_iso
 from webplatform_digest.errors import WriteError
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     Event,
     ProgressWritten,
     RunFinished,
@@ -29,8 +29,8 @@ from webplatform_digest.telemetry.events import (
     RunStarted,
     StageFinished,
 )
-from webplatform_digest.workspace import Workspace
-from webplatform_digest.writes import atomic_write
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 
-from webplatform_digest.telemetry.events import (
+from webplatform_digest.events import (
     ATTEMPT_OUTCOMES,
     STAGES,
     BreakerTransition,

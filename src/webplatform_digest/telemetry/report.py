@@ -9,6 +9,7 @@ from typing import Any
 
 from webplatform_digest.clock import wall_time
 from webplatform_digest.errors import InputError, NotFoundError
+from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.jsonl import read_events, telemetry_files, telemetry_path
 from webplatform_digest.telemetry.summary import (
     check_run_id,
@@ -16,7 +17,6 @@ from webplatform_digest.telemetry.summary import (
     parse_since,
     summarise_runs,
 )
-from webplatform_digest.workspace import Workspace
 
 MAX_RUNS = 2
 

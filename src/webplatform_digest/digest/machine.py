@@ -1,0 +1,403 @@
+"""A digest run as a sans-I/O state machine: LLM requests out, replies (or failures) in.
+
+Per area: English generation → check → one corrective retry with the problems stated →
+deterministic fallback; then the Chinese translation of the final English → check → one retry →
+fallback. An area's Chinese item becomes ready the moment its English is final (no stage
+barrier). Drivers (``runs/driver.py``) move requests and replies; this module does no I/O, keeps
+no clock, and can be snapshotted to JSON between rounds and restored after a restart.
+"""
+
+from dataclasses import replace
+from typing import Any
+
+from webplatform_digest.digest.checks import Verdict
+from webplatform_digest.digest.plan import RunPlan, plan_from_json, plan_to_json
+from webplatform_digest.digest.prompts import (
+    Subject,
+    chinese_request,
+    chinese_retry_request,
+    digest_title,
+    empty_page,
+    english_request,
+    english_retry_request,
+    fallback_chinese,
+    fallback_english,
+    validate_chinese,
+    validate_english,
+)
+from webplatform_digest.digest.state import (
+    Failure,
+    ItemState,
+    PendingRequest,
+    Phase,
+    Progress,
+    StageOutcome,
+    item_request_id,
+    outcome_json,
+)
+from webplatform_digest.errors import InputError, RunStateError
+from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.models import AreaDigest, DigestStatus, Language
+
+__all__ = [
+    "DigestRun",
+    "Failure",
+    "PendingRequest",
+    "Progress",
+    "RunPlan",
+    "StageOutcome",
+    "parse_languages",
+]
+
+LANGUAGE_CHOICES = ("en", "zh", "bilingual")
+#: backend label of digests built without an LLM reply (fallbacks, empty pages)
+FALLBACK_BACKEND = "deterministic"
+_STAGES = {
+    Language.EN: ("english_generation", "english_retry", "english_fallback"),
+    Language.ZH: ("translation", "translation_retry", "translation_fallback"),
+}
+# worst first: an area's total outcome is the worst of its items
+_SEVERITY = (
+    DigestStatus.ERROR,
+    DigestStatus.FALLBACK,
+    DigestStatus.RETRIED,
+    DigestStatus.OK,
+    DigestStatus.CACHED,
+    DigestStatus.EMPTY,
+)
+
+
+def parse_languages(choice: str) -> tuple[Language, ...]:
+    """``en`` → (en,), ``zh`` → (zh,), ``bilingual`` → (en, zh).
+
+    Raises:
+        InputError: any other value.
+    """
+    table = {"en": (Language.EN,), "zh": (Language.ZH,), "bilingual": (Language.EN, Language.ZH)}
+    if choice not in table:
+        shown = str(choice)[:40]
+        raise InputError(f"language must be one of {', '.join(LANGUAGE_CHOICES)}, got {shown!r}")
+    return table[choice]
+
+
+class DigestRun:
+    """The state machine of one digest run (see the module docstring)."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self._subjects = {s.data.area: s for s in plan.subjects}
+        self._options = replace(plan.options, run_id=plan.run_id)
+        self._items: dict[tuple[str, Language], ItemState] = {}
+        self.outcomes: list[StageOutcome] = []
+        self.llm_calls = 0
+        self.cache_hits = 0
+        self._last = "started"
+        self._plan_cache: dict[str, Any] | None = None
+        self._requests: dict[str, LLMRequest] = {}
+        for subject in plan.subjects:
+            self._add_items(subject)
+
+    def _add_items(self, subject: Subject) -> None:
+        area = subject.data.area
+        for language in self._pipeline_languages():
+            first = language is Language.EN
+            item = ItemState(area, language, Phase.READY if first else Phase.WAITING)
+            self._items[(area, language)] = item
+        if not subject.data.features:
+            for item in self._area_items(area):
+                self._finish(item, empty_page(subject, item.language), DigestStatus.EMPTY)
+                item.reason = "no features in this release"
+            self.outcomes.append(StageOutcome(area, "", "area_total", "ok", "no features"))
+
+    def _pipeline_languages(self) -> tuple[Language, ...]:
+        # Chinese is translated from the English, so English always runs
+        return (Language.EN, *(lang for lang in self.plan.languages if lang is Language.ZH))
+
+    def _area_items(self, area: str) -> list[ItemState]:
+        return [self._items[(area, lang)] for lang in self._pipeline_languages()]
+
+    # Driving ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """True when every item has its digest."""
+        return all(item.phase is Phase.DONE for item in self._items.values())
+
+    @property
+    def in_flight(self) -> tuple[str, ...]:
+        """Ids of the requests issued and not yet answered."""
+        return tuple(item_request_id(i) for i in self._items.values() if i.phase is Phase.IN_FLIGHT)
+
+    def ready_requests(self, limit: int) -> tuple[PendingRequest, ...]:
+        """Issue up to ``limit`` ready requests: English before Chinese, then area order."""
+        ready = [i for i in self._items.values() if i.phase is Phase.READY]
+        ready.sort(key=lambda i: i.language is not Language.EN)  # stable: keeps area order
+        for item in ready[: max(0, limit)]:
+            item.phase = Phase.IN_FLIGHT
+            item.attempt += 1
+        return tuple(self._pending(item) for item in ready[: max(0, limit)])
+
+    def _pending(self, item: ItemState) -> PendingRequest:
+        return PendingRequest(
+            item_request_id(item), item.area, item.language, item.attempt, self._request(item)
+        )
+
+    def _request(self, item: ItemState) -> LLMRequest:
+        """The request of the item's current attempt (built once: prompts are not free)."""
+        request_id = item_request_id(item)
+        found = self._requests.get(request_id)
+        if found is None:
+            found = self._requests[request_id] = self._build_request(item)
+        return found
+
+    def _build_request(self, item: ItemState) -> LLMRequest:
+        subject, options = self._subjects[item.area], self._options
+        if item.language is Language.EN:
+            if item.attempt == 1:
+                return english_request(subject, options)
+            return english_retry_request(subject, item.previous, item.problems, options)
+        english = self._items[(item.area, Language.EN)].markdown
+        if item.attempt == 1:
+            return chinese_request(subject, english, options)
+        return chinese_retry_request(subject, english, item.previous, item.problems, options)
+
+    def in_flight_requests(self) -> tuple[PendingRequest, ...]:
+        """The requests issued and not yet answered (the same values as when issued)."""
+        return tuple(self._pending(i) for i in self._items.values() if i.phase is Phase.IN_FLIGHT)
+
+    def request_for(self, request_id: str) -> LLMRequest:
+        """The request an in-flight id stands for (rebuilt; identical to the issued one).
+
+        Raises:
+            RunStateError: the id is not in flight.
+        """
+        return self._request(self._in_flight_item(request_id))
+
+    def _in_flight_item(self, request_id: str) -> ItemState:
+        for item in self._items.values():
+            if item.phase is Phase.IN_FLIGHT and item_request_id(item) == request_id:
+                return item
+        raise RunStateError(f"request {request_id[:80]!r} is not awaiting a reply in this run")
+
+    def feed(self, request_id: str, result: LLMReply | Failure) -> tuple[StageOutcome, ...]:
+        """Take the reply (or failure) of an in-flight request; return the outcomes it caused.
+
+        Raises:
+            RunStateError: the id is not in flight (unknown, already answered, or stale).
+        """
+        item = self._in_flight_item(request_id)
+        start = len(self.outcomes)
+        issued = self._requests.pop(request_id, None)
+        fallback = issued.meta.fallback if issued is not None else self._fallback_text(item)
+        if isinstance(result, Failure):
+            self.llm_calls += 1
+            self._failed(item, f"{result.error}: {result.message}".rstrip(": "), fallback)
+        else:
+            # the offline backend's answer (the request's own fallback) is not an LLM call
+            offline = result.text.strip() == fallback.strip()
+            self.cache_hits += int(result.cached)
+            self.llm_calls += int(not (result.cached or offline))
+            self._answered(item, result, fallback)
+        self._after(item)
+        return tuple(self.outcomes[start:])
+
+    def _answered(self, item: ItemState, reply: LLMReply, fallback: str) -> None:
+        stage = _STAGES[item.language][min(item.attempt, 2) - 1]
+        if reply.text.strip() == fallback.strip():
+            self._record(item, stage, "fallback", "the backend answered with the offline digest")
+            self._finish(item, fallback, DigestStatus.FALLBACK, self.plan.backend)
+            item.reason = "offline digest (no LLM)"
+            return
+        verdict = self._check(item, reply.text)
+        if verdict.ok:
+            status = DigestStatus.RETRIED if item.attempt > 1 else DigestStatus.OK
+            if reply.cached and item.attempt == 1:
+                status = DigestStatus.CACHED
+            outcome = "cached" if status is DigestStatus.CACHED else "ok"
+            reason = "; ".join(item.problems) if item.attempt > 1 else ""
+            self._record(item, stage, outcome, reason)
+            self._finish(item, verdict.markdown, status, self.plan.backend)
+            item.reason = f"corrected after: {reason}" if reason else ""
+        elif item.attempt == 1:
+            self._record(item, stage, "retried", "; ".join(verdict.problems))
+            item.previous, item.problems, item.phase = reply.text, verdict.problems, Phase.READY
+        else:
+            self._record(item, stage, "error", "; ".join(verdict.problems))
+            reason = "still invalid after a corrective retry: " + verdict.problems[0]
+            self._fallback(item, reason, fallback)
+
+    def _check(self, item: ItemState, text: str) -> Verdict:
+        if item.language is Language.EN:
+            return validate_english(self._subjects[item.area], text)
+        return validate_chinese(self._items[(item.area, Language.EN)].markdown, text)
+
+    def _failed(self, item: ItemState, reason: str, fallback: str) -> None:
+        stage = _STAGES[item.language][min(item.attempt, 2) - 1]
+        self._record(item, stage, "error", reason)
+        self._fallback(item, f"LLM call failed: {reason}", fallback)
+
+    def _fallback_text(self, item: ItemState) -> str:
+        if item.language is Language.EN:
+            return fallback_english(self._subjects[item.area])
+        return fallback_chinese(self._items[(item.area, Language.EN)].markdown)
+
+    def _fallback(self, item: ItemState, reason: str, text: str | None = None) -> None:
+        self._record(item, _STAGES[item.language][2], "fallback", reason)
+        text = self._fallback_text(item) if text is None else text
+        self._finish(item, text, DigestStatus.FALLBACK, FALLBACK_BACKEND)
+        item.reason = reason
+
+    def _record(self, item: ItemState, stage: str, outcome: str, reason: str) -> None:
+        rid = item_request_id(item) if item.attempt else ""
+        self.outcomes.append(
+            StageOutcome(item.area, item.language.value, stage, outcome, reason[:500], rid)
+        )
+
+    def _finish(
+        self, item: ItemState, markdown: str, status: DigestStatus, backend: str = FALLBACK_BACKEND
+    ) -> None:
+        item.markdown, item.status, item.phase, item.backend = markdown, status, Phase.DONE, backend
+        item.previous = ""
+        self._last = f"{item.area} {item.language.value}: {status.value}"
+
+    def _after(self, item: ItemState) -> None:
+        """Unblock the translation of a final English; record the area total when complete."""
+        if item.phase is not Phase.DONE:
+            return
+        waiting = self._items.get((item.area, Language.ZH))
+        if item.language is Language.EN and waiting and waiting.phase is Phase.WAITING:
+            waiting.phase = Phase.READY
+        items = self._area_items(item.area)
+        if all(i.phase is Phase.DONE for i in items):
+            worst = min((i.status for i in items if i.status), key=_SEVERITY.index)
+            outcome = "ok" if worst is DigestStatus.EMPTY else worst.value
+            self.outcomes.append(StageOutcome(item.area, "", "area_total", outcome))
+
+    def fail_remaining(self, reason: str) -> tuple[StageOutcome, ...]:
+        """Give every unfinished item its fallback now (deadline passed, run abandoned)."""
+        start = len(self.outcomes)
+        for language in self._pipeline_languages():  # English first: Chinese falls back from it
+            for item in [i for i in self._items.values() if i.language is language]:
+                if item.phase is not Phase.DONE:
+                    self._fallback(item, reason)
+                    self._after(item)
+        return tuple(self.outcomes[start:])
+
+    def requeue_in_flight(self) -> tuple[str, ...]:
+        """Put requests whose replies were lost (process restart) back into the ready set."""
+        lost = self.in_flight
+        for item in self._items.values():
+            if item.phase is Phase.IN_FLIGHT:
+                item.phase, item.attempt = Phase.READY, item.attempt - 1
+        return lost
+
+    # Results ---------------------------------------------------------------------------
+
+    def progress(self) -> Progress:
+        """Completed and total items with a message naming the latest one."""
+        total = len(self._items)
+        completed = sum(1 for i in self._items.values() if i.phase is Phase.DONE)
+        return Progress(completed, total, f"{completed}/{total} digests ready; {self._last}")
+
+    def area_finished(self, area: str) -> bool:
+        """True when every item of ``area`` has its digest."""
+        return all(i.phase is Phase.DONE for i in self._area_items(area))
+
+    def area_digests(self, area: str) -> tuple[AreaDigest, ...]:
+        """The finished digests of ``area`` in the requested languages (no timestamp yet)."""
+        subject = self._subjects[area]
+        found: list[AreaDigest] = []
+        for language in self.plan.languages:
+            item = self._items[(area, language)]
+            if item.phase is Phase.DONE and item.status is not None:
+                found.append(_digest(self.plan, subject, item))
+        return tuple(found)
+
+    def results(self) -> tuple[AreaDigest, ...]:
+        """Every finished digest in the requested languages."""
+        return tuple(d for s in self.plan.subjects for d in self.area_digests(s.data.area))
+
+    def statuses(self) -> dict[str, dict[str, str]]:
+        """``{area: {language: status}}`` for the requested languages (``pending`` if not done)."""
+        table: dict[str, dict[str, str]] = {}
+        for subject in self.plan.subjects:
+            row = table.setdefault(subject.data.area, {})
+            for language in self.plan.languages:
+                item = self._items[(subject.data.area, language)]
+                row[language.value] = item.status.value if item.status else "pending"
+        return table
+
+    def reasons(self) -> dict[str, dict[str, str]]:
+        """``{area: {language: reason}}`` for finished items that have a reason."""
+        table: dict[str, dict[str, str]] = {}
+        for (area, language), item in self._items.items():
+            if language in self.plan.languages and item.reason:
+                table.setdefault(area, {})[language.value] = item.reason
+        return table
+
+    @property
+    def fallbacks(self) -> int:
+        """Requested digests that ended as a fallback."""
+        return sum(
+            1
+            for (_, language), item in self._items.items()
+            if language in self.plan.languages and item.status is DigestStatus.FALLBACK
+        )
+
+    # Persistence -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-ready data (for the run registry)."""
+        return {
+            "schema": 1,
+            "plan": self._plan_json(),
+            "items": [item.to_json() for item in self._items.values()],
+            "outcomes": [outcome_json(o) for o in self.outcomes],
+            "llm_calls": self.llm_calls,
+            "cache_hits": self.cache_hits,
+            "last": self._last,
+        }
+
+    def _plan_json(self) -> dict[str, Any]:
+        # the plan never changes: serialise its (large) area data once per run
+        if self._plan_cache is None:
+            self._plan_cache = plan_to_json(self.plan)
+        return self._plan_cache
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> "DigestRun":
+        """Rebuild a run from ``snapshot()`` output.
+
+        Raises:
+            RunStateError: the snapshot is malformed or from another schema.
+        """
+        try:
+            if data.get("schema") != 1:
+                raise ValueError(f"unknown snapshot schema {data.get('schema')!r}")
+            run = cls(plan_from_json(data["plan"]))
+            run._plan_cache = data["plan"]
+            items = [ItemState.from_json(raw) for raw in data["items"]]
+            if {(i.area, i.language) for i in items} != set(run._items):
+                raise ValueError("items do not match the plan")
+            run._items = {(i.area, i.language): i for i in items}
+            run.outcomes = [StageOutcome(**raw) for raw in data["outcomes"]]
+            run.llm_calls, run.cache_hits = int(data["llm_calls"]), int(data["cache_hits"])
+            run._last = str(data.get("last", ""))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RunStateError(f"stored run state cannot be resumed: {exc}") from None
+        return run
+
+
+def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
+    assert item.status is not None
+    return AreaDigest(
+        area=item.area,
+        version=plan.version,
+        channel=plan.channel,
+        language=item.language,
+        markdown=item.markdown,
+        status=item.status,
+        backend=item.backend,
+        reason=item.reason,
+        title=digest_title(subject, item.language),
+    )

@@ -1,0 +1,354 @@
+"""Digest prompts (package data), LLM request construction, reply checks and fallbacks (pure).
+
+The prompt texts live in ``data/prompts/*.md`` and are ``string.Template`` files. Every request
+carries its deterministic fallback in ``RequestMeta.fallback`` (the offline backend answers with
+it), so a run always ends with a digest for every area and language.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from string import Template
+
+from webplatform_digest.digest.checks import Verdict, check_chinese, check_english
+from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
+from webplatform_digest.models import AreaData, Channel, Feature, Language
+
+#: words per feature the prompt asks for (small areas / large areas)
+WORDS_PER_FEATURE = (150, 80)
+LARGE_AREA = 10
+#: characters of one feature body shown to the model
+MAX_BODY_CHARS = 4000
+#: characters of a rejected reply quoted back in the corrective retry
+MAX_QUOTED_REPLY = 24_000
+
+_LINK_LINE = re.compile(r"^\s*(?:\[[^\]]*\]\([^)]*\)\s*\|?\s*)+$")
+_BODY_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)")
+_BODY_URL = re.compile(r"https?://[^\s<>()\[\]`\"']+")
+_BODY_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+
+UNTRANSLATED_BANNER = (
+    "> **未翻译（Untranslated）**：自动翻译暂不可用，以下为英文原文。"
+    "The Chinese translation is not available; the English original follows."
+)
+OFFLINE_NOTE = "_Generated without an LLM from the release-note data (deterministic digest)._"
+
+
+@cache
+def prompt_text(name: str) -> str:
+    """The raw text of a prompt file in ``data/prompts`` (``digest_en_system``, ``glossary``, …).
+
+    Raises:
+        FileNotFoundError: no such prompt file (a packaging bug).
+    """
+    files = resources.files("webplatform_digest").joinpath("data", "prompts", f"{name}.md")
+    return files.read_text(encoding="utf-8").strip()
+
+
+def _render(name: str, **values: object) -> str:
+    return Template(prompt_text(name)).substitute({k: str(v) for k, v in values.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a digest is about: the area data and the area's display names."""
+
+    data: AreaData
+    name: str
+    name_zh: str
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        """Distinct feature titles in input order."""
+        return tuple(dict.fromkeys(f.title.strip() for f in self.data.features))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOptions:
+    """Per-call LLM parameters (model preferences are per call, never instance state)."""
+
+    max_tokens: int = 4096
+    temperature: float = 0.2
+    model_preferences: tuple[str, ...] = ()
+    run_id: str | None = None
+
+
+def release_label(version: int, channel: Channel) -> str:
+    """``Chrome 144`` or ``Chrome 144 Beta``."""
+    return f"Chrome {version}" + ("" if channel is Channel.STABLE else f" {channel.value.title()}")
+
+
+def digest_title(subject: Subject, language: Language) -> str:
+    """The front-matter title of a digest page."""
+    name = subject.name_zh if language is Language.ZH else subject.name
+    return f"{name} — {release_label(subject.data.version, subject.data.channel)}"
+
+
+def allowed_urls(data: AreaData) -> set[str]:
+    """Every URL the input gives: typed links and link targets or bare URLs in the bodies."""
+    urls = {link.url for f in data.features for link in f.links}
+    for feature in data.features:
+        urls.update(_BODY_TARGET.findall(feature.body))
+        urls.update(_BODY_URL.findall(feature.body))
+    return urls
+
+
+def max_chars(feature_count: int) -> int:
+    """Length bound of an English digest with ``feature_count`` features."""
+    return 3000 + 3000 * max(1, feature_count)
+
+
+def _words(subject: Subject) -> int:
+    small, large = WORDS_PER_FEATURE
+    return small if len(subject.titles) <= LARGE_AREA else large
+
+
+def _feature_block(index: int, total: int, feature: Feature) -> str:
+    links = "\n".join(f"- {link.title or link.type.value}: {link.url}" for link in feature.links)
+    body = clean_body(feature.body)
+    return (
+        f"--- Feature {index} of {total} ---\n"
+        f"Title: {feature.title.strip()}\n"
+        f"Section: {feature.section}\n"
+        f"Links:\n{links or '- (none)'}\n"
+        f"Text:\n{body}\n"
+    )
+
+
+def _heading_list(subject: Subject) -> str:
+    return "\n".join(f"## {title}" for title in subject.titles)
+
+
+def _meta(
+    subject: Subject, stage: str, language: Language, options: RequestOptions, fb: str
+) -> RequestMeta:
+    return RequestMeta(
+        area=subject.data.area,
+        stage=stage,
+        language=language.value,
+        run_id=options.run_id,
+        fallback=fb,
+    )
+
+
+def english_request(subject: Subject, options: RequestOptions) -> LLMRequest:
+    """The first request for an area's English digest."""
+    return LLMRequest(
+        system=prompt_text("digest_en_system") + "\n\n" + prompt_text("glossary"),
+        messages=(Message("user", _english_user(subject)),),
+        max_tokens=_english_tokens(subject, options),
+        temperature=options.temperature,
+        model_preferences=options.model_preferences,
+        meta=_meta(subject, "english_generation", Language.EN, options, fallback_english(subject)),
+    )
+
+
+def _english_user(subject: Subject) -> str:
+    features = subject.data.features
+    blocks = "\n".join(_feature_block(i, len(features), f) for i, f in enumerate(features, 1))
+    return _render(
+        "digest_en_user",
+        area_name=subject.name,
+        version=subject.data.version,
+        channel=subject.data.channel.value,
+        feature_count=len(subject.titles),
+        heading_list=_heading_list(subject),
+        words_per_feature=_words(subject),
+        features=blocks.strip(),
+    )
+
+
+def _english_tokens(subject: Subject, options: RequestOptions) -> int:
+    # ~1.6 tokens per word plus headings and links; never above the configured cap
+    wanted = 400 + len(subject.titles) * (_words(subject) * 2 + 120)
+    return max(256, min(options.max_tokens, wanted))
+
+
+def english_retry_request(
+    subject: Subject, previous: str, problems: tuple[str, ...], options: RequestOptions
+) -> LLMRequest:
+    """The corrective retry: the first request, the rejected reply, and the problems stated."""
+    first = english_request(subject, options)
+    correction = _render(
+        "digest_en_retry",
+        problems=_bullets(problems),
+        heading_list=_heading_list(subject),
+        url_list=_bullets(tuple(sorted(allowed_urls(subject.data)))) or "- (none)",
+    )
+    return _corrective(first, previous, correction, "english_retry")
+
+
+def _corrective(first: LLMRequest, previous: str, correction: str, stage: str) -> LLMRequest:
+    """The first request continued by the rejected reply and the correction, as ``stage``."""
+    return replace(
+        first,
+        messages=(
+            *first.messages,
+            Message("assistant", previous[:MAX_QUOTED_REPLY]),
+            Message("user", correction),
+        ),
+        meta=replace(first.meta, stage=stage),
+    )
+
+
+def _bullets(items: tuple[str, ...]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def chinese_request(subject: Subject, english: str, options: RequestOptions) -> LLMRequest:
+    """The request to translate the accepted English digest into Simplified Chinese."""
+    user = _render(
+        "translate_zh_user",
+        area_name=subject.name,
+        area_name_zh=subject.name_zh,
+        version=subject.data.version,
+        english=english.strip(),
+    )
+    return LLMRequest(
+        system=prompt_text("translate_zh_system") + "\n\n" + prompt_text("glossary"),
+        messages=(Message("user", user),),
+        max_tokens=max(256, min(options.max_tokens, 600 + len(english))),
+        temperature=options.temperature,
+        model_preferences=options.model_preferences,
+        meta=_meta(subject, "translation", Language.ZH, options, fallback_chinese(english)),
+    )
+
+
+def chinese_retry_request(
+    subject: Subject,
+    english: str,
+    previous: str,
+    problems: tuple[str, ...],
+    options: RequestOptions,
+) -> LLMRequest:
+    """The corrective retry of a translation, with the problems stated."""
+    first = chinese_request(subject, english, options)
+    correction = _render("translate_zh_retry", problems=_bullets(problems))
+    return _corrective(first, previous, correction, "translation_retry")
+
+
+def validate_english(subject: Subject, reply: str) -> Verdict:
+    """Check an English reply: feature headings, input-only links, structure, length."""
+    return check_english(
+        reply,
+        subject.titles,
+        allowed_urls(subject.data),
+        max_chars=max_chars(len(subject.titles)),
+    )
+
+
+def validate_chinese(english: str, reply: str) -> Verdict:
+    """Check a Chinese reply: same heading levels, same URL set, enough CJK text."""
+    return check_chinese(reply, english, max_chars=3 * len(english) + 3000)
+
+
+def fallback_english(subject: Subject) -> str:
+    """A deterministic English digest built from the area data alone."""
+    data = subject.data
+    if not data.features:
+        return empty_page(subject, Language.EN)
+    count = len(subject.titles)
+    intro = (
+        f"{release_label(data.version, data.channel)} lists {count} "
+        f"change{'s' if count != 1 else ''} in {subject.name}."
+    )
+    sections = [_fallback_section(subject, title) for title in subject.titles]
+    return "\n\n".join([OFFLINE_NOTE, intro, *sections]) + "\n"
+
+
+def _fallback_section(subject: Subject, title: str) -> str:
+    features = [f for f in subject.data.features if f.title.strip() == title]
+    parts = [f"## {title}"]
+    for feature in features:
+        body = clean_body(feature.body)
+        if body:
+            parts.append(body)
+    links = dict.fromkeys((link.url, link.title) for f in features for link in f.links)
+    if links:
+        parts.append("\n".join(f"- [{_label(t or u)}]({u})" for u, t in links))
+    return "\n\n".join(parts)
+
+
+def clean_body(body: str) -> str:
+    """A feature body without its link row (listed apart), inner headings as bold lines, capped."""
+    lines: list[str] = []
+    for line in body.strip().split("\n"):
+        if _LINK_LINE.match(line):
+            continue
+        heading = _BODY_HEADING.match(line)
+        lines.append(f"**{heading.group(1)}**" if heading else line)
+    text = "\n".join(lines).strip()
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def _label(text: str) -> str:
+    return text.replace("[", "(").replace("]", ")").replace("\n", " ").strip()
+
+
+def fallback_chinese(english: str) -> str:
+    """A deterministic, clearly labelled Chinese page: a notice, then the English original."""
+    return f"{UNTRANSLATED_BANNER}\n\n{english.strip()}\n"
+
+
+def empty_page(subject: Subject, language: Language) -> str:
+    """The short page of an area that has no features in this release."""
+    release = release_label(subject.data.version, subject.data.channel)
+    if language is Language.ZH:
+        return f"{release} 的发布说明中没有「{subject.name_zh}」方面的更新。\n"
+    return f"The {release} release notes list no changes in {subject.name}.\n"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptTemplate:
+    """A prompt the server can list as an MCP prompt: string arguments in, prompt text out."""
+
+    name: str
+    description: str
+    arguments: tuple[str, ...]
+    render: Callable[..., str]
+
+
+def prompt_templates() -> dict[str, PromptTemplate]:
+    """The prompts this project ships, by name, for listing as MCP prompts."""
+    return {
+        t.name: t
+        for t in (
+            PromptTemplate(
+                "digest_english",
+                "Write an English digest of one focus area from its release-note entries.",
+                ("area_name", "version", "release_notes"),
+                _digest_english_prompt,
+            ),
+            PromptTemplate(
+                "translate_chinese",
+                "Translate an English area digest into Simplified Chinese, keeping code terms.",
+                ("english_digest",),
+                _translate_chinese_prompt,
+            ),
+            PromptTemplate(
+                "glossary",
+                "Terms that stay in English in every digest, and preferred Chinese terms.",
+                (),
+                lambda: prompt_text("glossary"),
+            ),
+        )
+    }
+
+
+def _digest_english_prompt(area_name: str, version: str, release_notes: str) -> str:
+    head = prompt_text("digest_en_system") + "\n\n" + prompt_text("glossary")
+    task = (
+        f'Write the digest of the focus area "{area_name}" for Chrome {version}.\n\n'
+        f"<<<RELEASE NOTES\n{release_notes.strip()}\nRELEASE NOTES>>>"
+    )
+    return f"{head}\n\n{task}"
+
+
+def _translate_chinese_prompt(english_digest: str) -> str:
+    head = prompt_text("translate_zh_system") + "\n\n" + prompt_text("glossary")
+    return f"{head}\n\n<<<DIGEST\n{english_digest.strip()}\nDIGEST>>>"

@@ -1,0 +1,1 @@
+"""The release monitor: find and download new Chrome and WebGPU release notes (I/O)."""

@@ -1,0 +1,1 @@
+"""Release notes as text: Chrome and WebGPU pages and markdown → ``Release`` values (pure)."""

@@ -1,0 +1,1 @@
+"""Digest runs at the edge: requests, sessions, the drivers of both MCP eras, the registry."""

@@ -1,0 +1,429 @@
+"""The I/O around one digest run, shared by both drivers: telemetry, progress, writes, registry.
+
+A ``RunSession`` wraps a ``DigestRun`` machine. It turns the machine's outcomes into telemetry
+events with durations, reports progress, writes each finished area's digests through the batch
+writer, keeps the run registry's snapshot and results current, and builds the final summary.
+Its bookkeeping (issue times, files written) travels in the snapshot under ``"driver"`` so the
+input-required driver can continue a run in a later call or another process.
+"""
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from webplatform_digest.clock import Clock, monotonic, utc_now_iso, wall_time
+from webplatform_digest.digest.machine import DigestRun, PendingRequest, Progress, StageOutcome
+from webplatform_digest.errors import RunStateError
+from webplatform_digest.events import (
+    RunFinished,
+    RunProgress,
+    RunStarted,
+    StageFinished,
+    Telemetry,
+)
+from webplatform_digest.runs.output import write_digests
+from webplatform_digest.runs.registry import RunRegistry, RunStatus
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import BatchResult, BatchWriter
+
+log = logging.getLogger(__name__)
+
+#: called with the run's progress after every change (e.g. MCP progress, a CLI bar)
+ProgressSink = Callable[[Progress], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The result of a run: the same keys for the MCP tool and ``run --json``."""
+
+    run_id: str
+    version: int
+    channel: str
+    areas: dict[str, dict[str, str]]
+    llm_calls: int
+    cache_hits: int
+    fallbacks: int
+    wall_seconds: float
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    status: str = "completed"
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "version": self.version,
+            "channel": self.channel,
+            "areas": {area: dict(row) for area, row in self.areas.items()},
+            "llm_calls": self.llm_calls,
+            "cache_hits": self.cache_hits,
+            "fallbacks": self.fallbacks,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "written": list(self.written),
+            "unchanged": list(self.unchanged),
+            **({"reason": self.reason} if self.reason else {}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One round of the input-required flow: requests for the client and the token to return."""
+
+    run_id: str
+    token: str
+    round: int
+    requests: tuple[PendingRequest, ...]
+    progress: Progress
+
+
+@dataclass(slots=True)
+class _Deferred:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: BatchResult | None = None
+    error: Exception | None = None
+
+
+class DeferredWrites:
+    """Digest writes of the input-required flow that complete while the client answers the
+    next round, instead of delaying the round's reply.
+
+    Open one per process (``async with DeferredWrites.open() as deferred``) and put it in
+    ``RunServices``; the next call of the same run settles them first, and the final call writes
+    synchronously, so a finished run's files are on disk when its summary is returned.
+    """
+
+    def __init__(self, group: TaskGroup) -> None:
+        self._group = group
+        self._pending: dict[str, list[_Deferred]] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls) -> AsyncGenerator["DeferredWrites"]:
+        """Run deferred writes in a task group that waits for them on exit."""
+        async with anyio.create_task_group() as group:
+            yield cls(group)
+
+    def submit(self, run_id: str, write: Callable[[], Awaitable[BatchResult]]) -> None:
+        """Start ``write`` in the background on behalf of ``run_id``."""
+        entry = _Deferred()
+        self._pending.setdefault(run_id, []).append(entry)
+
+        async def run() -> None:
+            try:
+                entry.result = await write()
+            except Exception as exc:  # noqa: BLE001 - settle() re-raises it to the run's next call
+                entry.error = exc
+            finally:
+                entry.done.set()
+
+        self._group.start_soon(run)
+
+    async def settle(self, run_id: str) -> list[BatchResult]:
+        """Wait for the run's deferred writes; returns their results.
+
+        Raises:
+            WriteError: one of them failed (the others are still awaited first).
+        """
+        entries = self._pending.pop(run_id, [])
+        for entry in entries:
+            await entry.done.wait()
+        for entry in entries:
+            if entry.error is not None:
+                raise entry.error
+        return [e.result for e in entries if e.result is not None]
+
+
+def _running() -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class RunServices:
+    """What a driver needs from the container (``deferred``: optional, rounds flow only).
+
+    ``stopping`` says whether the process is shutting down: a run cancelled then is left
+    ``interrupted`` (resumable), not ``cancelled``.
+    """
+
+    workspace: Workspace
+    registry: RunRegistry
+    writer: BatchWriter
+    telemetry: Telemetry
+    clock: Clock = monotonic
+    wall: Callable[[], float] = wall_time
+    now_iso: Callable[[], str] = utc_now_iso
+    deferred: DeferredWrites | None = None
+    stopping: Callable[[], bool] = _running
+
+
+@dataclass
+class _Book:
+    """Driver bookkeeping that must survive between rounds (JSON-ready values only)."""
+
+    started: float
+    issued: dict[str, float] = field(default_factory=dict[str, float])
+    area_started: dict[str, float] = field(default_factory=dict[str, float])
+    written: list[str] = field(default_factory=list[str])
+    unchanged: list[str] = field(default_factory=list[str])
+    use_cache: bool = True
+    backend: str = ""
+
+
+class RunSession:
+    """Telemetry, progress, writes and registry updates for one machine (see module docstring).
+
+    ``timer`` measures durations: the monotonic clock in the server-side driver, the wall clock
+    in the input-required driver (its rounds may span processes).
+    """
+
+    def __init__(
+        self,
+        services: RunServices,
+        machine: DigestRun,
+        *,
+        timer: Clock,
+        book: dict[str, Any] | None = None,
+        on_progress: ProgressSink | None = None,
+    ) -> None:
+        self.services = services
+        self.machine = machine
+        self.timer = timer
+        self.on_progress = on_progress
+        self.book = _Book(**book) if book else _Book(started=timer())
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.machine.plan.run_id
+
+    def snapshot(self) -> dict[str, Any]:
+        """Machine snapshot plus driver bookkeeping."""
+        book = self.book
+        return self.machine.snapshot() | {
+            "driver": {
+                "started": book.started,
+                "issued": book.issued,
+                "area_started": book.area_started,
+                "written": book.written,
+                "unchanged": book.unchanged,
+                "use_cache": book.use_cache,
+                "backend": book.backend,
+            }
+        }
+
+    def emit_started(self) -> None:
+        """Announce the run."""
+        plan = self.machine.plan
+        self.services.telemetry.emit(
+            RunStarted(
+                run_id=self.run_id,
+                version=plan.version,
+                channel=plan.channel.value,
+                areas=tuple(s.data.area for s in plan.subjects),
+                languages=tuple(lang.value for lang in plan.languages),
+                backend=plan.backend,
+            )
+        )
+
+    def issued(self, requests: tuple[PendingRequest, ...]) -> None:
+        """Note when requests went out (for stage durations)."""
+        now = self.timer()
+        for pending in requests:
+            self.book.issued[pending.request_id] = now
+            self.book.area_started.setdefault(pending.area, now)
+
+    def seconds_since_issue(self, request_id: str) -> float:
+        """How long a request has been out (0 if unknown)."""
+        since = self.book.issued.get(request_id)
+        return max(0.0, self.timer() - since) if since is not None else 0.0
+
+    async def absorb(self, outcomes: tuple[StageOutcome, ...]) -> list[str]:
+        """Emit events for new outcomes and report progress; returns the areas now finished."""
+        finished: list[str] = []
+        for outcome in outcomes:
+            if outcome.stage == "area_total":
+                finished.append(outcome.area)
+                since = self.book.area_started.get(outcome.area)
+                seconds = max(0.0, self.timer() - since) if since is not None else 0.0
+            else:
+                seconds = self.seconds_since_issue(outcome.request_id) if outcome.request_id else 0
+            self.services.telemetry.emit(
+                StageFinished(
+                    run_id=self.run_id,
+                    area=outcome.area,
+                    stage=outcome.stage,
+                    language=outcome.language,
+                    outcome=outcome.outcome,
+                    seconds=seconds,
+                    reason=outcome.reason,
+                )
+            )
+        if outcomes:
+            await self.report_progress()
+        return finished
+
+    async def report_progress(self) -> None:
+        """Send the current progress to telemetry and the progress sink."""
+        progress = self.machine.progress()
+        self.services.telemetry.emit(
+            RunProgress(
+                run_id=self.run_id,
+                completed=progress.completed,
+                total=progress.total,
+                message=progress.message,
+            )
+        )
+        if self.on_progress is not None:
+            await self.on_progress(progress)
+
+    def finished_areas(self) -> list[str]:
+        """Areas already complete (e.g. empty areas at the start)."""
+        return [
+            s.data.area
+            for s in self.machine.plan.subjects
+            if self.machine.area_finished(s.data.area)
+        ]
+
+    async def write_areas(
+        self, areas: list[str], *, save: bool = True, defer: bool = False
+    ) -> None:
+        """Write the digests of finished areas (one batch), then store results and snapshot.
+
+        ``defer`` hands the write to ``services.deferred`` when there is one.
+
+        Raises:
+            WriteError: a file could not be written.
+        """
+        digests = [d for area in areas for d in self.machine.area_digests(area)]
+        services = self.services
+        now = services.now_iso()
+
+        def write() -> Awaitable[BatchResult]:
+            return write_digests(services.writer, services.workspace, digests, now)
+
+        if defer and services.deferred is not None:
+            services.deferred.submit(self.run_id, write)
+            return
+        self._record(await write())
+        if save:
+            self.save()
+
+    async def settle_deferred(self) -> None:
+        """Take in the results of this run's deferred writes (raises their WriteError)."""
+        if self.services.deferred is not None:
+            for result in await self.services.deferred.settle(self.run_id):
+                self._record(result)
+
+    def _record(self, result: BatchResult) -> None:
+        self.book.written += [str(p) for p in result.written]
+        self.book.unchanged += [str(p) for p in result.unchanged]
+
+    def save(self, status: RunStatus | None = None) -> None:
+        """Store the snapshot and per-area results (and a status) in the registry."""
+        self.services.registry.update(
+            self.run_id, status=status, snapshot=self.snapshot(), results=self.results()
+        )
+
+    def results(self) -> dict[str, Any]:
+        """Per-area statuses and reasons, as stored in the registry."""
+        reasons = self.machine.reasons()
+        return {
+            area: {
+                lang: {"status": status, "reason": reasons.get(area, {}).get(lang, "")}
+                for lang, status in row.items()
+            }
+            for area, row in self.machine.statuses().items()
+        }
+
+    def summary(self, status: RunStatus, reason: str = "") -> RunSummary:
+        """The run's summary as of now."""
+        machine = self.machine
+        return RunSummary(
+            run_id=self.run_id,
+            version=machine.plan.version,
+            channel=machine.plan.channel.value,
+            areas=machine.statuses(),
+            llm_calls=machine.llm_calls,
+            cache_hits=machine.cache_hits,
+            fallbacks=machine.fallbacks,
+            wall_seconds=max(0.0, self.timer() - self.book.started),
+            written=tuple(self.book.written),
+            unchanged=tuple(self.book.unchanged),
+            status=status.value,
+            reason=reason,
+        )
+
+    async def finish(self, status: RunStatus, reason: str = "") -> RunSummary:
+        """Record the end of the run everywhere and return its summary."""
+        summary = self.summary(status, reason)
+        telemetry = self.services.telemetry
+        outcome = "ok" if status is RunStatus.COMPLETED else "error"
+        telemetry.emit(
+            StageFinished(
+                run_id=self.run_id,
+                area="",
+                stage="run_total",
+                language="",
+                outcome=outcome,
+                seconds=summary.wall_seconds,
+                reason=reason,
+            )
+        )
+        telemetry.emit(
+            RunFinished(
+                run_id=self.run_id,
+                status=status.value,
+                seconds=summary.wall_seconds,
+                llm_calls=summary.llm_calls,
+                cache_hits=summary.cache_hits,
+                fallbacks=summary.fallbacks,
+            )
+        )
+        self.services.registry.update(
+            self.run_id,
+            status=status,
+            snapshot=self.snapshot(),
+            results=self.results(),
+            summary=summary.to_json(),
+            reason=reason,
+        )
+        log.info("digest run %s %s: %s", self.run_id, status.value, summary.areas)
+        return summary
+
+
+def resumed_session(
+    services: RunServices,
+    run_id: str,
+    backend: str,
+    *,
+    timer: Clock,
+    on_progress: ProgressSink | None = None,
+) -> RunSession:
+    """A session continuing an interrupted run from its last snapshot; requests whose replies
+    were lost are asked again.
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: the run is not interrupted.
+    """
+    record = services.registry.get(run_id)
+    if record.status is not RunStatus.INTERRUPTED:
+        raise RunStateError(
+            f"run {run_id[:64]!r} is {record.status.value}, not interrupted: only an interrupted "
+            "run can be resumed"
+        )
+    snapshot = services.registry.load_snapshot(run_id)
+    machine = DigestRun.restore(snapshot)
+    machine.requeue_in_flight()
+    book = dict(snapshot.get("driver") or {})
+    session = RunSession(services, machine, timer=timer, on_progress=on_progress)
+    session.book.written = list(book.get("written", []))
+    session.book.use_cache = bool(book.get("use_cache", True))
+    session.book.backend = backend
+    return session

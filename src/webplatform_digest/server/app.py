@@ -1,0 +1,355 @@
+"""The MCP server: ``create_server(container) -> FastMCP`` and the process entry points.
+
+Tool bodies are thin: validate arguments, call one domain function, return a structured result.
+Domain errors (``WebplatformError``) become ``ToolError``s with their actionable text; anything
+else is logged to stderr with its traceback and masked in the result.
+"""
+
+import gc
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+from fastmcp.server.lifespan import lifespan
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from pydantic import Field
+
+from webplatform_digest import __version__
+from webplatform_digest.container import Container
+from webplatform_digest.errors import WebplatformError
+from webplatform_digest.events import ToolCalled
+from webplatform_digest.hosting import HostedContext
+from webplatform_digest.models import parse_channel, parse_version
+from webplatform_digest.server.digest_tools import DigestTool
+from webplatform_digest.server.http import (
+    LOOPBACK_HOSTS,
+    BearerTokenMiddleware,
+    bind_socket,
+    operational_routes,
+    running_sidecar,
+    sidecar_app,
+    uvicorn_server,
+)
+from webplatform_digest.server.resources import register_prompts, register_resources
+from webplatform_digest.server.tool_args import (
+    LOCAL_WRITE,
+    NETWORK_READ,
+    NETWORK_WRITE,
+    READ_ONLY,
+    TOOL_NAMES,
+    ChannelArg,
+    LanguageArg,
+    Version,
+    tool_errors,
+)
+from webplatform_digest.services.pages import generate_pages
+from webplatform_digest.services.process import process_all, process_release
+from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.telemetry.prometheus import render_metrics
+from webplatform_digest.telemetry.report import summarise_workspace
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "webplatform-digest"
+INSTRUCTIONS = (
+    "Turns Chrome web-platform release notes into per-focus-area digests in English and "
+    "Chinese and publishes them as a GitHub Pages site. Typical flow: check_latest_releases → "
+    "fetch_release_notes → process_release_notes → webplatform_digest → generate_github_pages."
+)
+
+
+class ToolTelemetry(Middleware):
+    """Emits ``ToolCalled`` (tool, outcome, seconds) for every ``tools/call``."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]):
+        name = str(getattr(context.message, "name", ""))
+        label = name if name in TOOL_NAMES else "other"
+        clock = self._container.clock
+        started, outcome = clock(), "error"
+        try:
+            result = await call_next(context)
+            outcome = "error" if getattr(result, "is_error", False) else "ok"
+            return result
+        finally:
+            self._container.telemetry.emit(
+                ToolCalled(tool=label, outcome=outcome, seconds=clock() - started)
+            )
+
+
+def create_server(container: Container, *, metrics_sidecar: bool = False) -> FastMCP:
+    """The FastMCP server over one container (tools, resources, prompts, HTTP routes)."""
+
+    @lifespan
+    async def services(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        async with container.running():
+            port = container.settings.metrics_port
+            if not (metrics_sidecar and port is not None):
+                yield {"container": container}
+                return
+            side = HostedContext(lambda: running_sidecar(_sidecar(container), "127.0.0.1", port))
+            bound = await side.start()
+            log.info("metrics side port listening on 127.0.0.1:%d", bound)
+            try:
+                yield {"container": container, "metrics_port": bound}
+            finally:
+                await side.stop()
+
+    mcp = FastMCP(
+        SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=services,
+        middleware=[ToolTelemetry(container)],
+        mask_error_details=True,
+    )
+    _register_pipeline_tools(mcp, container)
+    DigestTool(container).register(mcp)
+    _register_monitor_tools(mcp, container)
+    _register_ops_tools(mcp, container)
+    register_resources(mcp, container)
+    register_prompts(mcp)
+    for route in _routes(container):
+        mcp.custom_route(route.path, methods=["GET"])(route.endpoint)
+    return mcp
+
+
+def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
+    @mcp.tool(annotations=LOCAL_WRITE, tags={"pipeline"})
+    async def process_release_notes(
+        version: Annotated[int | None, Field(ge=1, le=999, description="Chrome milestone")] = None,
+        channel: ChannelArg = "stable",
+        all: Annotated[bool, Field(description="Process every release note present")] = False,
+    ) -> dict[str, Any]:
+        """Parse a Chrome release note (release_notes/chrome-<v>.md, plus webgpu-<v>.md if
+        present), classify every feature into focus areas and write per-area YAML under
+        processed/areas/. Fast (milliseconds); unchanged input rewrites nothing. Run it before
+        webplatform_digest. Give `version`, or `all=true` for every note in the workspace."""
+        with tool_errors():
+            if all:
+                summaries = await process_all(
+                    container.workspace,
+                    container.catalog,
+                    writer=container.write_queue,
+                    telemetry=container.telemetry,
+                )
+                return {"releases": [s.to_json() for s in summaries]}
+            if version is None:
+                raise ToolError("give a version (e.g. 144) or all=true")
+            summary = await process_release(
+                container.workspace,
+                container.catalog,
+                parse_version(version),
+                parse_channel(channel),
+                writer=container.write_queue,
+                telemetry=container.telemetry,
+            )
+            return summary.to_json()
+
+    @mcp.tool(annotations=LOCAL_WRITE, tags={"pages"})
+    async def generate_github_pages(
+        version: Annotated[int | None, Field(ge=1, le=999, description="Only this milestone")] = (
+            None
+        ),
+        language: LanguageArg = "bilingual",
+        html: Annotated[bool, Field(description="Also render a static HTML preview")] = False,
+    ) -> dict[str, Any]:
+        """Build the GitHub Pages (Jekyll) site under digest_markdown/ from the digests on disk:
+        index, version and area navigation in both languages. With html=true also writes a
+        standalone HTML preview under site/. Written as one batch; unchanged pages are not
+        rewritten. Takes well under a second."""
+        with tool_errors():
+            summary = await generate_pages(
+                container.workspace,
+                container.catalog,
+                container.write_queue,
+                version=version,
+                language=language,
+                html=html or container.settings.html_preview,
+                telemetry=container.telemetry,
+            )
+            return summary.to_json()
+
+    @mcp.tool(annotations=READ_ONLY, tags={"pipeline"})
+    async def list_focus_areas() -> dict[str, Any]:
+        """List the focus areas features are classified into (id, English and Chinese names,
+        description). Use these ids in webplatform_digest(focus_areas=[...])."""
+        with tool_errors():
+            return {
+                "areas": [
+                    {
+                        "id": area.id,
+                        "name": area.name,
+                        "name_zh": area.name_zh,
+                        "description": area.description,
+                    }
+                    for area in container.catalog.areas
+                ]
+            }
+
+
+def _register_monitor_tools(mcp: FastMCP, container: Container) -> None:
+    @mcp.tool(annotations=NETWORK_READ, tags={"monitor"})
+    async def check_latest_releases(
+        channel: Annotated[
+            Literal["stable", "beta", "webgpu", "all"], Field(description="Which track")
+        ] = "all",
+    ) -> dict[str, Any]:
+        """Find the newest Chrome stable and beta release notes and the newest WebGPU post on
+        the Chrome developer site, and say which are already in the workspace. Network access;
+        a few seconds."""
+        with tool_errors():
+            return (await container.monitor().check_latest(channel)).to_dict()
+
+    @mcp.tool(annotations=NETWORK_WRITE, tags={"monitor"})
+    async def fetch_release_notes(
+        version: Version,
+        channel: Annotated[
+            Literal["stable", "beta", "webgpu"], Field(description="Which note")
+        ] = "stable",
+        force: Annotated[bool, Field(description="Download again even if present")] = False,
+    ) -> dict[str, Any]:
+        """Download one release note from the Chrome developer site, convert it to markdown and
+        save it under release_notes/ (chrome-<v>.md, chrome-<v>-beta.md or webgpu-<v>.md).
+        Nothing is written if the download fails. Then call process_release_notes."""
+        with tool_errors():
+            result = await container.monitor().fetch_release_notes(version, channel, force=force)
+            return result.to_dict()
+
+
+def _register_ops_tools(mcp: FastMCP, container: Container) -> None:
+    @mcp.tool(annotations=READ_ONLY, tags={"telemetry"})
+    async def telemetry_summary(
+        since: Annotated[
+            str | None, Field(max_length=40, description="e.g. 1h, 30m, 2d or an ISO time")
+        ] = None,
+        run_ids: Annotated[
+            list[Annotated[str, Field(max_length=64)]] | None,
+            Field(max_length=2, description="One run, or two to compare (before, after)"),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Latency percentiles per stage and language, failure / timeout / retry / fallback /
+        cache-hit rates, LLM calls per run and the slowest areas, from the workspace's
+        telemetry; with two run ids, a before/after comparison."""
+        with tool_errors():
+            return await anyio.to_thread.run_sync(
+                lambda: _fresh_summary(container, since, tuple(run_ids or ()))
+            )
+
+
+def _routes(container: Container) -> list[Any]:
+    def render(accept: str) -> tuple[bytes, str]:
+        return render_metrics(container.prometheus.registry, accept)
+
+    async def summary() -> dict[str, Any]:
+        return await anyio.to_thread.run_sync(lambda: _fresh_summary(container, None, ()))
+
+    return operational_routes(render, summary)
+
+
+def _fresh_summary(
+    container: Container, since: str | None, runs: tuple[str, ...]
+) -> dict[str, Any]:
+    """The telemetry summary including every event emitted so far (blocking: run in a thread)."""
+    container.flush_telemetry()
+    return summarise_workspace(container.workspace, since, runs)
+
+
+def _sidecar(container: Container) -> Any:
+    token = container.settings.http_token
+    return sidecar_app(_routes(container), token.get_secret_value() if token else None)
+
+
+# Entry points ------------------------------------------------------------------------------
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+def main() -> None:
+    """``python fast_mcp_server.py``: the stdio server for MCP hosts (settings from env)."""
+    try:
+        settings = load_settings()
+    except WebplatformError as exc:
+        sys.stderr.write(f"webplatform-digest: {exc}\n")
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(serve(settings, transport="stdio"))
+
+
+def serve(
+    settings: Settings,
+    *,
+    transport: str = "stdio",
+    host: str | None = None,
+    port: int | None = None,
+) -> int:
+    """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code."""
+    # the launchers import the server with the collector off (faster start); what was loaded
+    # stays for the process's life, so park it outside the collector's generations
+    gc.enable()
+    gc.freeze()
+    _configure_logging(settings)
+    container = Container(settings)
+    try:
+        if transport == "stdio":
+            server = create_server(container, metrics_sidecar=True)
+            anyio.run(_serve_stdio, server)
+        else:
+            # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
+            # teardown included), then re-raises it here as KeyboardInterrupt
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            bind_port = settings.http_port if port is None else port
+            anyio.run(_serve_http, container, host or settings.http_host, bind_port)
+    except KeyboardInterrupt:
+        log.info("stopped by signal")
+    finally:
+        container.close()
+    log.info("server stopped cleanly")
+    return 0
+
+
+async def _serve_stdio(server: FastMCP) -> None:
+    await server.run_stdio_async(show_banner=False)
+
+
+async def _serve_http(container: Container, host: str, port: int) -> None:
+    server = create_server(container)
+    app = http_app(server, container.settings, host)
+    sock = bind_socket(host, port)
+    log.warning("serving MCP on http://%s:%d/mcp", host, sock.getsockname()[1])
+    # runs cut short by the shutdown are then left interrupted (resumable), not cancelled
+    await uvicorn_server(app, on_exit=container.begin_shutdown).serve([sock])
+
+
+def http_app(server: FastMCP, settings: Settings, host: str) -> Any:
+    """The streamable-HTTP ASGI app with Host/Origin protection and the optional token."""
+    hosts = [*LOOPBACK_HOSTS, *settings.http_allowed_hosts]
+    if host not in hosts and host not in ("0.0.0.0", "::"):
+        hosts.append(host)
+    middleware: list[Any] = []
+    if settings.http_token is not None:
+        from starlette.middleware import Middleware as StarletteMiddleware
+
+        middleware.append(
+            StarletteMiddleware(BearerTokenMiddleware, token=settings.http_token.get_secret_value())
+        )
+    return server.http_app(
+        path="/mcp",
+        middleware=middleware,
+        host_origin_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=list(settings.http_allowed_origins) or None,
+    )

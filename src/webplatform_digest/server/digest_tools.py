@@ -1,0 +1,266 @@
+"""The ``webplatform_digest`` and ``get_digest_progress`` tools, on both MCP protocol eras.
+
+* The client can sample, protocol 2025-11-25: its model answers over the session's
+  back-channel, every request through the governor, up to ``max_concurrency`` at once.
+* The client can sample, protocol 2026-07-28 (no back-channel): the tool answers with an
+  ``InputRequiredResult`` holding the next batch of sampling requests and a sealed
+  ``request_state`` (run id + single-use round token); each re-call feeds the replies in.
+* The client cannot sample: the server-side OpenAI-compatible LLM if configured, else the
+  deterministic offline backend. A client without the capability never gets input requests.
+"""
+
+import logging
+from typing import Annotated, Any
+
+import orjson
+from fastmcp import Context, FastMCP
+from mcp.types import (
+    CreateMessageRequest,
+    CreateMessageResult,
+    InputRequest,
+    InputRequiredResult,
+)
+from pydantic import Field
+
+from webplatform_digest.container import Container
+from webplatform_digest.digest.machine import Failure, Progress
+from webplatform_digest.errors import BackendError, RunStateError
+from webplatform_digest.llm.mcp_sampling import (
+    SamplingBackend,
+    client_can_sample,
+    is_modern_session,
+    reply_from_result,
+    to_create_message_params,
+)
+from webplatform_digest.llm.offline import OfflineBackend
+from webplatform_digest.llm.port import Backend, LLMReply
+from webplatform_digest.llm.selection import BackendChoice, choose_backend
+from webplatform_digest.runs.driver import (
+    RunLimits,
+    advance_rounds,
+    progress_report,
+    resume_rounds,
+    start_rounds,
+)
+from webplatform_digest.runs.request import parse_run_request
+from webplatform_digest.runs.session import Round, RunSummary
+from webplatform_digest.server.tool_args import (
+    LOCAL_WRITE,
+    READ_ONLY,
+    AreaId,
+    ChannelArg,
+    LanguageArg,
+    RunId,
+    Version,
+    tool_errors,
+)
+from webplatform_digest.services.digest import (
+    check_resumable,
+    plan_run,
+    resume_with_backend,
+    run_limits,
+    run_with_backend,
+)
+
+log = logging.getLogger(__name__)
+
+Outcome = dict[str, Any] | InputRequiredResult
+
+
+class DigestTool:
+    """Registers the digest tools over one container."""
+
+    def __init__(self, container: Container) -> None:
+        self._c = container
+
+    def register(self, mcp: FastMCP) -> None:
+        """Add ``webplatform_digest`` and ``get_digest_progress`` to ``mcp``."""
+        tool = self
+
+        @mcp.tool(annotations=LOCAL_WRITE, tags={"digest"})
+        async def webplatform_digest(
+            version: Version,
+            ctx: Context,
+            channel: ChannelArg = "stable",
+            focus_areas: Annotated[
+                list[AreaId] | None,
+                Field(max_length=64, description="Area ids (default: every area with features)"),
+            ] = None,
+            language: LanguageArg = "bilingual",
+            use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
+            resume_run_id: Annotated[
+                RunId | None,
+                Field(description="Finish this interrupted run instead of starting a new one"),
+            ] = None,
+        ) -> dict[str, Any] | InputRequiredResult:
+            """Write the per-focus-area digests of one processed Chrome release (English, Chinese
+            or both) to digest_markdown/areas/<area>/chrome-<v>-<lang>.md. Uses your model when
+            you can sample (several requests at once), else the server's LLM, else offline
+            deterministic digests. Each area: English draft, checked, one corrective retry,
+            then a fallback; the Chinese translation likewise. Reports progress; returns a
+            summary with the run id (see get_digest_progress). Run process_release_notes
+            first. An interrupted run (server stopped) continues with resume_run_id. Takes
+            from seconds to minutes depending on the model."""
+            with tool_errors():
+                if ctx.request_state is not None or ctx.input_responses is not None:
+                    return await tool.continue_rounds(ctx)
+                if resume_run_id is not None:
+                    return await tool.resume(ctx, resume_run_id, version)
+                return await tool.start(ctx, version, channel, focus_areas, language, use_cache)
+
+        @mcp.tool(annotations=READ_ONLY, tags={"digest"})
+        async def get_digest_progress(
+            run_id: RunId,
+            after_seq: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
+            limit: Annotated[int, Field(ge=1, le=500)] = 100,
+        ) -> dict[str, Any]:
+            """Status of a digest run (running, awaiting_input, completed, failed, interrupted,
+            cancelled), its per-area results and its events after sequence number `after_seq`
+            (pass the previous `next_seq` to continue where you left off)."""
+            with tool_errors():
+                return progress_report(tool._c.run_services(), run_id, after_seq, limit)
+
+    async def start(
+        self,
+        ctx: Context,
+        version: int,
+        channel: str,
+        focus_areas: list[str] | None,
+        language: str,
+        use_cache: bool,
+    ) -> Outcome:
+        """Validate, choose the backend for this client, and run (or open the first round)."""
+        c = self._c
+        request = parse_run_request(
+            version=version,
+            catalog=c.catalog,
+            channel=channel,
+            focus_areas=focus_areas,
+            language=language,
+            use_cache=use_cache,
+        )
+        choice = self._choose(ctx)
+        sink = _progress_sink(ctx)
+        if choice.flow != "input_required":
+            backend = self._backend(choice, ctx)
+            summary = await run_with_backend(c, request, backend, on_progress=sink)
+            return _summary(summary, choice)
+        outcome = await start_rounds(
+            c.run_services(),
+            plan_run(c, request, choice.kind),
+            limits=self._limits(),
+            use_cache=request.use_cache,
+            cache=c.governor.cache,
+            params=request.to_json() | {"backend": choice.kind},
+            on_progress=sink,
+        )
+        return self._round_outcome(outcome, choice)
+
+    async def resume(self, ctx: Context, run_id: str, version: int) -> Outcome:
+        """Finish an interrupted run with the backend this client gets."""
+        check_resumable(self._c, run_id, version)
+        choice = self._choose(ctx)
+        sink = _progress_sink(ctx)
+        if choice.flow == "input_required":
+            outcome = await resume_rounds(
+                self._c.run_services(),
+                run_id,
+                limits=self._limits(),
+                cache=self._c.governor.cache,
+                on_progress=sink,
+            )
+            return self._round_outcome(outcome, choice)
+        backend = self._backend(choice, ctx)
+        summary = await resume_with_backend(self._c, run_id, backend, on_progress=sink)
+        return _summary(summary, choice)
+
+    async def continue_rounds(self, ctx: Context) -> Outcome:
+        """Feed one round of the client's sampling replies; return the next round or the end."""
+        run_id, token = _decode_state(ctx.request_state)
+        replies = {
+            key: self._reply(response) for key, response in (ctx.input_responses or {}).items()
+        }
+        outcome = await advance_rounds(
+            self._c.run_services(),
+            run_id,
+            token,
+            replies,
+            limits=self._limits(),
+            cache=self._c.governor.cache,
+            on_progress=_progress_sink(ctx),
+        )
+        return self._round_outcome(outcome, None)
+
+    def _choose(self, ctx: Context) -> BackendChoice:
+        settings = self._c.settings
+        return choose_backend(
+            settings.llm_backend,
+            client_can_sample=client_can_sample(ctx),
+            server_llm_configured=bool(settings.llm_base_url),
+            modern_session=is_modern_session(ctx),
+        )
+
+    def _backend(self, choice: BackendChoice, ctx: Context) -> Backend:
+        if choice.kind == "sampling":
+            return SamplingBackend.from_context(ctx)
+        if choice.kind == "openai":
+            backend: Backend = self._c.openai_backend()
+            return backend
+        return OfflineBackend()
+
+    def _limits(self) -> RunLimits:
+        return run_limits(self._c.settings)
+
+    def _reply(self, response: object) -> LLMReply | Failure:
+        if not isinstance(response, CreateMessageResult):
+            return Failure("BadReply", f"expected a sampling result, got {type(response).__name__}")
+        try:
+            reply = reply_from_result(response)
+        except BackendError as exc:  # non-text content costs that request only
+            return Failure.from_exception(exc)
+        if len(reply.text.encode("utf-8")) > self._c.settings.llm_max_reply_bytes:
+            return Failure("ReplyTooLarge", "the client's reply exceeded the size cap")
+        return reply
+
+    def _round_outcome(self, outcome: Round | RunSummary, choice: BackendChoice | None) -> Outcome:
+        if isinstance(outcome, RunSummary):
+            return _summary(outcome, choice)
+        requests: dict[str, InputRequest] = {
+            pending.request_id: CreateMessageRequest(
+                method="sampling/createMessage", params=to_create_message_params(pending.request)
+            )
+            for pending in outcome.requests
+        }
+        state = orjson.dumps({"run_id": outcome.run_id, "token": outcome.token}).decode()
+        return InputRequiredResult(
+            result_type="input_required", input_requests=requests, request_state=state
+        )
+
+
+def _summary(summary: RunSummary, choice: BackendChoice | None) -> dict[str, Any]:
+    payload = summary.to_json()
+    if choice is not None:
+        payload["backend"] = choice.kind
+        payload["backend_reason"] = choice.reason
+    else:
+        payload["backend"] = "sampling"
+    return payload
+
+
+def _decode_state(state: str | None) -> tuple[str, str]:
+    """Run id and round token from ``request_state`` (sealed by FastMCP; still checked here)."""
+    try:
+        raw = orjson.loads(state or "")
+        run_id, token = raw["run_id"], raw["token"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise RunStateError("the request_state of this digest round is not valid") from None
+    if not isinstance(run_id, str) or not isinstance(token, str):
+        raise RunStateError("the request_state of this digest round is not valid")
+    return run_id, token
+
+
+def _progress_sink(ctx: Context) -> Any:
+    async def report(progress: Progress) -> None:
+        await ctx.report_progress(progress.completed, progress.total, progress.message)
+
+    return report

@@ -1,0 +1,276 @@
+"""``generate_github_pages``: the digests on disk become the Jekyll site (and the HTML preview).
+
+```
+read digests + manifest   (under the writer's ``reading()``: never half a batch)
+  → SiteModel → pages rendered purely (site_jekyll / site_html)
+  → one write_batch: pages, then the manifest last; stale generated pages removed
+```
+The manifest ``digest_markdown/.pages-manifest.json`` lists every file the generator wrote with
+its SHA-256, so pages that are no longer valid (an area or release gone) are removed, and a
+reader can check that the files on disk are one generation. Nothing is time-stamped, so an
+unchanged re-run writes zero files.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import anyio
+
+from webplatform_digest.clock import Clock, monotonic
+from webplatform_digest.errors import InputError, NotFoundError, ParseError, UnsafePathError
+from webplatform_digest.events import PagesGenerated, Telemetry
+from webplatform_digest.models import AREA_ID_PATTERN, Language, parse_version
+from webplatform_digest.site.html import page_path as html_path
+from webplatform_digest.site.html import preview_entry, render_html_site
+from webplatform_digest.site.jekyll import page_path as markdown_path
+from webplatform_digest.site.jekyll import render_jekyll_site, static_paths
+from webplatform_digest.site.model import (
+    DIGEST_NAME,
+    AreaCatalogue,
+    AreaNames,
+    DigestEntry,
+    PageKind,
+    PageRef,
+    SiteModel,
+    area_names,
+    build_site_model,
+    entry_from_file,
+)
+from webplatform_digest.storage.workspace import Workspace, relative_path
+from webplatform_digest.storage.writers import BatchWriter, ConsistentReader
+
+log = logging.getLogger(__name__)
+
+LanguageChoice = Literal["en", "zh", "bilingual"]
+LANGUAGE_CHOICES: dict[str, tuple[Language, ...]] = {
+    "en": (Language.EN,),
+    "zh": (Language.ZH,),
+    "bilingual": (Language.EN, Language.ZH),
+}
+MANIFEST = Workspace.DIGESTS / ".pages-manifest.json"
+_MANIFEST_FORMAT = 1
+_PAGE_SUFFIXES = frozenset({".md", ".html"})
+
+
+@dataclass(frozen=True, slots=True)
+class PagesSummary:
+    """What a site generation did."""
+
+    pages: int
+    written: int
+    unchanged: int
+    removed: int
+    wall_seconds: float
+    preview: str | None = None
+    skipped: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as the CLI's ``--json`` and the MCP tool return it."""
+        return {
+            "pages": self.pages,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "wall_seconds": round(self.wall_seconds, 4),
+            "site": str(Workspace.DIGESTS),
+            "preview": self.preview,
+            "skipped": list(self.skipped),
+        }
+
+
+def _scan(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
+    """Read every digest file and the previous manifest (blocking; run in a thread)."""
+    entries: list[DigestEntry] = []
+    skipped: list[str] = []
+    areas = workspace.path(Workspace.DIGESTS / "areas")
+    folders = sorted(areas.iterdir()) if areas.is_dir() else []
+    for folder in folders:
+        if folder.is_symlink() or not folder.is_dir() or not AREA_ID_PATTERN.fullmatch(folder.name):
+            continue
+        _scan_folder(workspace, folder, entries, skipped)
+    return entries, skipped, _read_manifest(workspace)
+
+
+def _scan_folder(
+    workspace: Workspace, folder: Path, entries: list[DigestEntry], skipped: list[str]
+) -> None:
+    rels: list[PurePosixPath] = []
+    for path in sorted(p for p in folder.iterdir() if DIGEST_NAME.fullmatch(p.name)):
+        rel = Workspace.DIGESTS / "areas" / folder.name / path.name
+        if path.is_symlink():  # a digest is a file the digest run wrote, never a link
+            skipped.append(f"{rel}: a symlink")
+        else:
+            rels.append(rel)
+    for rel, path in zip(rels, workspace.paths(rels), strict=True):
+        try:
+            entries.append(entry_from_file(rel, path.read_bytes()))
+        except (ParseError, OSError) as exc:
+            log.warning("skipping digest %s: %s", rel, exc)
+            skipped.append(f"{rel}: {exc}")
+
+
+def _read_manifest(workspace: Workspace) -> dict[str, str]:
+    try:
+        document = json.loads(workspace.path(MANIFEST).read_bytes())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s: %s", MANIFEST, exc)
+        return {}
+    files = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {str(k): str(v) for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def render_manifest(files: Mapping[str, str]) -> bytes:
+    """The manifest document (sorted, no timestamps: identical input gives identical bytes)."""
+    document = {"format": _MANIFEST_FORMAT, "files": dict(sorted(files.items()))}
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _removable(path: str) -> bool:
+    """Only pages this generator could have written may be removed (never a digest source):
+    ``index.md``/``.html`` anywhere in the site, or a digest page in ``versions/<release>/``."""
+    try:
+        rel = relative_path(path)
+    except UnsafePathError:
+        return False
+    roots = (Workspace.DIGESTS.name, Workspace.SITE.name)
+    if len(rel.parts) < 2 or rel.parts[0] not in roots or rel.suffix not in _PAGE_SUFFIXES:
+        return False
+    return rel.stem == "index" or (len(rel.parts) >= 4 and rel.parts[-3] == "versions")
+
+
+def select_pages(
+    model: SiteModel, version: int | None, languages: tuple[Language, ...]
+) -> tuple[PageRef, ...]:
+    """All navigation pages, plus the digest pages of ``version`` (all if None) in ``languages``."""
+    return tuple(
+        page
+        for page in model.pages()
+        if page.kind is not PageKind.DIGEST
+        or (
+            page.language in languages
+            and (version is None or (page.release is not None and page.release.version == version))
+        )
+    )
+
+
+def render_site(
+    model: SiteModel, pages: tuple[PageRef, ...], *, html: bool
+) -> dict[PurePosixPath, bytes]:
+    """Every file of the chosen pages, by workspace-relative path (pure)."""
+    files = {Workspace.DIGESTS / p: data for p, data in render_jekyll_site(model, pages).items()}
+    if html:
+        files.update(
+            {Workspace.SITE / p: data for p, data in render_html_site(model, pages).items()}
+        )
+    return files
+
+
+def _valid_paths(model: SiteModel) -> set[str]:
+    valid = {str(Workspace.DIGESTS / p) for p in static_paths()}
+    for page in model.pages():
+        valid.add(str(Workspace.DIGESTS / markdown_path(page)))
+        valid.add(str(Workspace.SITE / html_path(page)))
+    return valid
+
+
+def plan_commit(
+    model: SiteModel, rendered: Mapping[PurePosixPath, bytes], previous: Mapping[str, str]
+) -> tuple[dict[PurePosixPath, bytes], tuple[PurePosixPath, ...]]:
+    """The batch (rendered files, then the new manifest last) and the stale pages to remove."""
+    valid = _valid_paths(model)
+    kept = {path: digest for path, digest in previous.items() if path in valid}
+    kept.update({str(p): hashlib.sha256(data).hexdigest() for p, data in rendered.items()})
+    stale = sorted(p for p in previous if p not in valid and _removable(p))
+    files = dict(rendered)
+    files[MANIFEST] = render_manifest(kept)
+    return files, tuple(PurePosixPath(p) for p in stale)
+
+
+def _choices(version: object, language: str) -> tuple[int | None, tuple[Language, ...]]:
+    if language not in LANGUAGE_CHOICES:
+        raise InputError(f"language must be one of en, zh, bilingual; got {str(language)[:20]!r}")
+    return (None if version is None else parse_version(version)), LANGUAGE_CHOICES[language]
+
+
+async def _read(
+    workspace: Workspace, writer: BatchWriter
+) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
+    if isinstance(writer, ConsistentReader):
+        async with writer.reading():
+            return await anyio.to_thread.run_sync(_scan, workspace)
+    return await anyio.to_thread.run_sync(_scan, workspace)
+
+
+async def generate_pages(
+    workspace: Workspace,
+    catalog_names: AreaNames | AreaCatalogue,
+    writer: BatchWriter,
+    *,
+    version: int | str | None = None,
+    language: LanguageChoice | str = "bilingual",
+    html: bool = False,
+    telemetry: Telemetry | None = None,
+    clock: Clock = monotonic,
+) -> PagesSummary:
+    """Build the site from the digests on disk and write it as one batch.
+
+    Raises:
+        InputError: bad ``version`` or ``language``.
+        NotFoundError: no digests at all, or none for ``version``.
+        WriteError: the commit failed (the previous site is intact); ``WorkspaceBusyError``
+            when another process holds the workspace.
+    """
+    started = clock()
+    chosen_version, languages = _choices(version, language)
+    entries, skipped, previous = await _read(workspace, writer)
+    model = build_site_model(entries, area_names(catalog_names), languages)
+    _require_digests(model, chosen_version)
+    pages = select_pages(model, chosen_version, languages)
+    rendered = render_site(model, pages, html=html)
+    files, stale = plan_commit(model, rendered, previous)
+    result = await writer.write_batch(files, kind="page", remove=stale)
+    summary = PagesSummary(
+        pages=len(pages) * (2 if html else 1),
+        written=len(result.written),
+        unchanged=len(result.unchanged),
+        removed=len(result.removed),
+        wall_seconds=clock() - started,
+        preview=str(Workspace.SITE / preview_entry()) if html else None,
+        skipped=tuple(skipped),
+    )
+    _emit(telemetry, summary)
+    return summary
+
+
+def _emit(telemetry: Telemetry | None, summary: PagesSummary) -> None:
+    event = PagesGenerated(
+        pages=summary.pages,
+        written=summary.written,
+        unchanged=summary.unchanged,
+        removed=summary.removed,
+        seconds=summary.wall_seconds,
+    )
+    (telemetry or Telemetry()).emit(event)
+
+
+def _require_digests(model: SiteModel, version: int | None) -> None:
+    where = f"{Workspace.DIGESTS}/areas"
+    if not model.releases:
+        raise NotFoundError(
+            f"no digests found under {where}; write some first with `webplatform-digest run`"
+        )
+    if version is not None and all(key.version != version for key in model.releases):
+        shown = ", ".join(str(v) for v in sorted({key.version for key in model.releases})[-10:])
+        raise NotFoundError(
+            f"no digests of Chrome {version} under {where} (digests exist for: {shown}); "
+            f"write them first with `webplatform-digest run --version {version}`"
+        )

@@ -1,0 +1,278 @@
+"""The site model (pure): releases × areas × languages, the pages they make, and links between them.
+
+Built from the digest files found under ``digest_markdown/areas/<area>/`` and the focus-area
+catalogue. English pages are at the site root, Chinese ones under ``zh/``; navigation pages are
+``index`` files of their folder, digest pages are files named after their area (one folder per
+release keeps the number of folders, and so of directory fsyncs, small):
+
+```
+index                         zh/index
+versions/index                versions/chrome-144/index       versions/chrome-144/<area>
+areas/index                   areas/<area>/index              (every release of one area)
+```
+Links are relative, so the site works under any base URL and from ``file://``.
+"""
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.errors import ParseError
+from webplatform_digest.models import (
+    AREA_ID_PATTERN,
+    Channel,
+    DigestStatus,
+    FocusArea,
+    Language,
+    ReleaseKey,
+)
+
+#: ``chrome-144-en.md`` / ``chrome-144-beta-zh.md`` under ``digest_markdown/areas/<area>/``
+DIGEST_NAME = re.compile(r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?-(?P<lang>en|zh)\.md$")
+#: the longest digest body the site renders (larger bodies are cut, with a note)
+MAX_BODY_CHARS = 512 * 1024
+
+
+class AreaCatalogue(Protocol):
+    """Anything with the catalogue's ``areas`` (e.g. ``focus_areas.FocusAreaManager``)."""
+
+    @property
+    def areas(self) -> Sequence[FocusArea]:
+        """The configured focus areas, in catalogue order."""
+        ...
+
+
+AreaNames = Mapping[str, tuple[str, str]]
+
+
+def area_names(catalogue: AreaNames | AreaCatalogue) -> dict[str, tuple[str, str]]:
+    """``area id → (English name, Chinese name)`` from a mapping or a catalogue object."""
+    if isinstance(catalogue, Mapping):
+        return {str(key): (str(value[0]), str(value[1])) for key, value in catalogue.items()}
+    return {area.id: (area.name, area.name_zh or area.name) for area in catalogue.areas}
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A focus area shown on the site."""
+
+    id: str
+    name: str
+    name_zh: str
+
+    def label(self, language: Language) -> str:
+        """The display name in ``language``."""
+        return self.name_zh if language is Language.ZH else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One digest file found on disk."""
+
+    key: ReleaseKey
+    area: str
+    language: Language
+    title: str
+    status: DigestStatus
+    backend: str
+    markdown: str
+    source: PurePosixPath
+
+
+def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
+    """Read a digest file at ``digest_markdown/areas/<area>/<name>``; its front matter must agree
+    with its location.
+
+    Raises:
+        ParseError: bad name, bad front matter, or front matter that contradicts the path.
+    """
+    match = DIGEST_NAME.fullmatch(rel.name)
+    area = rel.parent.name
+    if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
+        raise ParseError("not a digest file name", source=str(rel))
+    digest = parse_digest_file(data, source=str(rel))
+    key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
+    if (digest.area, digest.version, digest.channel, digest.language.value) != (
+        area,
+        key.version,
+        key.channel,
+        match["lang"],
+    ):
+        raise ParseError("front matter does not match the file's location", source=str(rel))
+    markdown = digest.markdown
+    if len(markdown) > MAX_BODY_CHARS:
+        markdown = markdown[:MAX_BODY_CHARS] + "\n\n*(digest shortened for the site)*\n"
+    return DigestEntry(
+        key, area, digest.language, digest.title, digest.status, digest.backend, markdown, rel
+    )
+
+
+class PageKind(StrEnum):
+    """The kinds of page the site has."""
+
+    HOME = "home"
+    VERSIONS = "versions"
+    VERSION = "version"
+    DIGEST = "digest"
+    AREAS = "areas"
+    AREA = "area"
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """Identifies one page of the site in one language."""
+
+    kind: PageKind
+    language: Language
+    release: ReleaseKey | None = None
+    area: str | None = None
+
+    @property
+    def directory(self) -> PurePosixPath:
+        """The page's folder relative to the site root (``PurePosixPath('.')`` for home)."""
+        return PurePosixPath(*page_parts(self))
+
+    @property
+    def stem(self) -> str:
+        """The page's file name without extension: ``index``, or the area of a digest page."""
+        if self.kind is PageKind.DIGEST and self.area:
+            return self.area
+        return "index"
+
+    def in_language(self, language: Language) -> "PageRef":
+        """The same page in another language."""
+        return PageRef(self.kind, language, self.release, self.area)
+
+
+@lru_cache(maxsize=16384)
+def page_parts(page: PageRef) -> tuple[str, ...]:
+    """The components of a page's folder (``()`` for the English home)."""
+    base = ("zh",) if page.language is Language.ZH else ()
+    release = page.release.slug if page.release else ""
+    tail = {
+        PageKind.HOME: (),
+        PageKind.VERSIONS: ("versions",),
+        PageKind.VERSION: ("versions", release),
+        PageKind.DIGEST: ("versions", release),
+        PageKind.AREAS: ("areas",),
+        PageKind.AREA: ("areas", page.area or ""),
+    }[page.kind]
+    return base + tail
+
+
+@lru_cache(maxsize=65536)
+def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> str:
+    """A relative URL from ``source`` to ``target``. Folder index pages are linked as ``../x/``
+    or, with ``index_file``, ``../x/index.html`` (for ``file://``); digest pages as
+    ``../x/<area>.html``."""
+    here, there = page_parts(source), page_parts(target)
+    common = 0
+    while common < min(len(here), len(there)) and here[common] == there[common]:
+        common += 1
+    path = "/".join([".."] * (len(here) - common) + list(there[common:]))
+    name = f"{target.stem}.html" if target.stem != "index" else index_file
+    if name:
+        return f"{path}/{name}" if path else name
+    return f"{path}/" if path else "./"
+
+
+def release_label(key: ReleaseKey, language: Language) -> str:
+    """``Chrome 144`` / ``Chrome 144 Beta`` (``Chrome 144 Beta 版`` in Chinese)."""
+    if key.channel is Channel.STABLE:
+        return f"Chrome {key.version}"
+    return f"Chrome {key.version} Beta" + (" 版" if language is Language.ZH else "")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteModel:
+    """Everything the site shows, with lookups the page builders need."""
+
+    releases: tuple[ReleaseKey, ...]
+    areas: tuple[Area, ...]
+    languages: tuple[Language, ...]
+    digests: Mapping[tuple[ReleaseKey, str, Language], DigestEntry] = field(default_factory=dict)
+
+    def area(self, area_id: str) -> Area:
+        """The area with ``area_id`` (every digest's area is in the model)."""
+        return next(area for area in self.areas if area.id == area_id)
+
+    def digest(self, key: ReleaseKey, area: str, language: Language) -> DigestEntry | None:
+        """The digest of one area of one release in one language, if present."""
+        return self.digests.get((key, area, language))
+
+    def has(self, key: ReleaseKey, area_id: str) -> bool:
+        """Whether release ``key`` has a digest of ``area_id`` in any language."""
+        return any((key, area_id, lang) in self.digests for lang in Language)
+
+    def areas_of(self, key: ReleaseKey) -> tuple[Area, ...]:
+        """Areas with a digest (any language) in release ``key``."""
+        return tuple(area for area in self.areas if self.has(key, area.id))
+
+    def releases_of(self, area_id: str) -> tuple[ReleaseKey, ...]:
+        """Releases with a digest (any language) of ``area_id``, newest first."""
+        return tuple(key for key in self.releases if self.has(key, area_id))
+
+    def digest_page(self, key: ReleaseKey, area: str, language: Language) -> PageRef | None:
+        """The page of a digest in ``language``, else in the other language, else None."""
+        for candidate in (language, *[lang for lang in Language if lang is not language]):
+            if (key, area, candidate) in self.digests:
+                return PageRef(PageKind.DIGEST, candidate, key, area)
+        return None
+
+    def alternate(self, page: PageRef) -> PageRef | None:
+        """The page to switch language to: the same page, or its release page as a fallback."""
+        others = [lang for lang in self.languages if lang is not page.language]
+        if not others:
+            return None
+        other = page.in_language(others[0])
+        if page.kind is not PageKind.DIGEST or (page.release, page.area, others[0]) in self.digests:
+            return other
+        return PageRef(PageKind.VERSION, other.language, page.release)
+
+    def pages(self) -> tuple[PageRef, ...]:
+        """Every page of the site: navigation in every site language, digests where present."""
+        found: list[PageRef] = []
+        for language in self.languages:
+            found += [
+                PageRef(kind, language)
+                for kind in (PageKind.HOME, PageKind.VERSIONS, PageKind.AREAS)
+            ]
+            found += [PageRef(PageKind.VERSION, language, key) for key in self.releases]
+            found += [PageRef(PageKind.AREA, language, area=area.id) for area in self.areas]
+        found += [
+            PageRef(PageKind.DIGEST, lang, key, area)
+            for key, area, lang in sorted(self.digests, key=_digest_order)
+        ]
+        return tuple(found)
+
+
+def _digest_order(item: tuple[ReleaseKey, str, Language]) -> tuple[int, str, str, str]:
+    key, area, language = item
+    return (-key.version, key.channel.value, area, language.value)
+
+
+def _release_order(key: ReleaseKey) -> tuple[int, int]:
+    return (-key.version, 0 if key.channel is Channel.STABLE else 1)
+
+
+def build_site_model(
+    entries: Iterable[DigestEntry], names: AreaNames, languages: Iterable[Language] = ()
+) -> SiteModel:
+    """The model of ``entries``; areas in catalogue order (unknown areas last, named by id);
+    site languages: English, plus ``languages`` and every language a digest is written in."""
+    digests = {(e.key, e.area, e.language): e for e in entries}
+    used = {area for _, area, _ in digests}
+    ordered = [a for a in names if a in used] + sorted(used - set(names))
+    areas = tuple(Area(a, *names.get(a, (a, a))) for a in ordered)
+    present = {Language.EN, *languages, *(lang for _, _, lang in digests)}
+    return SiteModel(
+        releases=tuple(sorted({key for key, _, _ in digests}, key=_release_order)),
+        areas=areas,
+        languages=tuple(lang for lang in Language if lang in present),
+        digests=digests,
+    )

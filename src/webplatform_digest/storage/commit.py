@@ -1,0 +1,312 @@
+"""Crash-safe commits of files into the workspace (blocking I/O, run from one writer thread).
+
+Per file: temp file in the target's directory → write → fsync → ``os.replace`` → fsync of the
+directory. A set of files is committed in two phases: every changed file is *staged* (written and
+fsynced to its temp) first, and only when all are staged does any replace happen, so a write error
+(ENOSPC, EIO, EACCES) while staging leaves every old file intact. An fsync error is never retried:
+after a failed fsync Linux may have dropped the dirty pages, so a second fsync proves nothing.
+
+Guarantee: after a crash each target is its previous or its new complete content; leftover
+``.tmp-*.part`` files are expected after a crash and are removed by :func:`sweep_temps`.
+Assumes a local POSIX filesystem that honours fsync and one writer per workspace (a lock).
+"""
+
+import contextlib
+import errno
+import logging
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from webplatform_digest.errors import WriteError
+from webplatform_digest.storage.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".tmp-"
+TEMP_SUFFIX = ".part"
+_TEMP_NAME = re.compile(r"^\.tmp-(?:(\d{1,10})-)?[A-Za-z0-9_]{1,64}\.part$")
+#: directories the start-up sweep never descends into
+_SWEEP_SKIP = frozenset({".git", ".hg", ".venv", "node_modules", "_site", ".jekyll-cache"})
+_DEFAULT_MODE = 0o644
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch write did, by workspace-relative path."""
+
+    written: tuple[PurePosixPath, ...] = ()
+    unchanged: tuple[PurePosixPath, ...] = ()
+    removed: tuple[PurePosixPath, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    """One file to commit: its workspace-relative name, confined absolute path and bytes."""
+
+    rel: PurePosixPath
+    path: Path
+    data: bytes = b""
+
+
+#: applies a function to each item, possibly in parallel (``map`` or ``Executor.map``)
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
+
+
+def reason(exc: OSError) -> str:
+    """A short human reason for an OS error (no absolute paths)."""
+    if exc.errno == errno.ENOSPC:
+        return "no space left on device"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    if exc.errno == errno.EIO:
+        return "input/output error"
+    return exc.strerror or type(exc).__name__
+
+
+def is_unchanged(path: Path, data: bytes) -> bool:
+    """True if ``path`` is a regular file holding exactly ``data``."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+        return False
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a new fsynced temp file beside ``path``; return the temp's path.
+
+    Raises:
+        OSError: the temp is removed before the error propagates; nothing else changed.
+    """
+    mode = _mode_of(path)
+    # the writer's pid in the name tells a sweep which temps may still be in use
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMP_SUFFIX)
+    try:
+        try:
+            os.fchmod(fd, mode)
+            _write_all(fd, data)
+            os.fsync(fd)  # not retried on failure: see the module docstring
+        finally:
+            os.close(fd)
+    except BaseException:
+        discard(Path(name))
+        raise
+    return Path(name)
+
+
+def _mode_of(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return _DEFAULT_MODE
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def discard(temp: Path) -> None:
+    """Remove a temp file, ignoring errors (the start-up sweep catches what is left)."""
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames in ``directory`` durable (no-op where directories cannot be opened).
+
+    Raises:
+        OSError: the fsync itself failed.
+    """
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_directory(directory: Path) -> set[Path]:
+    """Create ``directory`` and missing parents; return the parents whose entries changed."""
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+    return {path.parent for path in missing}
+
+
+def commit_files(
+    files: Sequence[FileJob], removals: Sequence[FileJob] = (), *, mapper: Mapper = map
+) -> BatchResult:
+    """Commit ``files`` (in order) and remove ``removals`` as one set.
+
+    Stage every changed file, then remove, then replace in order, then fsync the directories.
+
+    Raises:
+        WriteError: staging failed (nothing changed), or a remove/replace/directory fsync failed
+            (the message says what did change; every file is still complete).
+    """
+    same = [is_unchanged(job.path, job.data) for job in files]
+    changed = [job for job, flag in zip(files, same, strict=True) if not flag]
+    unchanged = tuple(job.rel for job, flag in zip(files, same, strict=True) if flag)
+    dirty: set[Path] = set()
+    for job in changed:
+        try:
+            dirty |= ensure_directory(job.path.parent)
+        except OSError as exc:
+            raise WriteError(f"cannot create the folder of {job.rel}: {reason(exc)}") from exc
+    temps = _stage_all(changed, mapper)
+    removed = _remove_all(removals, temps, dirty)
+    _install_all(changed, temps)
+    dirty |= {job.path.parent for job in changed}
+    _sync_directories(dirty, changed, mapper)
+    return BatchResult(tuple(job.rel for job in changed), unchanged, removed)
+
+
+def _stage_one(job: FileJob) -> Path | OSError:
+    try:
+        return stage(job.path, job.data)
+    except OSError as exc:
+        return exc
+
+
+def _stage_all(changed: Sequence[FileJob], mapper: Mapper) -> list[Path]:
+    outcomes = list(mapper(_stage_one, changed))
+    temps = [item for item in outcomes if isinstance(item, Path)]
+    for job, item in zip(changed, outcomes, strict=True):
+        if isinstance(item, OSError):
+            for temp in temps:
+                discard(temp)
+            raise WriteError(f"cannot write {job.rel}: {reason(item)}; nothing was changed")
+    return temps
+
+
+def _remove_all(
+    removals: Sequence[FileJob], temps: list[Path], dirty: set[Path]
+) -> tuple[PurePosixPath, ...]:
+    removed: list[PurePosixPath] = []
+    for job in removals:
+        try:
+            if not job.path.is_file():
+                continue
+            os.unlink(job.path)
+        except OSError as exc:
+            for temp in temps:
+                discard(temp)
+            done = f" ({len(removed)} other files were removed)" if removed else ""
+            raise WriteError(f"cannot remove {job.rel}: {reason(exc)}{done}") from exc
+        removed.append(job.rel)
+        dirty.add(job.path.parent)
+    return tuple(removed)
+
+
+def _install_all(changed: Sequence[FileJob], temps: list[Path]) -> None:
+    for index, (job, temp) in enumerate(zip(changed, temps, strict=True)):
+        try:
+            os.replace(temp, job.path)
+        except OSError as exc:
+            for rest in temps[index:]:
+                discard(rest)
+            done = f"; {index} earlier files of the batch were replaced" if index else ""
+            raise WriteError(f"cannot replace {job.rel}: {reason(exc)}{done}") from exc
+
+
+def _sync_one(directory: Path) -> OSError | None:
+    try:
+        fsync_directory(directory)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _sync_directories(directories: set[Path], changed: Sequence[FileJob], mapper: Mapper) -> None:
+    failures = [exc for exc in mapper(_sync_one, sorted(directories)) if exc is not None]
+    if failures:
+        names = ", ".join(str(job.rel) for job in changed[:3])
+        raise WriteError(
+            f"wrote {names} but could not sync its directory: {reason(failures[0])}; "
+            "the change may not survive a power loss"
+        ) from failures[0]
+
+
+def sweep_temps(root: Path) -> int:
+    """Delete leftover ``.tmp-*.part`` files under ``root`` (not following symlinks).
+
+    A temp whose writer process is still alive (this one included) is kept: it may be a write
+    in progress, e.g. another server's progress file.
+    """
+    count = 0
+    for directory, subdirs, names in os.walk(root, followlinks=False):
+        subdirs[:] = [name for name in subdirs if name not in _SWEEP_SKIP]
+        for name in names:
+            match = _TEMP_NAME.fullmatch(name)
+            if match and not (match.group(1) and _alive(int(match.group(1)))):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
+                    count += 1
+    if count:
+        log.info("removed %d leftover temp files under the workspace", count)
+    return count
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a reused pid keeps a leftover until that process ends)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OverflowError:
+        return False
+    return True
+
+
+def file_jobs(workspace: Workspace, files: Mapping[PurePosixPath, bytes]) -> tuple[FileJob, ...]:
+    """Jobs for ``files``, each path confined to the workspace.
+
+    Raises:
+        UnsafePathError: a path leaves the workspace.
+    """
+    paths = workspace.paths(files)
+    return tuple(
+        FileJob(rel, path, data) for (rel, data), path in zip(files.items(), paths, strict=True)
+    )
+
+
+def removal_jobs(
+    workspace: Workspace, remove: Sequence[PurePosixPath], keep: Mapping[PurePosixPath, bytes]
+) -> tuple[FileJob, ...]:
+    """Jobs for removing ``remove`` (minus anything also being written), confined.
+
+    Raises:
+        UnsafePathError: a path leaves the workspace.
+    """
+    wanted = [rel for rel in remove if rel not in keep]
+    return tuple(
+        FileJob(rel, path) for rel, path in zip(wanted, workspace.paths(wanted), strict=True)
+    )

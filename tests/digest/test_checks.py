@@ -1,0 +1,162 @@
+"""Reply checks: English structure and links, Chinese structure, URLs and CJK share."""
+
+from tests.digest_samples import fake_translation, sample_subjects, valid_english
+from webplatform_digest.digest.checks import (
+    check_chinese,
+    check_english,
+    clean_reply,
+    headings,
+    link_targets,
+)
+from webplatform_digest.digest.prompts import fallback_english
+
+TITLES = ("Caret shapes", "Scroll `snap-type` tweaks")
+URLS = {"https://a.example.test/1", "https://b.example.test/2"}
+GOOD = (
+    "Overview of the release.\n\n"
+    "## Caret shapes\n\nText about carets.\n\n- [Bug](https://a.example.test/1)\n\n"
+    "## Scroll `snap-type` tweaks\n\nText about snapping.\n\n- [Spec](https://b.example.test/2)\n"
+)
+
+
+def _problems(text: str) -> str:
+    return " | ".join(check_english(text, TITLES, URLS, max_chars=10_000).problems)
+
+
+def test_a_digest_with_every_feature_heading_and_known_links_passes() -> None:
+    """The reference reply has no problems."""
+    assert _problems(GOOD) == ""
+
+
+def test_a_missing_feature_heading_is_named() -> None:
+    """Dropping a feature's section is reported with its title."""
+    text = GOOD.split("## Scroll")[0]
+    assert "no '## <title>' heading: Scroll `snap-type` tweaks" in _problems(text)
+
+
+def test_headings_match_loosely_on_case_emphasis_and_spacing() -> None:
+    """Bold markers, case and extra spaces in a heading still match the title."""
+    text = GOOD.replace("## Caret shapes", "## **caret   Shapes**")
+    assert _problems(text) == ""
+
+
+def test_a_link_not_in_the_input_is_rejected() -> None:
+    """An invented URL is reported."""
+    text = GOOD + "\nSee [this](https://evil.example.test/x).\n"
+    assert "not in the input: https://evil.example.test/x" in _problems(text)
+
+
+def test_bare_urls_and_autolinks_count_as_links() -> None:
+    """A bare URL or an autolink outside code must also come from the input."""
+    assert "https://evil.example.test/a" in _problems(GOOD + "\nhttps://evil.example.test/a\n")
+    assert "https://evil.example.test/b" in _problems(GOOD + "\n<https://evil.example.test/b>\n")
+
+
+def test_urls_inside_code_are_not_links() -> None:
+    """Example code may mention a URL without it being a link."""
+    text = GOOD + "\n```js\nfetch('https://api.example.test/x')\n```\n\nUse `https://x.test`.\n"
+    assert _problems(text) == ""
+
+
+def test_front_matter_level_one_headings_and_raw_html_are_rejected() -> None:
+    """Structure rules of the prompt are enforced."""
+    assert "front matter" in _problems("---\ntitle: x\n---\n" + GOOD)
+    assert "level-1 heading" in _problems("# Title\n\n" + GOOD)
+    problems = _problems(GOOD + "\n<script>alert(1)</script>\n")
+    assert "raw HTML (</script>, <script>)" in problems
+
+
+def test_element_names_in_inline_code_are_not_raw_html() -> None:
+    """`<dialog>` in backticks is fine; a bare <dialog> is not."""
+    assert _problems(GOOD + "\nThe `<dialog>` element.\n") == ""
+    assert "raw HTML (<dialog>)" in _problems(GOOD + "\nThe <dialog> element.\n")
+
+
+def test_javascript_links_are_rejected_even_when_the_word_appears_in_prose() -> None:
+    """Only a javascript: link target is dangerous; the language name in prose is not."""
+    assert _problems(GOOD + "\nJavaScript: faster now.\n") == ""
+    assert "javascript:" in _problems(GOOD + "\n[x](javascript:alert)\n")
+
+
+def test_extra_and_duplicate_level_two_headings_are_rejected() -> None:
+    """Only feature titles may be level-2 headings, each once."""
+    assert "not feature titles from the input: Summary" in _problems(GOOD + "\n## Summary\n\nx\n")
+    assert "more than once: Caret shapes" in _problems(GOOD + "\n## Caret shapes\n\nagain\n")
+
+
+def test_long_and_empty_replies_are_rejected() -> None:
+    """Length is bounded and an empty reply is one clear problem."""
+    assert "too long" in _problems(GOOD + "x" * 10_000)
+    assert _problems("   \n") == "the reply is empty"
+
+
+def test_harmless_wrapping_is_removed_before_checking() -> None:
+    """A whole-reply code fence, a think block and CRLF are undone."""
+    wrapped = "<think>plan</think>\n```markdown\n" + GOOD.replace("\n", "\r\n") + "\n```"
+    assert clean_reply(wrapped) == GOOD.strip()
+    assert _problems(wrapped) == ""
+
+
+def test_headings_inside_code_blocks_are_ignored() -> None:
+    """A '#' comment in a fenced block is not a heading."""
+    text = "## A\n\n```sh\n# comment\n```\n\n### B ##\n"
+    assert [(h.level, h.text) for h in headings(text)] == [(2, "A"), (3, "B")]
+
+
+def test_a_title_ending_in_a_hash_keeps_it() -> None:
+    """'C#' is not a closing sequence."""
+    assert headings("## Support for C#")[0].text == "Support for C#"
+
+
+def test_link_targets_are_normalised() -> None:
+    """Trailing slashes and punctuation do not make a different URL."""
+    assert link_targets("See https://a.test/x/. and [y](https://a.test/x)") == {"https://a.test/x"}
+
+
+def test_a_faithful_translation_passes_the_chinese_checks() -> None:
+    """Same heading levels, same URLs, Chinese prose."""
+    english = valid_english(sample_subjects()[0])
+    assert check_chinese(fake_translation(english), english, max_chars=50_000).problems == ()
+
+
+def test_untranslated_english_fails_the_cjk_check() -> None:
+    """Returning the English source is not a translation."""
+    english = valid_english(sample_subjects()[0])
+    problems = check_chinese(english, english, max_chars=50_000).problems
+    assert len(problems) == 1
+    assert "too little Chinese text" in problems[0]
+
+
+def test_a_translation_with_other_heading_levels_is_rejected() -> None:
+    """A heading demoted from ## to ### changes the structure."""
+    english = valid_english(sample_subjects()[0])
+    translated = fake_translation(english).replace("## 功能", "### 功能", 1)
+    problems = " ".join(check_chinese(translated, english, max_chars=50_000).problems)
+    assert "heading structure differs" in problems
+
+
+def test_a_translation_with_a_dropped_or_added_url_is_rejected() -> None:
+    """The URL set must be the same as the source's."""
+    english = valid_english(sample_subjects()[0])
+    translated = fake_translation(english)
+    dropped = translated.replace("https://bugs.example.test/issues/100", "https://x.test/y")
+    problems = " ".join(check_chinese(dropped, english, max_chars=50_000).problems)
+    assert "missing https://bugs.example.test/issues/100" in problems
+    assert "not in the source https://x.test/y" in problems
+
+
+def test_the_english_fallback_translates_to_a_checkable_structure() -> None:
+    """A translation of the fallback page passes against the fallback as source."""
+    english = fallback_english(sample_subjects()[0])
+    assert check_chinese(fake_translation(english), english, max_chars=50_000).ok
+
+
+def test_tags_the_input_titles_show_unquoted_are_tolerated_but_script_never_is() -> None:
+    """A title such as 'Allow <use> …' may be repeated; <script> is always rejected."""
+    titles = ("Allow <use> to reference a root", "Escape <script> text")
+    text = "## Allow <use> to reference a root\n\nx\n\n## Escape <script> text\n\ny\n"
+    problems = check_english(text, titles, set(), max_chars=10_000).problems
+    assert problems == (
+        "the reply contains raw HTML (<script>); write element names in inline code such as "
+        "`<dialog>`",
+    )

@@ -1,0 +1,313 @@
+"""The digest-run state machine: ordering, retries, fallbacks, outcomes, snapshots."""
+
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from tests.digest_samples import good_answer, plan, sample_subjects, subject
+from webplatform_digest.digest.machine import DigestRun, Failure, parse_languages
+from webplatform_digest.digest.prompts import UNTRANSLATED_BANNER
+from webplatform_digest.errors import InputError, RunStateError
+from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.models import DigestStatus, Language
+
+
+def _drive(run: DigestRun, answer, limit: int = 4) -> int:
+    """Answer every ready request in rounds; return the number of rounds."""
+    rounds = 0
+    while not run.done:
+        batch = run.ready_requests(limit)
+        assert batch, "a run that is not done must have ready requests when none is in flight"
+        rounds += 1
+        for pending in batch:
+            run.feed(pending.request_id, answer(pending.request))
+    return rounds
+
+
+def test_valid_replies_give_ok_digests_in_every_requested_language() -> None:
+    """Two areas with features are ok in both languages; the empty area gets empty pages."""
+    subjects = sample_subjects()
+    run = DigestRun(plan(subjects))
+    _drive(run, good_answer(subjects))
+    assert run.statuses() == {
+        "css": {"en": "ok", "zh": "ok"},
+        "javascript": {"en": "ok", "zh": "ok"},
+        "graphics-webgpu": {"en": "empty", "zh": "empty"},
+    }
+    assert run.llm_calls == 4
+    assert run.fallbacks == 0
+    digests = {(d.area, d.language): d for d in run.results()}
+    assert digests[("css", Language.ZH)].title == "CSS 与 UI — Chrome 144"
+    assert digests[("css", Language.EN)].backend == "scripted"
+    assert digests[("graphics-webgpu", Language.EN)].backend == "deterministic"
+
+
+def test_english_requests_go_before_chinese_ones_and_chinese_starts_without_a_barrier() -> None:
+    """css.zh becomes ready as soon as css.en is accepted, while javascript.en is in flight."""
+    subjects = sample_subjects()
+    run = DigestRun(plan(subjects))
+    answer = good_answer(subjects)
+    first = run.ready_requests(4)
+    assert [p.request_id for p in first] == ["css.en.1", "javascript.en.1"]
+    run.feed("css.en.1", answer(first[0].request))
+    assert [p.request_id for p in run.ready_requests(4)] == ["css.zh.1"]
+    assert set(run.in_flight) == {"javascript.en.1", "css.zh.1"}
+
+
+def test_ready_requests_are_bounded_by_the_limit() -> None:
+    """Never more than ``limit`` requests per call; zero gives none."""
+    subjects = tuple(subject(f"a{i}", ["One"]) for i in range(7))
+    run = DigestRun(plan(subjects))
+    assert run.ready_requests(0) == ()
+    assert len(run.ready_requests(3)) == 3
+    assert len(run.ready_requests(10)) == 4
+
+
+@pytest.mark.parametrize("areas", [1, 2, 3, 4, 5, 7, 8, 9, 13])
+def test_rounds_meet_the_schedule_limit_of_two_chained_stages(areas: int) -> None:
+    """With C = 4 slots, N areas need max(2, ceil(2N/C)) rounds: EN-first is optimal."""
+    subjects = tuple(subject(f"a{i}", ["One", "Two"]) for i in range(areas))
+    run = DigestRun(plan(subjects))
+    assert _drive(run, good_answer(subjects), limit=4) == max(2, math.ceil(2 * areas / 4))
+
+
+def _bad(_: LLMRequest) -> LLMReply:
+    return LLMReply(text="Here is a digest without headings. https://evil.example.test/")
+
+
+def test_an_invalid_reply_gets_one_corrective_retry_stating_the_problems() -> None:
+    """First reply invalid, second valid: status retried, reason names the problems."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects, languages=(Language.EN,)))
+    first = run.ready_requests(4)[0]
+    outcomes = run.feed(first.request_id, _bad(first.request))
+    assert [(o.stage, o.outcome) for o in outcomes] == [("english_generation", "retried")]
+    retry = run.ready_requests(4)[0]
+    assert retry.request_id == "javascript.en.2"
+    assert retry.request.meta.stage == "english_retry"
+    assert "not in the input: https://evil.example.test" in retry.request.messages[-1].text
+    run.feed(retry.request_id, good_answer(subjects)(retry.request))
+    (digest,) = run.results()
+    assert digest.status is DigestStatus.RETRIED
+    assert digest.reason.startswith("corrected after: these features have no")
+
+
+def test_two_invalid_replies_end_in_the_deterministic_fallback() -> None:
+    """Invalid, invalid: fallback, with every stage outcome recorded."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects))
+    _drive(run, _bad)
+    assert run.statuses() == {"javascript": {"en": "fallback", "zh": "fallback"}}
+    assert [(o.language, o.stage, o.outcome) for o in run.outcomes] == [
+        ("en", "english_generation", "retried"),
+        ("en", "english_retry", "error"),
+        ("en", "english_fallback", "fallback"),
+        ("zh", "translation", "retried"),
+        ("zh", "translation_retry", "error"),
+        ("zh", "translation_fallback", "fallback"),
+        ("", "area_total", "fallback"),
+    ]
+    zh = run.area_digests("javascript")[1]
+    assert zh.markdown.startswith(UNTRANSLATED_BANNER)
+    assert zh.reason.startswith("still invalid after a corrective retry")
+    assert run.fallbacks == 2
+
+
+def test_a_failed_call_falls_back_at_once_without_a_corrective_retry() -> None:
+    """The governor already retried transport errors; a failure is final."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects, languages=(Language.EN,)))
+    pending = run.ready_requests(4)[0]
+    run.feed(pending.request_id, Failure("BackendError", "HTTP 503"))
+    assert run.done
+    (digest,) = run.results()
+    assert digest.status is DigestStatus.FALLBACK
+    assert digest.reason == "LLM call failed: BackendError: HTTP 503"
+    assert run.llm_calls == 1
+
+
+def test_the_offline_answer_is_accepted_as_a_fallback_without_retry() -> None:
+    """A reply equal to the request's fallback (offline backend) is final."""
+    subjects = (sample_subjects()[0],)
+    run = DigestRun(plan(subjects))
+    rounds = _drive(run, lambda r: LLMReply(text=r.meta.fallback))
+    assert rounds == 2
+    assert run.statuses() == {"css": {"en": "fallback", "zh": "fallback"}}
+    assert all(d.backend == "scripted" for d in run.results())
+    assert run.results()[0].reason == "offline digest (no LLM)"
+    assert run.llm_calls == 0
+
+
+def test_cached_replies_are_counted_and_marked_cached() -> None:
+    """A cache answer is not an LLM call."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects))
+    answer = good_answer(subjects)
+    _drive(run, lambda r: LLMReply(text=answer(r).text, cached=True))
+    assert run.statuses() == {"javascript": {"en": "cached", "zh": "cached"}}
+    assert (run.llm_calls, run.cache_hits) == (0, 2)
+    assert run.outcomes[-1].outcome == "cached"
+
+
+def test_a_chinese_only_run_generates_english_first_but_reports_only_chinese() -> None:
+    """The English is an intermediate step of a zh run."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects, languages=(Language.ZH,)))
+    assert run.ready_requests(4)[0].request_id == "javascript.en.1"
+    run.requeue_in_flight()
+    _drive(run, good_answer(subjects))
+    assert run.statuses() == {"javascript": {"zh": "ok"}}
+    assert [d.language for d in run.results()] == [Language.ZH]
+    assert run.progress().total == 2
+
+
+def test_feeding_an_unknown_or_answered_request_is_a_run_state_error() -> None:
+    """Replies are accepted once, and only for requests in flight."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects))
+    pending = run.ready_requests(1)[0]
+    with pytest.raises(RunStateError, match="not awaiting a reply"):
+        run.feed("css.en.1", LLMReply(text="x"))
+    run.feed(pending.request_id, Failure("X"))
+    with pytest.raises(RunStateError):
+        run.feed(pending.request_id, Failure("X"))
+
+
+def test_fail_remaining_gives_every_open_item_its_fallback() -> None:
+    """A passed deadline still ends with a digest for every item."""
+    run = DigestRun(plan())
+    run.ready_requests(1)
+    outcomes = run.fail_remaining("run deadline passed")
+    assert run.done
+    assert {o.outcome for o in outcomes} == {"fallback"}
+    assert run.reasons()["css"] == {"en": "run deadline passed", "zh": "run deadline passed"}
+
+
+def test_requeued_requests_are_issued_again_under_the_same_id() -> None:
+    """Replies lost in a restart are asked for again."""
+    run = DigestRun(plan())
+    ids = [p.request_id for p in run.ready_requests(4)]
+    assert run.requeue_in_flight() == tuple(ids)
+    assert [p.request_id for p in run.ready_requests(4)] == ids
+
+
+def test_a_snapshot_restores_into_the_same_run_and_continues() -> None:
+    """Snapshot mid-run, JSON round trip, restore, finish: same result as straight through."""
+    subjects = sample_subjects()
+    answer = good_answer(subjects)
+    straight = DigestRun(plan(subjects))
+    _drive(straight, answer)
+    run = DigestRun(plan(subjects))
+    first = run.ready_requests(4)
+    run.feed(first[0].request_id, _bad(first[0].request))
+    restored = DigestRun.restore(json.loads(json.dumps(run.snapshot())))
+    assert restored.in_flight == run.in_flight
+    assert restored.request_for("javascript.en.1") == run.request_for("javascript.en.1")
+    restored.feed(first[1].request_id, answer(first[1].request))
+    _drive(restored, answer)
+    assert restored.statuses()["javascript"] == straight.statuses()["javascript"]
+    assert restored.statuses()["css"] == {"en": "retried", "zh": "ok"}
+    assert restored.llm_calls == 5
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{}, {"schema": 2}, {"schema": 1, "plan": {}}, {"schema": 1, "plan": None, "items": []}],
+)
+def test_a_malformed_snapshot_is_a_clear_run_state_error(broken: dict[str, object]) -> None:
+    """Restoring garbage fails with RunStateError, not a crash."""
+    with pytest.raises(RunStateError, match="cannot be resumed"):
+        DigestRun.restore(broken)
+
+
+def test_progress_counts_items_and_names_the_latest() -> None:
+    """Progress is completed/total over pipeline items."""
+    subjects = sample_subjects()
+    run = DigestRun(plan(subjects))
+    assert (run.progress().completed, run.progress().total) == (2, 6)
+    _drive(run, good_answer(subjects))
+    progress = run.progress()
+    assert (progress.completed, progress.total) == (6, 6)
+    assert progress.message == "6/6 digests ready; javascript zh: ok"
+
+
+def test_languages_are_parsed_from_the_three_choices() -> None:
+    """en, zh, bilingual; anything else is an input error."""
+    assert parse_languages("bilingual") == (Language.EN, Language.ZH)
+    assert parse_languages("zh") == (Language.ZH,)
+    with pytest.raises(InputError, match="en, zh, bilingual"):
+        parse_languages("fr")
+
+
+class RunInterleavings(RuleBasedStateMachine):
+    """Any interleaving of issues, replies, failures and restarts ends with every digest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subjects = (*sample_subjects(), subject("security-privacy", ["Origin isolation"]))
+        self.run = DigestRun(plan(self.subjects))
+        self.good = good_answer(self.subjects)
+
+    @rule(limit=st.integers(0, 5))
+    def issue(self, limit: int) -> None:
+        """Issue a bounded batch."""
+        before = len(self.run.in_flight)
+        batch = self.run.ready_requests(limit)
+        assert len(batch) <= limit
+        assert len(self.run.in_flight) == before + len(batch)
+
+    @precondition(lambda self: bool(self.run.in_flight))
+    @rule(pick=st.integers(0, 20), kind=st.sampled_from(["good", "bad", "fail", "offline"]))
+    def answer(self, pick: int, kind: str) -> None:
+        """Answer one in-flight request, any of them, in any way."""
+        rid = self.run.in_flight[pick % len(self.run.in_flight)]
+        request = self.run.request_for(rid)
+        result: LLMReply | Failure = {
+            "good": lambda: self.good(request),
+            "bad": lambda: _bad(request),
+            "fail": lambda: Failure("BackendError", "down"),
+            "offline": lambda: LLMReply(text=request.meta.fallback),
+        }[kind]()
+        self.run.feed(rid, result)
+
+    @rule()
+    def restart(self) -> None:
+        """Persist and restore (replies in flight survive for the round driver)."""
+        self.run = DigestRun.restore(json.loads(json.dumps(self.run.snapshot())))
+
+    @invariant()
+    def attempts_are_bounded_and_chinese_waits_for_english(self) -> None:
+        """No item past its second attempt; no Chinese request before its English is final."""
+        for rid in self.run.in_flight:
+            area, language, attempt = rid.split(".")
+            assert int(attempt) <= 2
+            if language == "zh":
+                assert self.run.statuses()[area].get("en") not in (None, "pending")
+
+    def teardown(self) -> None:
+        """Drain with failures: the run must end with a digest for every requested item."""
+        for _ in range(100):
+            if self.run.done:
+                break
+            for rid in self.run.in_flight:
+                self.run.feed(rid, Failure("BackendError", "down"))
+            self.run.ready_requests(100)
+        assert self.run.done
+        for row in self.run.statuses().values():
+            assert set(row) == {"en", "zh"}
+            assert "pending" not in row.values()
+        assert all(d.markdown.strip() for d in self.run.results())
+        assert len(self.run.results()) == 2 * len(self.subjects)
+
+
+RunInterleavings.TestCase.settings = settings(
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_any_interleaving_terminates_with_every_digest = RunInterleavings.TestCase

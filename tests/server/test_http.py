@@ -1,0 +1,231 @@
+"""The streamable-HTTP server as a real subprocess: metrics, guards, token, binding, SIGTERM."""
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from fastmcp import Client
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+
+from tests.server_support import seed_samples
+from webplatform_digest.container import Container
+from webplatform_digest.server.http import bind_socket, uvicorn_server
+from webplatform_digest.settings import load_settings
+
+TOKEN = "s3cret-token-for-tests"
+READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
+
+
+@dataclass
+class HttpServer:
+    """A running ``webplatform-digest serve --transport http`` subprocess."""
+
+    process: subprocess.Popen[str]
+    port: int
+    root: Path
+    stderr: Path
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _start(root: Path, env: dict[str, str]) -> HttpServer:
+    stderr = root / "server-stderr.log"
+    handle = stderr.open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "webplatform_digest", "serve", "--transport", "http"),
+            *("--port", "0", "--root", str(root)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=handle,
+        text=True,
+        env={**os.environ, **env},
+    )
+    handle.close()
+    for _ in range(3000):  # up to 30 s: wait on the process so a crash ends the loop at once
+        text = stderr.read_text(encoding="utf-8")
+        if match := READY.search(text):
+            return HttpServer(process, int(match.group(1)), root, stderr)
+        try:
+            process.wait(timeout=0.01)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"server exited early:\n{text}")
+    process.kill()
+    raise AssertionError("server did not start within 30 s")
+
+
+def _stop(server: HttpServer) -> int:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    return server.process.wait(timeout=15)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[HttpServer]:
+    """An HTTP server without a token over a workspace with the samples."""
+    seed_samples(tmp_path)
+    running = _start(tmp_path, {"WEBPLATFORM_RATE_LIMIT": "1000", "WEBPLATFORM_LOG_LEVEL": "INFO"})
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=10)
+
+
+@pytest.fixture
+def token_server(tmp_path: Path) -> Iterator[HttpServer]:
+    """An HTTP server that requires a bearer token."""
+    seed_samples(tmp_path)
+    running = _start(tmp_path, {"WEBPLATFORM_HTTP_TOKEN": TOKEN})
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=10)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
+    server: HttpServer, mode: str
+) -> None:
+    """A FastMCP client over HTTP runs the pipeline; /metrics parses with prometheus_client."""
+    async with Client(f"{server.url}/mcp", mode=mode) as client:
+        processed = await client.call_tool("process_release_notes", {"version": 145})
+        areas = await client.call_tool("list_focus_areas", {})
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        metrics = await http.get("/metrics")
+        summary = await http.get("/metrics/summary")
+        health = await http.get("/healthz")
+    families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
+    calls = families["webplatform_digest_tool_calls"]
+    ok = {
+        s.labels["tool"]: s.value
+        for s in calls.samples
+        if s.name.endswith("_total") and s.labels.get("outcome") == "ok"
+    }
+    assert processed.structured_content["version"] == 145  # type: ignore[index]
+    assert areas.structured_content["areas"]  # type: ignore[index]
+    assert ok["process_release_notes"] == 1
+    assert ok["list_focus_areas"] == 1
+    assert summary.status_code == 200
+    assert isinstance(summary.json(), dict)
+    assert health.json() == {"status": "ok"}
+
+
+@pytest.mark.e2e
+async def test_foreign_host_and_origin_are_refused(server: HttpServer) -> None:
+    """DNS-rebinding defence: a foreign Host gets 421, a foreign Origin 403, on every route."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        host = await http.post("/mcp", json=body, headers={"Host": "evil.example"})
+        origin = await http.post("/mcp", json=body, headers={"Origin": "http://evil.example"})
+        metrics_host = await http.get("/metrics", headers={"Host": "evil.example"})
+        local = await http.get("/metrics", headers={"Origin": f"http://localhost:{server.port}"})
+    assert host.status_code == 421
+    assert origin.status_code == 403
+    assert metrics_host.status_code == 421
+    assert local.status_code == 200
+
+
+@pytest.mark.e2e
+async def test_the_bearer_token_guards_mcp_and_metrics_but_not_health(
+    token_server: HttpServer,
+) -> None:
+    """Without the token /mcp and /metrics answer 401; with it a client works."""
+    async with httpx.AsyncClient(base_url=token_server.url) as http:
+        no_token = await http.get("/metrics")
+        wrong = await http.get("/metrics", headers={"Authorization": "Bearer nope"})
+        mcp = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        right = await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        health = await http.get("/healthz")
+    async with Client(f"{token_server.url}/mcp", auth=TOKEN) as client:
+        tools = await client.list_tools()
+    assert no_token.status_code == 401
+    assert wrong.status_code == 401
+    assert mcp.status_code == 401
+    assert right.status_code == 200
+    assert health.status_code == 200
+    assert tools
+    assert TOKEN not in token_server.stderr.read_text(encoding="utf-8")
+
+
+@pytest.mark.e2e
+def test_nothing_listens_beyond_loopback(server: HttpServer) -> None:
+    """Every socket the server listens on is bound to 127.0.0.1 (checked with ss)."""
+    ss = shutil.which("ss")
+    if ss is None:
+        listening = [
+            c.laddr.ip
+            for c in psutil.Process(server.process.pid).net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+    else:
+        out = subprocess.run(
+            [ss, "-ltnpH"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+        mine = [line for line in out.splitlines() if f"pid={server.process.pid}," in line]
+        listening = [line.split()[3].rsplit(":", 1)[0] for line in mine]
+    assert listening
+    assert set(listening) == {"127.0.0.1"}
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_the_server_cleanly(server: HttpServer) -> None:
+    """SIGTERM: graceful shutdown with lifespan teardown, exit code 0, within seconds."""
+    code = _stop(server)
+    assert code == 0
+    assert "server stopped cleanly" in server.stderr.read_text(encoding="utf-8")
+
+
+def test_a_shutdown_signal_marks_the_container_stopping_before_requests_end(
+    tmp_path: Path,
+) -> None:
+    """uvicorn's signal handler tells the container first, so cut-short runs stay resumable."""
+    container = Container(load_settings(root=tmp_path))
+    server = uvicorn_server(Starlette(), on_exit=container.begin_shutdown)
+    assert not container.stopping
+    server.handle_exit(signal.SIGTERM, None)
+    assert container.stopping
+    assert server.should_exit
+
+
+async def test_connections_accepted_on_the_bound_socket_do_not_wait_for_nagle() -> None:
+    """asyncio sets TCP_NODELAY on accepted connections (no 40 ms delayed-ACK stall per reply)."""
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[int] = loop.create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    sock = bind_socket("127.0.0.1", 0)
+    server = await loop.create_server(Probe, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        nodelay = await asyncio.wait_for(accepted, timeout=10)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert nodelay != 0

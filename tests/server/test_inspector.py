@@ -1,0 +1,94 @@
+"""Interoperability with a client we did not write: the MCP Inspector CLI (npm), both eras."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import REPO_ROOT, REQUIRE_E2E
+from tests.server.test_http import HttpServer, _start
+from tests.server_support import seed_samples
+
+INSPECTOR = REPO_ROOT / "node" / "node_modules" / ".bin" / "mcp-inspector"
+SHIM = REPO_ROOT / "fast_mcp_server.py"
+
+
+@pytest.fixture
+def inspector() -> list[str]:
+    """The Inspector CLI command prefix (installed by .ci/run into ./node)."""
+    if not INSPECTOR.exists():
+        message = f"MCP Inspector not installed at {INSPECTOR} (npm install --prefix ./node ...)"
+        if REQUIRE_E2E:
+            pytest.fail(message)
+        pytest.skip(message)
+    return [str(INSPECTOR), "--cli", "-q", "--format", "json"]
+
+
+def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, object]:
+    home = root / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "WEBPLATFORM_ROOT": str(root),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    assert done.returncode == 0, done.stderr + done.stdout
+    answer = orjson.loads(done.stdout)
+    return answer.get("result", answer)
+
+
+def _tool_json(result: dict[str, object]) -> dict[str, object]:
+    content = result["content"]
+    assert isinstance(content, list)
+    return orjson.loads(content[0]["text"])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_inspector_lists_and_calls_tools_over_stdio(
+    inspector: list[str], tmp_path: Path, era: str
+) -> None:
+    """tools/list, then a digest run: no hang although the Inspector cannot sample."""
+    seed_samples(tmp_path)
+    stdio = ["-e", f"WEBPLATFORM_ROOT={tmp_path}", sys.executable, str(SHIM)]
+    era_flag = ["--protocol-era", era]
+    listed = _run([*inspector, *era_flag, *stdio, "--method", "tools/list"], tmp_path)
+    call = [*inspector, *era_flag, *stdio, "--method", "tools/call", "--tool-name"]
+    _run([*call, "process_release_notes", "--tool-arg", "version=145"], tmp_path)
+    digest = _run(
+        [*call, "webplatform_digest", "--tool-arg", "version=145", "language=en"],
+        tmp_path,
+        timeout=90,
+    )
+    names = {tool["name"] for tool in listed["tools"]}  # type: ignore[index, union-attr]
+    assert "webplatform_digest" in names
+    summary = _tool_json(digest)
+    assert summary["backend"] == "offline"
+    assert summary["status"] == "completed"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_inspector_talks_to_the_http_endpoint(
+    inspector: list[str], tmp_path: Path, era: str
+) -> None:
+    """The Inspector lists tools and calls one over streamable HTTP."""
+    seed_samples(tmp_path)
+    server: HttpServer = _start(tmp_path, {})
+    try:
+        url = [f"{server.url}/mcp", "--transport", "http", "--protocol-era", era]
+        listed = _run([*inspector, *url, "--method", "tools/list"], tmp_path)
+        areas = _run(
+            [*inspector, *url, "--method", "tools/call", "--tool-name", "list_focus_areas"],
+            tmp_path,
+        )
+    finally:
+        server.process.kill()
+        server.process.wait(timeout=10)
+    assert "list_focus_areas" in {t["name"] for t in listed["tools"]}  # type: ignore[index, union-attr]
+    assert "css" in {a["id"] for a in _tool_json(areas)["areas"]}  # type: ignore[union-attr]

@@ -1,0 +1,168 @@
+"""The site model: digests on disk → releases × areas × languages, pages and relative links."""
+
+from pathlib import PurePosixPath
+
+import pytest
+
+from tests.site_samples import NAMES, digest
+from webplatform_digest.digest.files import render_digest_file
+from webplatform_digest.errors import ParseError
+from webplatform_digest.models import Channel, FocusArea, Language, ReleaseKey
+from webplatform_digest.site.model import (
+    DigestEntry,
+    PageKind,
+    PageRef,
+    SiteModel,
+    area_names,
+    build_site_model,
+    entry_from_file,
+    relative_link,
+    release_label,
+)
+from webplatform_digest.storage.workspace import Workspace
+
+BETA = ReleaseKey(144, Channel.BETA)
+
+
+def entry(area: str, key: ReleaseKey, language: Language) -> DigestEntry:
+    """A digest entry as the scanner would read it."""
+    rel = Workspace.digest_rel(area, key, language)
+    return entry_from_file(rel, render_digest_file(digest(area, key, language)))
+
+
+def model_of(*items: tuple[str, ReleaseKey, Language]) -> SiteModel:
+    """A model of the given (area, release, language) digests with the sample names."""
+    return build_site_model([entry(*item) for item in items], NAMES)
+
+
+def test_entry_from_file_reads_front_matter_title_and_body() -> None:
+    """The title comes from the front matter; the key from the file name."""
+    found = entry("css", BETA, Language.ZH)
+    assert found.key == BETA
+    assert found.language is Language.ZH
+    assert found.title == "CSS 与 UI — Chrome 144"
+    assert "开发者" in found.markdown
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "digest_markdown/areas/css/chrome-144-fr.md",
+        "digest_markdown/areas/css/index.md",
+        "digest_markdown/areas/CSS/chrome-144-en.md",
+    ],
+)
+def test_entry_from_file_rejects_names_that_are_not_digests(rel: str) -> None:
+    """Only ``chrome-<v>[-beta]-<en|zh>.md`` in a valid area folder is a digest."""
+    data = render_digest_file(digest("css", ReleaseKey(144), Language.EN))
+    with pytest.raises(ParseError):
+        entry_from_file(PurePosixPath(rel), data)
+
+
+def test_entry_from_file_rejects_front_matter_that_contradicts_the_path() -> None:
+    """A digest of javascript stored in the css folder is refused, not shown under css."""
+    data = render_digest_file(digest("javascript", ReleaseKey(144), Language.EN))
+    with pytest.raises(ParseError, match="does not match"):
+        entry_from_file(Workspace.digest_rel("css", ReleaseKey(144), Language.EN), data)
+
+
+def test_releases_are_newest_first_with_stable_before_beta() -> None:
+    """Release order: version descending; for one version the stable notes come first."""
+    model = model_of(
+        ("css", ReleaseKey(143), Language.EN),
+        ("css", BETA, Language.EN),
+        ("css", ReleaseKey(144), Language.EN),
+    )
+    assert model.releases == (ReleaseKey(144), BETA, ReleaseKey(143))
+
+
+def test_areas_follow_the_catalogue_and_unknown_areas_come_last_named_by_id() -> None:
+    """Catalogue order first; an area missing from the catalogue still shows, by its id."""
+    model = model_of(
+        ("zeta", ReleaseKey(144), Language.EN),
+        ("webgpu", ReleaseKey(144), Language.EN),
+        ("css", ReleaseKey(144), Language.EN),
+    )
+    assert [a.id for a in model.areas] == ["css", "webgpu", "zeta"]
+    assert model.area("zeta").label(Language.ZH) == "zeta"
+    assert model.area("webgpu").label(Language.ZH) == "图形与 WebGPU"
+
+
+def test_site_languages_always_include_english() -> None:
+    """A Chinese-only site still has its English navigation at the root."""
+    model = model_of(("css", ReleaseKey(144), Language.ZH))
+    assert model.languages == (Language.EN, Language.ZH)
+    assert build_site_model([], NAMES).languages == (Language.EN,)
+
+
+def test_pages_cover_navigation_in_every_language_and_each_digest() -> None:
+    """Home, lists, releases and areas per language; one page per digest file."""
+    model = model_of(("css", ReleaseKey(144), Language.EN), ("css", ReleaseKey(144), Language.ZH))
+    kinds = [(p.kind, p.language) for p in model.pages()]
+    assert len(kinds) == 12
+    assert kinds.count((PageKind.DIGEST, Language.ZH)) == 1
+    assert (PageKind.HOME, Language.ZH) in kinds
+
+
+@pytest.mark.parametrize(
+    ("page", "directory"),
+    [
+        (PageRef(PageKind.HOME, Language.EN), "."),
+        (PageRef(PageKind.HOME, Language.ZH), "zh"),
+        (PageRef(PageKind.VERSIONS, Language.EN), "versions"),
+        (PageRef(PageKind.VERSION, Language.EN, BETA), "versions/chrome-144-beta"),
+        (PageRef(PageKind.DIGEST, Language.ZH, BETA, "css"), "zh/versions/chrome-144-beta"),
+        (PageRef(PageKind.AREAS, Language.EN), "areas"),
+        (PageRef(PageKind.AREA, Language.ZH, area="css"), "zh/areas/css"),
+    ],
+)
+def test_each_page_kind_has_its_directory(page: PageRef, directory: str) -> None:
+    """The documented layout: English at the root, Chinese under zh/."""
+    assert str(page.directory) == directory
+
+
+def test_relative_links_between_pages_work_with_and_without_index_files() -> None:
+    """Folder links for Jekyll, explicit index.html for file:// viewing; digests by file."""
+    home = PageRef(PageKind.HOME, Language.EN)
+    digest_page = PageRef(PageKind.DIGEST, Language.EN, ReleaseKey(144), "css")
+    zh_area = PageRef(PageKind.AREA, Language.ZH, area="css")
+    assert relative_link(home, home) == "./"
+    assert relative_link(home, home, index_file="index.html") == "index.html"
+    assert relative_link(digest_page, home) == "../../"
+    assert relative_link(digest_page, zh_area) == "../../zh/areas/css/"
+    assert relative_link(home, digest_page, index_file="x.html") == "versions/chrome-144/css.html"
+    assert relative_link(digest_page, digest_page) == "css.html"
+    version = PageRef(PageKind.VERSION, Language.EN, ReleaseKey(144))
+    assert relative_link(digest_page, version) == "./"
+    assert relative_link(digest_page, version, index_file="index.html") == "index.html"
+
+
+def test_a_missing_translation_falls_back_to_the_other_language() -> None:
+    """Links go to the English page when no Chinese one exists; the switch goes to the release."""
+    model = model_of(
+        ("css", ReleaseKey(144), Language.EN), ("javascript", ReleaseKey(144), Language.ZH)
+    )
+    page = model.digest_page(ReleaseKey(144), "css", Language.ZH)
+    assert page == PageRef(PageKind.DIGEST, Language.EN, ReleaseKey(144), "css")
+    switch = model.alternate(PageRef(PageKind.DIGEST, Language.EN, ReleaseKey(144), "css"))
+    assert switch == PageRef(PageKind.VERSION, Language.ZH, ReleaseKey(144))
+    assert model.alternate(PageRef(PageKind.AREAS, Language.ZH)) == PageRef(
+        PageKind.AREAS, Language.EN
+    )
+
+
+def test_area_names_come_from_a_mapping_or_a_catalogue_object() -> None:
+    """A FocusAreaManager-like object with ``areas`` gives the same names as a mapping."""
+
+    class Catalogue:
+        areas = (FocusArea("css", "CSS and UI", "CSS 与 UI", "styles"),)
+
+    assert area_names(Catalogue()) == {"css": ("CSS and UI", "CSS 与 UI")}
+    assert area_names({"css": ("CSS and UI", "CSS 与 UI")}) == area_names(Catalogue())
+
+
+def test_release_labels_name_beta_channels() -> None:
+    """Beta releases are labelled as such in both languages."""
+    assert release_label(ReleaseKey(144), Language.ZH) == "Chrome 144"
+    assert release_label(BETA, Language.EN) == "Chrome 144 Beta"
+    assert release_label(BETA, Language.ZH) == "Chrome 144 Beta 版"
