@@ -39,9 +39,9 @@ from webplatform_digest.site.html import render_digest_html
 from webplatform_digest.site.markdown import clear_caches as clear_markdown_caches
 from webplatform_digest.site.model import area_names, build_site_model, entry_from_file
 from webplatform_digest.storage.area_store import load_catalog
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 COLD_TARGET_S = 0.3
 REPEATS = 3

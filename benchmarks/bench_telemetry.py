@@ -230,7 +230,7 @@ def _figures(tmp: Path, measure: Callable[..., float], events: list[Event]) -> d
 
 def _file_work_baseline(tmp: Path) -> float:
     """Fallback denominator: the file work of one run (read 20 area files, write 40 digests)."""
-    from webplatform_digest.storage.writers import atomic_write
+    from webplatform_digest.storage.commit import atomic_write
 
     tmp.mkdir(parents=True, exist_ok=True)
     samples: list[float] = []

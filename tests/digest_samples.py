@@ -17,8 +17,8 @@ from webplatform_digest.models import (
     LinkType,
     ReleaseKey,
 )
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 NAMES = {
     "css": ("CSS and UI", "CSS 与 UI"),

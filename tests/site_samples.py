@@ -8,8 +8,8 @@ from urllib.parse import unquote, urlsplit
 
 from webplatform_digest.digest.files import render_digest_file
 from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 NAMES = {
     "css": ("CSS and UI", "CSS 与 UI"),

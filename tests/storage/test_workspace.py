@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from webplatform_digest.errors import UnsafePathError, WriteError
 from webplatform_digest.models import Channel, Language, Product, ReleaseKey
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace, check_segment, confine, relative_path
-from webplatform_digest.storage.writers import atomic_write
 
 HOSTILE_FRAGMENTS = (
     "..",

@@ -20,9 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.fake_llm import FakeLLM
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
 from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
-from webplatform_digest.storage.commit import TEMP_PREFIX, TEMP_SUFFIX
+from webplatform_digest.storage.commit import TEMP_PREFIX, TEMP_SUFFIX, atomic_write
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "system"
 READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")

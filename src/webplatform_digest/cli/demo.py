@@ -18,8 +18,8 @@ from webplatform_digest.services.digest import run_offline_digest
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all
 from webplatform_digest.settings import Settings
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 SAMPLE_SUFFIX = ".sample.md"
 

@@ -24,8 +24,8 @@ from webplatform_digest.errors import WriteError
 from webplatform_digest.events import CacheLookup, Telemetry
 from webplatform_digest.llm.port import LLMReply, LLMRequest, Usage
 from webplatform_digest.settings import Settings
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -310,3 +310,12 @@ def removal_jobs(
     return tuple(
         FileJob(rel, path) for rel, path in zip(wanted, workspace.paths(wanted), strict=True)
     )
+
+
+def atomic_write(target: Path, data: bytes) -> bool:
+    """Replace ``target`` with ``data`` crash-safely. Returns False if the bytes were identical.
+
+    Raises:
+        WriteError: any OS error; the old file is left intact and the temp file removed.
+    """
+    return bool(commit_files([FileJob(PurePosixPath(target.name), target, data)]).written)

@@ -9,7 +9,7 @@ write()/write_batch() ──▶ bounded queue ──▶ one worker task
                                               ▼ each awaiter gets its BatchResult or WriteError
 ```
 Only file commits happen under the locks (never LLM work). A commit that has started always
-completes, even when the owning task group is cancelled. See ``file_commit`` for crash safety.
+completes, even when the owning task group is cancelled. See ``storage.commit`` for crash safety.
 """
 
 import contextlib

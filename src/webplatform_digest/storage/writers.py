@@ -4,19 +4,18 @@
   server and the CLI: bounded, coalescing, locked across processes.
 * ``DirectWriter``: the same crash-safe commit without queue or locks, for tests and tools.
 
-Both commit through ``file_commit.commit_files`` (temp → fsync → replace → fsync directory).
+Both commit through ``storage.commit.commit_files`` (temp → fsync → replace → fsync directory).
 """
 
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Protocol, runtime_checkable
 
 from webplatform_digest.storage.commit import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
     BatchResult,
-    FileJob,
     commit_files,
     file_jobs,
     fsync_directory,
@@ -34,7 +33,6 @@ __all__ = [
     "DirectWriter",
     "WriteQueue",
     "WriteQueueConfig",
-    "atomic_write",
     "fsync_directory",
 ]
 
@@ -62,15 +60,6 @@ class ConsistentReader(Protocol):
         ...
 
 
-def atomic_write(target: Path, data: bytes) -> bool:
-    """Replace ``target`` with ``data`` crash-safely. Returns False if the bytes were identical.
-
-    Raises:
-        WriteError: any OS error; the old file is left intact and the temp file removed.
-    """
-    return bool(commit_files([FileJob(PurePosixPath(target.name), target, data)]).written)
-
-
 class DirectWriter:
     """A ``BatchWriter`` without a queue or locks: one commit per call, in the calling thread."""
 
@@ -88,7 +77,7 @@ class DirectWriter:
 
         Raises:
             UnsafePathError: a path leaves the workspace.
-            WriteError: the commit failed (see ``file_commit.commit_files``).
+            WriteError: the commit failed (see ``storage.commit.commit_files``).
         """
         jobs = file_jobs(self._workspace, files)
         return commit_files(jobs, removal_jobs(self._workspace, remove, files))

@@ -29,8 +29,8 @@ from webplatform_digest.events import (
     RunStarted,
     StageFinished,
 )
+from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import atomic_write
 
 log = logging.getLogger(__name__)
 
