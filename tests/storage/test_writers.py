@@ -28,7 +28,13 @@ from webplatform_digest.events import (
     WorkspaceLockWait,
     WriteQueueDepth,
 )
-from webplatform_digest.storage.commit import FileJob, commit_files, stage, sweep_temps
+from webplatform_digest.storage.commit import (
+    FileJob,
+    atomic_write,
+    commit_files,
+    stage,
+    sweep_temps,
+)
 from webplatform_digest.storage.lock import LOCK_NAME
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import (
@@ -36,7 +42,6 @@ from webplatform_digest.storage.writers import (
     DirectWriter,
     WriteQueue,
     WriteQueueConfig,
-    atomic_write,
 )
 
 REL = PurePosixPath("digest_markdown/areas/css/chrome-144-en.md")
