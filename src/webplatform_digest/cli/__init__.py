@@ -6,24 +6,18 @@ This module must not import fastmcp at module level: the CLI's batch commands st
 
 import argparse
 import logging
-import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-import orjson
-
+from webplatform_digest.cli._common import settings_for
 from webplatform_digest.errors import WebplatformError
-from webplatform_digest.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from webplatform_digest.container import Container
+from webplatform_digest.settings import Settings
 
 log = logging.getLogger("webplatform_digest")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-T = TypeVar("T")
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
@@ -124,40 +118,6 @@ def _add_service_commands(sub: Any) -> None:
     p = sub.add_parser("demo", help="process → digests (offline) → site on bundled sample data")
     _common(p)
     p.set_defaults(handler=_cmd_demo)
-
-
-def emit_json(payload: Any) -> None:
-    """Print one JSON document to stdout."""
-    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def with_container(settings: Settings, action: "Callable[[Container], Awaitable[T]]") -> T:
-    """Run ``action`` with a started container (write queue, telemetry, HTTP client), so CLI
-    writes go through the same queue and workspace lock as a server's."""
-    import anyio
-
-    from webplatform_digest.container import Container
-
-    container = Container(settings)
-
-    async def main() -> T:
-        async with container.running():
-            return await action(container)
-
-    try:
-        return anyio.run(main)
-    finally:
-        container.close()
-
-
-def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
-    """Settings from the environment, with ``--root`` and explicit overrides applied."""
-    root = getattr(args, "root", None)
-    if root is not None:
-        overrides["root"] = root
-    elif "WEBPLATFORM_ROOT" not in os.environ:
-        overrides["root"] = Path.cwd()
-    return load_settings(**overrides)
 
 
 def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:

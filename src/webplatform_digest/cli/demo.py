@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 
-from webplatform_digest.cli import emit_json
+from webplatform_digest.cli._common import emit_json
 from webplatform_digest.container import Container
 from webplatform_digest.services.digest import run_offline_digest
 from webplatform_digest.services.pages import generate_pages

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from webplatform_digest.cli import emit_json, with_container
+from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest.machine import Progress
 from webplatform_digest.errors import InputError

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from webplatform_digest.cli import emit_json, with_container
+from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.errors import InputError
 from webplatform_digest.monitor.tracker import (
     BackfillResult,

@@ -8,7 +8,7 @@ import argparse
 import functools
 import sys
 
-from webplatform_digest.cli import emit_json, with_container
+from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.services.pages import PagesSummary, generate_pages
 from webplatform_digest.settings import Settings

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from webplatform_digest.areas.classify import FocusAreaManager
-from webplatform_digest.cli import emit_json, with_container
+from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError
 from webplatform_digest.models import parse_channel, parse_version

@@ -4,7 +4,7 @@ import argparse
 import sys
 from typing import Any
 
-from webplatform_digest.cli import emit_json
+from webplatform_digest.cli._common import emit_json
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.report import summarise_workspace

@@ -1,0 +1,51 @@
+"""What every CLI command shares: JSON output, a started container, settings from the arguments."""
+
+import argparse
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from webplatform_digest.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from webplatform_digest.container import Container
+
+T = TypeVar("T")
+
+
+def emit_json(payload: Any) -> None:
+    """Print one JSON document to stdout."""
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def with_container(settings: Settings, action: "Callable[[Container], Awaitable[T]]") -> T:
+    """Run ``action`` with a started container (write queue, telemetry, HTTP client), so CLI
+    writes go through the same queue and workspace lock as a server's."""
+    import anyio
+
+    from webplatform_digest.container import Container
+
+    container = Container(settings)
+
+    async def main() -> T:
+        async with container.running():
+            return await action(container)
+
+    try:
+        return anyio.run(main)
+    finally:
+        container.close()
+
+
+def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """Settings from the environment, with ``--root`` and explicit overrides applied."""
+    root = getattr(args, "root", None)
+    if root is not None:
+        overrides["root"] = root
+    elif "WEBPLATFORM_ROOT" not in os.environ:
+        overrides["root"] = Path.cwd()
+    return load_settings(**overrides)
