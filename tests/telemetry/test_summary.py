@@ -3,6 +3,8 @@
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webplatform_digest.errors import InputError
 from webplatform_digest.telemetry.summary import (
@@ -223,3 +225,51 @@ def test_since_rejects_anything_else(text: str) -> None:
     """Unreadable windows are input errors that show the accepted forms."""
     with pytest.raises(InputError, match="30m, 1h, 2d"):
         parse_since(text, 10000.0)
+
+
+_area_totals = st.lists(
+    st.tuples(
+        st.sampled_from(["css", "dom", "html", "webgpu"]),
+        st.sampled_from(["r1", "r2", "r3"]),
+        st.sampled_from([0.5, 1.0, 1.00001, 2.0, 36.0]),
+    ),
+    max_size=40,
+)
+
+
+@given(_area_totals)
+def test_the_slowest_areas_are_the_top_five_of_all_area_totals_first_arrival_first(
+    totals: list[tuple[str, str, float]],
+) -> None:
+    """Streaming keeps five entries only, yet ranks exactly as sorting every area total would."""
+    events = [_stage(run, area, "area_total", "", "ok", seconds) for area, run, seconds in totals]
+    everything = sorted(
+        ({"area": a, "run_id": r, "seconds": round(s, 4)} for a, r, s in totals),
+        key=lambda entry: -entry["seconds"],
+    )
+    slowest = [
+        {k: e[k] for k in ("area", "run_id", "seconds")} for e in summarise(events)["slowest_areas"]
+    ]
+    assert slowest == everything[:5]
+
+
+@given(st.lists(st.sampled_from(EVENTS), max_size=60))
+def test_a_run_summarised_from_the_whole_stream_equals_its_events_summarised_alone(
+    events: list[dict[str, Any]],
+) -> None:
+    """Feeding one pass to per-run summaries routes each record to its run, and only there."""
+    alone = summarise([e for e in events if e.get("run_id") == "r2"])
+    assert summarise_runs(events, ["r2"]) == {"run_id": "r2", **alone}
+
+
+def test_digests_and_fallbacks_count_distinct_run_area_language_triples() -> None:
+    """A digest reported twice (retry, resume) counts once; the same area in two runs twice."""
+    events = [
+        _stage("r1", "css", "english_generation", "en", "ok", 1.0),
+        _stage("r1", "css", "english_generation", "en", "ok", 1.0),
+        _stage("r1", "css", "english_fallback", "en", "fallback", 0.0),
+        _stage("r2", "css", "english_generation", "en", "ok", 1.0),
+        _stage("r2", "css", "translation", "zh", "ok", 1.0),
+    ]
+    rates = summarise(events)["rates"]
+    assert (rates["digests"], rates["fallbacks"], rates["fallback_rate"]) == (3, 1, 0.3333)

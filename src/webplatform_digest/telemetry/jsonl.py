@@ -23,9 +23,9 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -318,31 +318,47 @@ def telemetry_files(path: Path) -> list[Path]:
     return [*ordered, path] if path.is_file() else ordered
 
 
-def read_events(
-    paths: Iterable[Path], since: float | None = None
-) -> tuple[list[dict[str, Any]], int]:
-    """Events from JSONL files (in order) and the number of corrupt lines skipped.
+class EventStream:
+    """Events from JSONL files, one line at a time (in order); ``corrupt`` counts skipped lines.
 
     A line is corrupt when it is not a JSON object with a string ``type`` and numeric ``ts``:
     torn by a crash, glued to another, or garbage anywhere in the file. Missing files are
-    skipped (a rotation may have moved one between listing and reading).
+    skipped (a rotation may have moved one between listing and reading). Reading line by line
+    keeps memory flat whatever the size of the log.
     """
-    events: list[dict[str, Any]] = []
-    corrupt = 0
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            continue
-        for raw in data.split(b"\n"):
+
+    def __init__(self, paths: Iterable[Path], since: float | None = None) -> None:
+        self._paths = tuple(paths)
+        self._since = since
+        self.corrupt = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for path in self._paths:
+            try:
+                handle = path.open("rb")
+            except FileNotFoundError:
+                continue
+            with handle:
+                yield from self._lines(handle)
+
+    def _lines(self, handle: BinaryIO) -> Iterator[dict[str, Any]]:
+        for raw in handle:
             if not raw.strip():
                 continue
             event = parse_line(raw)
             if event is None:
-                corrupt += 1
-            elif since is None or event["ts"] >= since:
-                events.append(event)
-    return events, corrupt
+                self.corrupt += 1
+            elif self._since is None or event["ts"] >= self._since:
+                yield event
+
+
+def read_events(
+    paths: Iterable[Path], since: float | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """All events of ``EventStream`` as a list, and the number of corrupt lines skipped."""
+    stream = EventStream(paths, since)
+    events = list(stream)
+    return events, stream.corrupt
 
 
 def parse_line(raw: bytes) -> dict[str, Any] | None:

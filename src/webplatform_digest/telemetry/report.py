@@ -10,12 +10,13 @@ from typing import Any
 from webplatform_digest.clock import wall_time
 from webplatform_digest.errors import InputError, NotFoundError
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.telemetry.jsonl import read_events, telemetry_files, telemetry_path
+from webplatform_digest.telemetry.jsonl import EventStream, telemetry_files, telemetry_path
 from webplatform_digest.telemetry.summary import (
-    check_run_id,
+    combine,
+    feed,
     iso_time,
     parse_since,
-    summarise_runs,
+    run_summaries,
 )
 
 MAX_RUNS = 2
@@ -54,18 +55,19 @@ def summarise_workspace(
     """
     if len(runs) > MAX_RUNS:
         raise InputError("give at most two run ids (before and after)")
-    ids = tuple(check_run_id(r) for r in runs)
+    summaries = run_summaries(runs)
     start = resolve_since(since, now())
     files = telemetry_files(telemetry_path(workspace))
-    events, corrupt = read_events(files, since=start)
-    seen = {e.get("run_id") for e in events}
-    missing = [r for r in ids if r not in seen]
+    stream = EventStream(files, since=start)
+    for record in stream:
+        feed(summaries, record)
+    missing = [r for r, s in summaries.items() if r is not None and s.events == 0]
     if missing:
         raise NotFoundError(f"no telemetry for run {missing[0]!r} in the selected window")
-    summary = summarise_runs(events, ids)
+    summary = combine(summaries)
     summary["source"] = {
         "files": [p.name for p in files],
-        "corrupt_lines": corrupt,
+        "corrupt_lines": stream.corrupt,
         "since": iso_time(start),
     }
     return summary

@@ -16,10 +16,12 @@ Definitions (every rate is ``None`` when its denominator is 0):
 * Percentiles interpolate linearly between the closest ranks.
 """
 
+import heapq
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,11 +59,6 @@ def distribution(values: Iterable[float]) -> dict[str, float | int]:
     return figures
 
 
-def of_type(events: Iterable[Record], kind: str) -> list[Record]:
-    """The records of one event type."""
-    return [e for e in events if e.get("type") == kind]
-
-
 def _number(record: Record, key: str) -> float | None:
     value = record.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
@@ -73,109 +70,171 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def stage_latencies(events: Iterable[Record]) -> dict[str, dict[str, dict[str, float | int]]]:
-    """Duration distribution per stage and language (``all`` for area and run totals)."""
-    groups: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
-    for record in of_type(events, "StageFinished"):
+def iso_time(ts: float | None) -> str | None:
+    """An epoch timestamp as ISO-8601 UTC (seconds precision)."""
+    if ts is None:
+        return None
+    moment = datetime.fromtimestamp(ts, UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class _Attempts:
+    """Running LLM-attempt figures (``LLMAttempt`` records)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.served = 0
+        self.logical = 0
+        self.retries = 0
+        self.by_backend: Counter[str] = Counter()
+        self.by_outcome: Counter[str] = Counter()
+        self.per_run: Counter[str] = Counter()
+        self.service = array("d")
+
+    def add(self, record: Record) -> None:
+        self.total += 1
+        self.by_outcome[str(record.get("outcome"))] += 1
+        if record.get("outcome") == "cached":
+            return
+        self.served += 1
+        self.logical += record.get("attempt") == 1
+        self.retries += (_number(record, "attempt") or 1) > 1
+        self.by_backend[str(record.get("backend"))] += 1
+        if record.get("run_id"):
+            self.per_run[str(record.get("run_id"))] += 1
+        if (seconds := _number(record, "service_seconds")) is not None:
+            self.service.append(seconds)
+
+    def figures(self, started_runs: set[str]) -> dict[str, Any]:
+        runs = started_runs | set(self.per_run)
+        return {
+            "attempts": self.served,
+            "logical_calls": self.logical,
+            "retries": self.retries,
+            "cached": self.total - self.served,
+            "by_backend": dict(sorted(self.by_backend.items())),
+            "by_outcome": dict(sorted(self.by_outcome.items())),
+            "calls_per_run": round(self.per_run.total() / len(runs), 4) if runs else None,
+            "service_seconds": distribution(self.service),
+        }
+
+
+class _Stages:
+    """Running ``StageFinished`` figures: durations, digests, fallbacks, area totals."""
+
+    def __init__(self, slowest: int) -> None:
+        self.durations: defaultdict[tuple[str, str], array[float]] = defaultdict(lambda: array("d"))
+        # (run, area, language) keys as a bit per (area, language) in one int per run: a big
+        # log holds tens of thousands of digests, and a set of tuples would cost megabytes
+        self._pairs: dict[tuple[str, str], int] = {}
+        self._digests: defaultdict[str, int] = defaultdict(int)
+        self._fallbacks: defaultdict[str, int] = defaultdict(int)
+        self.areas = 0
+        self.area_errors = 0
+        # min-heap of the slowest area totals: (seconds, -arrival) keeps the first of equals
+        self._slowest: list[tuple[float, int]] = []
+        self._entries: dict[int, dict[str, Any]] = {}
+        self._limit = slowest
+        self._arrivals = 0
+
+    def add(self, record: Record) -> None:
+        stage, language = record.get("stage"), record.get("language")
         seconds = _number(record, "seconds")
         if seconds is not None:
-            groups[(str(record.get("stage")), str(record.get("language") or "all"))].append(seconds)
-    result: dict[str, dict[str, dict[str, float | int]]] = {}
-    for (stage, language), values in sorted(groups.items()):
-        result.setdefault(stage, {})[language] = distribution(values)
-    return result
-
-
-def attempt_figures(events: Iterable[Record]) -> dict[str, Any]:
-    """LLM attempt counts: totals, per backend, per outcome, per run."""
-    attempts = of_type(events, "LLMAttempt")
-    served = [a for a in attempts if a.get("outcome") != "cached"]
-    per_run = Counter(str(a.get("run_id")) for a in served if a.get("run_id"))
-    runs = {str(r.get("run_id")) for r in of_type(events, "RunStarted") if r.get("run_id")}
-    runs |= set(per_run)
-    return {
-        "attempts": len(served),
-        "logical_calls": sum(1 for a in served if a.get("attempt") == 1),
-        "retries": sum(1 for a in served if (_number(a, "attempt") or 1) > 1),
-        "cached": len(attempts) - len(served),
-        "by_backend": dict(sorted(Counter(str(a.get("backend")) for a in served).items())),
-        "by_outcome": dict(sorted(Counter(str(a.get("outcome")) for a in attempts).items())),
-        "calls_per_run": round(sum(per_run.values()) / len(runs), 4) if runs else None,
-        "service_seconds": distribution(
-            s for a in served if (s := _number(a, "service_seconds")) is not None
-        ),
-    }
-
-
-def _digests(events: Iterable[Record]) -> tuple[int, int]:
-    """(digests, digests that fell back) over (run, area, language)."""
-    seen: set[tuple[str, str, str]] = set()
-    fallbacks: set[tuple[str, str, str]] = set()
-    for record in of_type(events, "StageFinished"):
-        stage, language = record.get("stage"), record.get("language")
+            self.durations[(str(stage), str(language or "all"))].append(seconds)
+        if stage == "area_total":
+            self._add_area_total(record, seconds)
         if stage in TOTAL_STAGES or not language:
-            continue
-        key = (str(record.get("run_id")), str(record.get("area")), str(language))
-        seen.add(key)
+            return
+        pair = self._pairs.setdefault((str(record.get("area")), str(language)), len(self._pairs))
+        run = str(record.get("run_id"))
+        self._digests[run] |= 1 << pair
         if stage in FALLBACK_STAGES or record.get("outcome") == "fallback":
-            fallbacks.add(key)
-    return len(seen), len(fallbacks)
+            self._fallbacks[run] |= 1 << pair
 
+    @property
+    def digests(self) -> int:
+        """Distinct (run, area, language) digests seen."""
+        return sum(bits.bit_count() for bits in self._digests.values())
 
-def _cache_rates(events: Sequence[Record], attempts: dict[str, Any]) -> dict[str, float | None]:
-    lookups: defaultdict[str, list[bool]] = defaultdict(list)
-    for record in of_type(events, "CacheLookup"):
-        lookups[str(record.get("cache"))].append(record.get("hit") is True)
-    rates = {cache: _ratio(sum(hits), len(hits)) for cache, hits in sorted(lookups.items())}
-    if "reply" not in rates:
-        cached = attempts["cached"]
-        rates["reply"] = _ratio(cached, cached + attempts["logical_calls"])
-    rates.setdefault("area_data", None)
-    return rates
+    @property
+    def fallbacks(self) -> int:
+        """Distinct digests that used the deterministic fallback."""
+        return sum(bits.bit_count() for bits in self._fallbacks.values())
 
-
-def rate_figures(events: Sequence[Record], attempts: dict[str, Any]) -> dict[str, Any]:
-    """Failure, timeout, retry, fallback, area-error and cache-hit rates (see module doc)."""
-    outcomes: dict[str, int] = attempts["by_outcome"]
-    served = attempts["attempts"]
-    digests, fallbacks = _digests(events)
-    areas = [r for r in of_type(events, "StageFinished") if r.get("stage") == "area_total"]
-    return {
-        "failure_rate": _ratio(sum(outcomes.get(o, 0) for o in FAILED_ATTEMPTS), served),
-        "timeout_rate": _ratio(outcomes.get("timeout", 0), served),
-        "retry_rate": _ratio(attempts["retries"], attempts["logical_calls"]),
-        "fallback_rate": _ratio(fallbacks, digests),
-        "area_error_rate": _ratio(sum(a.get("outcome") == "error" for a in areas), len(areas)),
-        "cache_hit_rate": _cache_rates(events, attempts),
-        "digests": digests,
-        "fallbacks": fallbacks,
-    }
-
-
-def slowest_areas(events: Iterable[Record], limit: int = SLOWEST_AREAS) -> list[dict[str, Any]]:
-    """The areas with the longest ``area_total`` stage, slowest first."""
-    totals = [
-        {
-            "area": r.get("area"),
-            "run_id": r.get("run_id"),
+    def _add_area_total(self, record: Record, seconds: float | None) -> None:
+        self.areas += 1
+        self.area_errors += record.get("outcome") == "error"
+        if seconds is None:
+            return
+        entry = {
+            "area": record.get("area"),
+            "run_id": record.get("run_id"),
             "seconds": round(seconds, 4),
-            "outcome": r.get("outcome"),
+            "outcome": record.get("outcome"),
         }
-        for r in of_type(events, "StageFinished")
-        if r.get("stage") == "area_total" and (seconds := _number(r, "seconds")) is not None
-    ]
-    return sorted(totals, key=lambda t: -float(t["seconds"] or 0.0))[:limit]
+        self._arrivals += 1
+        if not self._limit:
+            return
+        self._entries[self._arrivals] = entry
+        item = (round(seconds, 4), -self._arrivals)
+        if len(self._slowest) < self._limit:
+            heapq.heappush(self._slowest, item)
+        else:
+            self._entries.pop(-heapq.heappushpop(self._slowest, item)[1])
+
+    def latencies(self) -> dict[str, dict[str, dict[str, float | int]]]:
+        result: dict[str, dict[str, dict[str, float | int]]] = {}
+        for (stage, language), values in sorted(self.durations.items()):
+            result.setdefault(stage, {})[language] = distribution(values)
+        return result
+
+    def slowest(self) -> list[dict[str, Any]]:
+        ranked = sorted(self._slowest, key=lambda item: (-item[0], -item[1]))
+        return [self._entries[-arrival] for _, arrival in ranked]
 
 
-def run_overview(events: Iterable[Record]) -> dict[str, dict[str, Any]]:
-    """Per run id: version, channel, backend, area count, status and wall seconds."""
-    runs: dict[str, dict[str, Any]] = {}
-    for record in events:
-        run_id, kind = record.get("run_id"), record.get("type")
-        if not run_id or kind not in {"RunStarted", "RunFinished"}:
-            continue
-        run = runs.setdefault(str(run_id), {"status": "running", "started": None})
-        if kind == "RunStarted":
+class Summary:
+    """A summary built one record at a time, so a log of any size is read in constant memory.
+
+    Only what the figures need is kept: durations as packed floats, run and digest keys, and
+    the few slowest area totals.
+    """
+
+    def __init__(self, slowest: int = SLOWEST_AREAS) -> None:
+        self.events = 0
+        self._first: float | None = None
+        self._last: float | None = None
+        self._types: Counter[str] = Counter()
+        self._attempts = _Attempts()
+        self._stages = _Stages(slowest)
+        self._lookups: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self._runs: dict[str, dict[str, Any]] = {}
+        self._started: set[str] = set()
+
+    def add(self, record: Record) -> None:
+        """Count one event record."""
+        self.events += 1
+        self._types[str(record.get("type"))] += 1
+        if (ts := _number(record, "ts")) is not None:
+            self._first = ts if self._first is None else min(self._first, ts)
+            self._last = ts if self._last is None else max(self._last, ts)
+        kind = record.get("type")
+        if kind == "LLMAttempt":
+            self._attempts.add(record)
+        elif kind == "StageFinished":
+            self._stages.add(record)
+        elif kind == "CacheLookup":
+            counts = self._lookups[str(record.get("cache"))]
+            counts[0] += record.get("hit") is True
+            counts[1] += 1
+        elif kind in {"RunStarted", "RunFinished"} and record.get("run_id"):
+            self._add_run(str(record.get("run_id")), record)
+
+    def _add_run(self, run_id: str, record: Record) -> None:
+        run = self._runs.setdefault(run_id, {"status": "running", "started": None})
+        if record.get("type") == "RunStarted":
+            self._started.add(run_id)
             run.update(
                 version=record.get("version"),
                 channel=record.get("channel"),
@@ -185,37 +244,53 @@ def run_overview(events: Iterable[Record]) -> dict[str, dict[str, Any]]:
             )
         else:
             run.update(status=record.get("status"), wall_seconds=_number(record, "seconds"))
-    return runs
+
+    def result(self) -> dict[str, Any]:
+        """The summary document (see the module docstring for definitions)."""
+        attempts = self._attempts.figures(self._started)
+        walls = [w for r in self._runs.values() if isinstance(w := r.get("wall_seconds"), float)]
+        return {
+            "events": self.events,
+            "window": {"first": iso_time(self._first), "last": iso_time(self._last)},
+            "runs": self._runs,
+            "wall_seconds": round(sum(walls), 4) if walls else None,
+            "stages": self._stages.latencies(),
+            "rates": self._rates(attempts),
+            "llm": attempts,
+            "slowest_areas": self._stages.slowest(),
+            "event_types": dict(sorted(self._types.items())),
+        }
+
+    def _rates(self, attempts: dict[str, Any]) -> dict[str, Any]:
+        outcomes: dict[str, int] = attempts["by_outcome"]
+        served = attempts["attempts"]
+        stages = self._stages
+        return {
+            "failure_rate": _ratio(sum(outcomes.get(o, 0) for o in FAILED_ATTEMPTS), served),
+            "timeout_rate": _ratio(outcomes.get("timeout", 0), served),
+            "retry_rate": _ratio(attempts["retries"], attempts["logical_calls"]),
+            "fallback_rate": _ratio(stages.fallbacks, stages.digests),
+            "area_error_rate": _ratio(stages.area_errors, stages.areas),
+            "cache_hit_rate": self._cache_rates(attempts),
+            "digests": stages.digests,
+            "fallbacks": stages.fallbacks,
+        }
+
+    def _cache_rates(self, attempts: dict[str, Any]) -> dict[str, float | None]:
+        rates = {cache: _ratio(hits, n) for cache, (hits, n) in sorted(self._lookups.items())}
+        if "reply" not in rates:
+            cached = attempts["cached"]
+            rates["reply"] = _ratio(cached, cached + attempts["logical_calls"])
+        rates.setdefault("area_data", None)
+        return rates
 
 
-def iso_time(ts: float | None) -> str | None:
-    """An epoch timestamp as ISO-8601 UTC (seconds precision)."""
-    if ts is None:
-        return None
-    moment = datetime.fromtimestamp(ts, UTC).replace(microsecond=0)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def summarise(events: Sequence[Record]) -> dict[str, Any]:
+def summarise(events: Iterable[Record]) -> dict[str, Any]:
     """The summary of a set of events (see the module docstring for definitions)."""
-    attempts = attempt_figures(events)
-    stamps = [ts for e in events if (ts := _number(e, "ts")) is not None]
-    runs = run_overview(events)
-    walls = [w for r in runs.values() if isinstance(w := r.get("wall_seconds"), float)]
-    return {
-        "events": len(events),
-        "window": {
-            "first": iso_time(min(stamps)) if stamps else None,
-            "last": iso_time(max(stamps)) if stamps else None,
-        },
-        "runs": runs,
-        "wall_seconds": round(sum(walls), 4) if walls else None,
-        "stages": stage_latencies(events),
-        "rates": rate_figures(events, attempts),
-        "llm": attempts,
-        "slowest_areas": slowest_areas(events),
-        "event_types": dict(sorted(Counter(str(e.get("type")) for e in events).items())),
-    }
+    summary = Summary()
+    for record in events:
+        summary.add(record)
+    return summary.result()
 
 
 def flatten(summary: dict[str, Any]) -> dict[str, float]:
@@ -265,8 +340,8 @@ def check_run_id(value: object) -> str:
     return value
 
 
-def summarise_runs(events: Sequence[Record], runs: Sequence[str] = ()) -> dict[str, Any]:
-    """No run ids: everything; one: that run; two: both plus their comparison.
+def run_summaries(runs: Sequence[str] = ()) -> dict[str | None, Summary]:
+    """Empty summaries to feed: one for everything (key None), or one per run id.
 
     Raises:
         InputError: more than two run ids, or a malformed one.
@@ -275,16 +350,43 @@ def summarise_runs(events: Sequence[Record], runs: Sequence[str] = ()) -> dict[s
     if len(ids) > 2:
         raise InputError("give at most two run ids (before and after)")
     if not ids:
-        return summarise(events)
-    parts = [summarise([e for e in events if e.get("run_id") == r]) for r in ids]
+        return {None: Summary()}
+    return {run_id: Summary() for run_id in ids}
+
+
+def feed(summaries: Mapping[str | None, Summary], record: Record) -> None:
+    """Count ``record`` in the summary it belongs to (all, or its run's)."""
+    target = summaries.get(None) or summaries.get(record.get("run_id"))
+    if target is not None:
+        target.add(record)
+
+
+def combine(summaries: Mapping[str | None, Summary]) -> dict[str, Any]:
+    """The document of ``run_summaries``: everything, one run, or two runs compared."""
+    if None in summaries:
+        return summaries[None].result()
+    parts = [(run_id, s.result()) for run_id, s in summaries.items()]
     if len(parts) == 1:
-        return {"run_id": ids[0], **parts[0]}
-    before, after = parts
+        run_id, part = parts[0]
+        return {"run_id": run_id, **part}
+    (first, before), (second, after) = parts
     return {
-        "before": {"run_id": ids[0], **before},
-        "after": {"run_id": ids[1], **after},
+        "before": {"run_id": first, **before},
+        "after": {"run_id": second, **after},
         "comparison": compare(before, after),
     }
+
+
+def summarise_runs(events: Iterable[Record], runs: Sequence[str] = ()) -> dict[str, Any]:
+    """No run ids: everything; one: that run; two: both plus their comparison.
+
+    Raises:
+        InputError: more than two run ids, or a malformed one.
+    """
+    summaries = run_summaries(runs)
+    for record in events:
+        feed(summaries, record)
+    return combine(summaries)
 
 
 def parse_since(text: str, now: float) -> float:
