@@ -224,6 +224,13 @@ class ReleaseProcessed(Event):
     unclassified: int = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopLag(Event):
+    """How late the event loop woke a timer: time that everything on the loop waited."""
+
+    seconds: float
+
+
 class TelemetryHook(Protocol):
     """Consumes events. Must return quickly and never raise."""
 

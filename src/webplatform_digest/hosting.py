@@ -9,7 +9,7 @@ until ``stop()``, so the caller's tasks never own those scopes.
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import anyio
 
@@ -24,13 +24,14 @@ class HostedContext(Generic[T]):
         self._task: asyncio.Task[None] | None = None
         self._stop = anyio.Event()
         self._value: T | None = None
+        self._entered = False  # the context may yield None: a flag, not the value, says so
 
     @property
     def value(self) -> T:
         """What the context manager yielded (only while started)."""
-        if self._value is None:
+        if not self._entered:
             raise RuntimeError("the hosted context is not running")
-        return self._value
+        return cast(T, self._value)  # T may be None itself
 
     async def start(self) -> T:
         """Enter the context in the host task; re-raise its error if entering failed."""
@@ -56,9 +57,9 @@ class HostedContext(Generic[T]):
     async def _host(self, ready: anyio.Event) -> None:
         try:
             async with self._factory() as value:
-                self._value = value
+                self._value, self._entered = value, True
                 ready.set()
                 await self._stop.wait()
         finally:
-            self._value = None
+            self._value, self._entered = None, False
             ready.set()

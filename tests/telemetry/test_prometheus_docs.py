@@ -62,6 +62,7 @@ def test_every_metric_an_alert_rule_queries_is_exposed() -> None:
         "WebplatformDigestFallbackRateHigh",
         "WebplatformDigestStageLatencyOverBudget",
         "WebplatformDigestWriteErrors",
+        "WebplatformDigestEventLoopLagging",
     }
     used = {name for r in rules for name in METRIC_NAME.findall(r["expr"])}
     assert used - samples == set()
@@ -120,10 +121,10 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
 
 @pytest.mark.e2e
 def test_promtool_accepts_the_alert_rules() -> None:
-    """promtool check rules finds the four rules and no problem."""
+    """promtool check rules finds the five rules and no problem."""
     result = _promtool("check", "rules", ALERTS.name, cwd=ALERTS.parent)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
-    assert b"4 rules found" in result.stdout
+    assert b"5 rules found" in result.stdout
 
 
 @pytest.mark.e2e

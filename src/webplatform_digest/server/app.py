@@ -5,11 +5,12 @@ Domain errors (``WebplatformError``) become ``ToolError``s with their actionable
 else is logged to stderr with its traceback and masked in the result.
 """
 
+import contextlib
 import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -50,6 +51,7 @@ from webplatform_digest.server.tool_args import (
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all, process_release
 from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.telemetry.loop_lag import watching_loop_lag
 from webplatform_digest.telemetry.prometheus import render_metrics
 from webplatform_digest.telemetry.report import summarise_workspace
 
@@ -89,18 +91,14 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
 
     @lifespan
     async def services(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        lag = HostedContext(lambda: watching_loop_lag(container.telemetry.emit))
         async with container.running():
-            port = container.settings.metrics_port
-            if not (metrics_sidecar and port is not None):
-                yield {"container": container}
-                return
-            side = HostedContext(lambda: running_sidecar(_sidecar(container), "127.0.0.1", port))
-            bound = await side.start()
-            log.info("metrics side port listening on 127.0.0.1:%d", bound)
+            await lag.start()
             try:
-                yield {"container": container, "metrics_port": bound}
+                async with _metrics_side_port(container, metrics_sidecar) as context:
+                    yield {"container": container, **context}
             finally:
-                await side.stop()
+                await lag.stop()
 
     mcp = FastMCP(
         SERVER_NAME,
@@ -260,6 +258,22 @@ def _fresh_summary(
     """The telemetry summary including every event emitted so far (blocking: run in a thread)."""
     container.flush_telemetry()
     return summarise_workspace(container.workspace, since, runs)
+
+
+@contextlib.asynccontextmanager
+async def _metrics_side_port(container: Container, wanted: bool) -> AsyncGenerator[dict[str, Any]]:
+    """In stdio mode with ``WEBPLATFORM_METRICS_PORT``: /metrics on a loopback side port."""
+    port = container.settings.metrics_port
+    if not (wanted and port is not None):
+        yield {}
+        return
+    side = HostedContext(lambda: running_sidecar(_sidecar(container), "127.0.0.1", port))
+    bound = await side.start()
+    log.info("metrics side port listening on 127.0.0.1:%d", bound)
+    try:
+        yield {"metrics_port": bound}
+    finally:
+        await side.stop()
 
 
 def _sidecar(container: Container) -> Any:

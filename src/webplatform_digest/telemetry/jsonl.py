@@ -33,6 +33,7 @@ from webplatform_digest.clock import wall_time
 from webplatform_digest.events import (
     ConcurrencyChanged,
     Event,
+    LoopLag,
     RunProgress,
     WriteQueueDepth,
 )
@@ -48,7 +49,7 @@ _BATCH = 1024
 #: samples of a changing state: the metrics, progress.json and the run registry keep them; a log
 #: line each would be a third of the file and of the telemetry cost
 GAUGE_SAMPLES: frozenset[type[Event]] = frozenset(
-    {ConcurrencyChanged, WriteQueueDepth, RunProgress}
+    {ConcurrencyChanged, WriteQueueDepth, RunProgress, LoopLag}
 )
 
 Record = tuple[float, Event]

@@ -32,6 +32,7 @@ from webplatform_digest.events import (
     FetchFinished,
     FileWritten,
     LLMAttempt,
+    LoopLag,
     PagesGenerated,
     ProgressWritten,
     RateLimitWait,
@@ -76,6 +77,8 @@ WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
 TOOL_BUCKETS = (0.05, 0.25, 1.0, 5.0, 30.0, 300.0)
 RUN_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
 FETCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
+#: event-loop lag: a healthy loop stays under 15 ms
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 _EXEMPLAR_MAX = 64  # OpenMetrics caps exemplar labels at 128 characters in total
 
@@ -141,6 +144,7 @@ class PrometheusHook:
             WorkspaceLockWait: self._on_lock_wait,
             ReleaseProcessed: self._on_release,
             PagesGenerated: self._on_pages,
+            LoopLag: self._on_loop_lag,
         }
 
     def handle(self, event: Event) -> None:
@@ -267,6 +271,10 @@ class PrometheusHook:
         self.site_duration = _histogram(
             r, "site_build_duration_seconds", "Duration of site generations.", (), FETCH_BUCKETS
         )
+        self.loop_lag = _histogram(
+            r, "event_loop_lag_seconds", "How late the server's event loop woke a periodic "
+            "timer: the time every request on the loop waited.", (), LAG_BUCKETS,
+        )  # fmt: skip
         build = Info("build", "Version of webplatform-digest.", namespace=NAMESPACE, registry=r)
         build.info({"version": _package_version()})
 
@@ -361,6 +369,10 @@ class PrometheusHook:
         if event.limit != self._limit:  # changes only under resource pressure
             self._limit = event.limit
             self.concurrency_limit.set(event.limit)
+
+    def _on_loop_lag(self, event: Event) -> None:
+        assert isinstance(event, LoopLag)
+        self.loop_lag.observe(max(0.0, event.seconds))
 
     def _on_cache(self, event: Event) -> None:
         assert isinstance(event, CacheLookup)
