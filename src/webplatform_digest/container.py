@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"webplatform-digest/{__version__}"
+REGISTRY_FILE = "runs.sqlite3"
 
 
 class _Services(NamedTuple):
@@ -124,7 +125,7 @@ class Container:
     def runs(self) -> RunRegistry:
         """The run registry (``.monitoring/runs.sqlite3``)."""
         registry = RunRegistry(
-            self.workspace.path(Workspace.monitoring_rel("runs.sqlite3")),
+            self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
             retention=self.settings.runs_retention,
             token_ttl=self.settings.run_token_ttl,
         )

@@ -1,10 +1,14 @@
 """``webplatform-digest telemetry summary``: text, JSON, comparison, and clear errors."""
 
+import subprocess
+import sys
+
 import orjson
 import pytest
 
 from tests.telemetry.run_events import simulated_run_events
 from webplatform_digest.cli import main
+from webplatform_digest.events import RunStarted
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.jsonl import JsonlHook, telemetry_path
 
@@ -67,3 +71,40 @@ def test_a_bad_window_exits_2_with_a_one_line_reason(
     """An unreadable --since is an input error (exit 2) naming the accepted forms."""
     assert main(["telemetry", "summary", "--root", str(workspace.root), "--since", "soon"]) == 2
     assert "use a duration like 30m" in capsys.readouterr().err
+
+
+def test_a_killed_run_is_not_listed_as_running_forever(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The log has no RunFinished for a run whose process died; the registry's status wins."""
+    registry = workspace.root / ".monitoring" / "runs.sqlite3"
+    code = (
+        "import sys; from pathlib import Path; "
+        "from webplatform_digest.runs.registry import RunRegistry; "
+        "print(RunRegistry(Path(sys.argv[1])).create_run(version=144, channel='stable', "
+        "params={}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(registry)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    killed = done.stdout.strip()
+    with JsonlHook(telemetry_path(workspace), max_bytes=1 << 24, backups=1) as hook:
+        hook.handle(
+            RunStarted(
+                run_id=killed,
+                version=144,
+                channel="stable",
+                areas=AREAS,
+                languages=("en", "zh"),
+                backend="offline",
+            )
+        )
+    _record(workspace, "run-1")
+    assert main(["telemetry", "summary", "--root", str(workspace.root), "--json"]) == 0
+    runs = orjson.loads(capsys.readouterr().out)["runs"]
+    assert runs[killed]["status"] == "interrupted"
+    assert runs["run-1"]["status"] == "completed"

@@ -104,6 +104,11 @@ def _add_service_commands(sub: Any) -> None:
     ps.add_argument("--run", action="append", default=None, help="run id (twice: compare)")
     ps.set_defaults(handler=_cmd_telemetry_summary)
 
+    p = sub.add_parser("runs", help="recent digest runs, newest first (with resume commands)")
+    _common(p)
+    p.add_argument("--limit", default="20", help="how many runs to list, 1-1000 (default: 20)")
+    p.set_defaults(handler=_cmd_runs)
+
     p = sub.add_parser("areas", help="list the focus-area catalogue")
     _common(p)
     p.set_defaults(handler=_cmd_areas)
@@ -154,6 +159,12 @@ def _cmd_telemetry_summary(args: argparse.Namespace, settings: Settings) -> int:
     from webplatform_digest.cli.telemetry import run_summary_command
 
     return run_summary_command(args, settings)
+
+
+def _cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
+    from webplatform_digest.cli.runs import run_runs_command
+
+    return run_runs_command(args, settings)
 
 
 def _cmd_areas(args: argparse.Namespace, settings: Settings) -> int:

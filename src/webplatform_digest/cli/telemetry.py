@@ -1,13 +1,16 @@
 """``webplatform-digest telemetry summary [--since 1h|ISO] [--run ID [--run ID2]] [--json]``."""
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Generator
 from typing import Any
 
 from webplatform_digest.cli._common import emit_json
+from webplatform_digest.container import REGISTRY_FILE, Container
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.telemetry.report import summarise_workspace
+from webplatform_digest.telemetry.report import StatusLookup, summarise_workspace
 
 _RATES = ("failure_rate", "timeout_rate", "retry_rate", "fallback_rate", "area_error_rate")
 
@@ -15,7 +18,10 @@ _RATES = ("failure_rate", "timeout_rate", "retry_rate", "fallback_rate", "area_e
 def run_summary_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the telemetry summary of the workspace (text, or JSON with ``--json``)."""
     workspace = Workspace.at(settings.root)
-    summary = summarise_workspace(workspace, since=args.since, runs=tuple(args.run or ()))
+    with _registry(settings, workspace) as statuses:
+        summary = summarise_workspace(
+            workspace, since=args.since, runs=tuple(args.run or ()), statuses=statuses
+        )
     if args.json:
         emit_json(summary)
     elif "comparison" in summary:
@@ -23,6 +29,19 @@ def run_summary_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(format_summary(summary))
     return 0
+
+
+@contextlib.contextmanager
+def _registry(settings: Settings, workspace: Workspace) -> Generator[StatusLookup | None]:
+    """The run registry's statuses when the workspace has one (never creates it)."""
+    if not workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)).is_file():
+        yield None
+        return
+    container = Container(settings)
+    try:
+        yield container.runs.statuses
+    finally:
+        container.close()
 
 
 def _rate(value: object) -> str:

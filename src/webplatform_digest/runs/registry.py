@@ -12,7 +12,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -235,6 +235,20 @@ class RunRegistry:
                 (max(1, min(limit, 1000)),),
             ).fetchall()
         return [_record(row) for row in rows]
+
+    def statuses(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """The stored status of each known run among ``run_ids`` (unknown ones are left out)."""
+        wanted = list(dict.fromkeys(run_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # SQLite caps the parameters of one query
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT run_id, status FROM runs WHERE run_id IN ({marks})", chunk
+                ).fetchall()
+            found.update((run_id, status) for run_id, status in rows)
+        return found
 
     def update(
         self,

@@ -257,7 +257,7 @@ def _fresh_summary(
 ) -> dict[str, Any]:
     """The telemetry summary including every event emitted so far (blocking: run in a thread)."""
     container.flush_telemetry()
-    return summarise_workspace(container.workspace, since, runs)
+    return summarise_workspace(container.workspace, since, runs, statuses=container.runs.statuses)
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,7 @@ The one entry point for the CLI (``telemetry summary``), the MCP tool ``telemetr
 the ``GET /metrics/summary`` route, so all three give the same document.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from webplatform_digest.clock import wall_time
@@ -20,6 +20,9 @@ from webplatform_digest.telemetry.summary import (
 )
 
 MAX_RUNS = 2
+
+#: the run registry's view: run id → stored status (a killed run is ``interrupted`` there)
+StatusLookup = Callable[[Iterable[str]], Mapping[str, str]]
 
 
 def resolve_since(since: str | float | None, now: float) -> float | None:
@@ -43,11 +46,13 @@ def summarise_workspace(
     runs: Sequence[str] = (),
     *,
     now: Callable[[], float] = wall_time,
+    statuses: StatusLookup | None = None,
 ) -> dict[str, Any]:
     """Summary of the workspace's telemetry (optionally since a time, for one or two runs).
 
     The result is JSON-serialisable; ``source`` says which files were read and how many
-    corrupt lines were skipped.
+    corrupt lines were skipped. With ``statuses``, each run's status is the registry's: the log
+    has no ``RunFinished`` for a run whose process was killed, the registry knows it stopped.
 
     Raises:
         InputError: malformed ``since`` or run ids, or more than two runs.
@@ -65,9 +70,24 @@ def summarise_workspace(
     if missing:
         raise NotFoundError(f"no telemetry for run {missing[0]!r} in the selected window")
     summary = combine(summaries)
+    if statuses is not None:
+        _agree_with_registry(summary, statuses)
     summary["source"] = {
         "files": [p.name for p in files],
         "corrupt_lines": stream.corrupt,
         "since": iso_time(start),
     }
     return summary
+
+
+def _agree_with_registry(summary: dict[str, Any], statuses: StatusLookup) -> None:
+    """Take each run's status from the registry where it knows the run."""
+    parts = [summary[key] for key in ("before", "after") if key in summary] or [summary]
+    runs: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        runs.update(part["runs"])
+    known = statuses(runs)
+    for part in parts:
+        for run_id, run in part["runs"].items():
+            if run_id in known:
+                run["status"] = known[run_id]
