@@ -6,6 +6,7 @@ import pytest
 from fastmcp import Client, FastMCP
 
 from tests.server_support import make_server
+from webplatform_digest.server.app import INSTRUCTIONS
 from webplatform_digest.server.catalog import TOOL_NAMES, TOOLS, register_tool
 from webplatform_digest.telemetry import labels
 
@@ -31,3 +32,11 @@ def test_an_uncatalogued_tool_cannot_be_registered() -> None:
 def test_the_metric_labels_cover_every_catalogued_tool() -> None:
     """The tool label set is the catalogue; a tool outside it would be counted as ``other``."""
     assert labels.TOOLS == TOOL_NAMES
+
+
+def test_the_typical_flow_in_the_instructions_names_catalogued_tools() -> None:
+    """The server instructions clients show their model only name tools that exist."""
+    flow = INSTRUCTIONS.split("Typical flow:")[1]
+    named = [step.strip(" .") for step in flow.split("→")]
+    assert len(named) == 5
+    assert [n for n in named if n not in TOOL_NAMES] == []

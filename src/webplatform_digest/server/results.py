@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, JsonValue
+from pydantic.config import JsonDict
 from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
 from pydantic_core import CoreSchema
 
@@ -40,6 +41,11 @@ def _is_empty(value: object) -> bool:
 
 def _is_none(value: object) -> bool:
     return value is None
+
+
+def _no_default(schema: JsonDict) -> None:
+    """Drop a ``null`` default from a field whose schema says it is never null (only absent)."""
+    schema.pop("default", None)
 
 
 # process_release_notes -----------------------------------------------------------------------
@@ -170,7 +176,10 @@ class DigestResult(ToolResult):
     reason: str = Field(default="", exclude_if=_is_empty, description="Why the run ended early")
     backend: str = Field(description="sampling, openai or offline")
     backend_reason: str | SkipJsonSchema[None] = Field(
-        default=None, exclude_if=_is_none, description="Why this backend was chosen"
+        default=None,
+        exclude_if=_is_none,
+        description="Why this backend was chosen",
+        json_schema_extra=_no_default,
     )
 
 
