@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
+from jsonschema import Draft202012Validator
 from mcp.types import CreateMessageResult, TextContent
 
 from tests.conftest import SAMPLES_DIR
@@ -60,3 +62,18 @@ class RecordingSampler:
             content=TextContent(type="text", text=self._answer(prompt)),
             model="test-model",
         )
+
+
+def structured_result(
+    output_schema: dict[str, Any] | None, structured: dict[str, Any] | None, text: str
+) -> dict[str, Any]:
+    """A tool result's structured content, checked against the tool's advertised output
+    schema and against the JSON text clients without structured output read."""
+    assert output_schema is not None, "the tool advertises no output schema"
+    assert output_schema.get("type") == "object"
+    Draft202012Validator.check_schema(output_schema)
+    assert structured is not None, "the result carries no structured content"
+    errors = [e.message for e in Draft202012Validator(output_schema).iter_errors(structured)]
+    assert errors == []
+    assert orjson.loads(text) == structured
+    return structured

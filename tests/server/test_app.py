@@ -19,6 +19,7 @@ from tests.server_support import (
 )
 from tests.site_server import expected_pages, running_site
 from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.server.catalog import TOOL_NAMES
 
 ERAS = [pytest.param("legacy", id="2025-11-25"), pytest.param("auto", id="2026-07-28")]
 
@@ -42,16 +43,7 @@ async def test_every_tool_is_listed_with_annotations_and_bounded_arguments(
     server, _ = make_server(root)
     async with Client(server, mode=mode) as client:
         tools = {t.name: t for t in await client.list_tools()}
-    assert set(tools) == {
-        "process_release_notes",
-        "webplatform_digest",
-        "get_digest_progress",
-        "generate_github_pages",
-        "list_focus_areas",
-        "check_latest_releases",
-        "fetch_release_notes",
-        "telemetry_summary",
-    }
+    assert set(tools) == set(TOOL_NAMES)
     assert tools["list_focus_areas"].annotations.read_only_hint is True
     assert tools["webplatform_digest"].annotations.read_only_hint is False
     schema = tools["webplatform_digest"].input_schema["properties"]

@@ -19,7 +19,7 @@ from fastmcp import Client
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from tests.server_support import seed_samples
+from tests.server_support import seed_samples, structured_result
 from webplatform_digest.container import Container
 from webplatform_digest.server.http import bind_socket, uvicorn_server
 from webplatform_digest.settings import load_settings
@@ -109,6 +109,7 @@ async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
 ) -> None:
     """A FastMCP client over HTTP runs the pipeline; /metrics parses with prometheus_client."""
     async with Client(f"{server.url}/mcp", mode=mode) as client:
+        schemas = {t.name: t.output_schema for t in await client.list_tools()}
         processed = await client.call_tool("process_release_notes", {"version": 145})
         areas = await client.call_tool("list_focus_areas", {})
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -122,6 +123,9 @@ async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
         for s in calls.samples
         if s.name.endswith("_total") and s.labels.get("outcome") == "ok"
     }
+    for name, result in (("process_release_notes", processed), ("list_focus_areas", areas)):
+        text = result.content[0].text  # type: ignore[union-attr]
+        structured_result(schemas[name], result.structured_content, text)
     assert processed.structured_content["version"] == 145  # type: ignore[index]
     assert areas.structured_content["areas"]  # type: ignore[index]
     assert ok["process_release_notes"] == 1

@@ -4,13 +4,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from tests.conftest import REPO_ROOT, REQUIRE_E2E
 from tests.server.test_http import HttpServer, _start
-from tests.server_support import seed_samples
+from tests.server_support import seed_samples, structured_result
+from webplatform_digest.server.catalog import TOOL_NAMES
 
 INSPECTOR = REPO_ROOT / "node" / "node_modules" / ".bin" / "mcp-inspector"
 SHIM = REPO_ROOT / "fast_mcp_server.py"
@@ -42,10 +44,12 @@ def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, objec
     return answer.get("result", answer)
 
 
-def _tool_json(result: dict[str, object]) -> dict[str, object]:
-    content = result["content"]
-    assert isinstance(content, list)
-    return orjson.loads(content[0]["text"])
+def _checked(listed: dict[str, object], name: str, result: dict[str, object]) -> dict[str, Any]:
+    """The call's structured content, checked against the tool's listed output schema."""
+    tools: list[dict[str, Any]] = listed["tools"]  # type: ignore[assignment]
+    schema = next(t["outputSchema"] for t in tools if t["name"] == name)
+    content: list[dict[str, Any]] = result["content"]  # type: ignore[assignment]
+    return structured_result(schema, result.get("structuredContent"), content[0]["text"])  # type: ignore[arg-type]
 
 
 @pytest.mark.e2e
@@ -66,8 +70,8 @@ def test_inspector_lists_and_calls_tools_over_stdio(
         timeout=90,
     )
     names = {tool["name"] for tool in listed["tools"]}  # type: ignore[index, union-attr]
-    assert "webplatform_digest" in names
-    summary = _tool_json(digest)
+    assert sorted(names) == sorted(TOOL_NAMES)
+    summary = _checked(listed, "webplatform_digest", digest)
     assert summary["backend"] == "offline"
     assert summary["status"] == "completed"
 
@@ -91,4 +95,4 @@ def test_inspector_talks_to_the_http_endpoint(
         server.process.kill()
         server.process.wait(timeout=10)
     assert "list_focus_areas" in {t["name"] for t in listed["tools"]}  # type: ignore[index, union-attr]
-    assert "css" in {a["id"] for a in _tool_json(areas)["areas"]}  # type: ignore[union-attr]
+    assert "css" in {a["id"] for a in _checked(listed, "list_focus_areas", areas)["areas"]}

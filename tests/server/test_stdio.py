@@ -12,7 +12,8 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.conftest import REPO_ROOT
-from tests.server_support import seed_samples
+from tests.server_support import seed_samples, structured_result
+from webplatform_digest.server.catalog import TOOL_NAMES
 
 SHIM = REPO_ROOT / "fast_mcp_server.py"
 
@@ -66,10 +67,14 @@ async def test_stdio_server_answers_the_official_client_and_exits_when_it_closes
         _, alive = await anyio.to_thread.run_sync(lambda: psutil.wait_procs(running, timeout=10))
     assert alive == []
     assert init.server_info.name == "webplatform-digest"
-    assert "webplatform_digest" in {t.name for t in tools.tools}
+    schemas = {t.name: t.output_schema for t in tools.tools}
+    assert sorted(schemas) == sorted(TOOL_NAMES)
+    assert all(schema is not None for schema in schemas.values())
     assert '"css"' in catalog.contents[0].text  # type: ignore[union-attr]
     assert not result.is_error
-    assert result.structured_content["version"] == 145  # type: ignore[index]
+    text = result.content[0].text  # type: ignore[union-attr]
+    processed = structured_result(schemas["process_release_notes"], result.structured_content, text)
+    assert processed["version"] == 145
     assert scrape.status_code == 200
     assert 'webplatform_digest_tool_calls_total{outcome="ok",tool="process_release_notes"}' in (
         scrape.text

@@ -1,10 +1,10 @@
 """Schema-driven fuzzing of every tool through the in-memory client.
 
 For each tool, hypothesis-jsonschema draws arguments from the tool's own ``inputSchema``. Every
-call must end as a result or a tool error (``isError``) carrying our message: never a
-protocol error, never the masked "Error calling tool" that FastMCP substitutes for an
-unexpected exception, never a logged traceback. The network tools talk to an unreachable
-loopback port, so no example leaves the machine.
+call must end as a result valid against the tool's ``outputSchema`` or a tool error
+(``isError``) carrying our message: never a protocol error, never the masked "Error calling
+tool" that FastMCP substitutes for an unexpected exception, never a logged traceback. The
+network tools talk to an unreachable loopback port, so no example leaves the machine.
 """
 
 import logging
@@ -21,16 +21,18 @@ from fastmcp import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from mcp.types import Tool
 
-from tests.server_support import SAMPLE_VERSION, make_server, seed_samples
+from tests.server_support import SAMPLE_VERSION, make_server, seed_samples, structured_result
 from tests.system.support import record_figures
+from webplatform_digest.server.catalog import TOOL_NAMES, TOOLS
 
 pytestmark = pytest.mark.system
 
 #: examples per tool; the network tools retry a refused connection, so they get fewer
 EXAMPLES = 150
 NETWORK_EXAMPLES = 25
-NETWORK_TOOLS = frozenset({"check_latest_releases", "fetch_release_notes"})
+NETWORK_TOOLS = frozenset(spec.name for spec in TOOLS if spec.annotations.open_world_hint)
 MASKED = "Error calling tool"
 #: hand-picked arguments that reach past input validation (random ones mostly do not)
 DEEP = {
@@ -100,12 +102,12 @@ def _arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 def _fuzz(
     portal: BlockingPortal,
     client: Client[Any],
-    name: str,
-    schema: dict[str, Any],
+    tool: Tool,
     examples: int,
     tally: dict[str, int],
 ) -> None:
-    """Call ``name`` with ``examples`` argument sets drawn from its schema."""
+    """Call ``tool`` with ``examples`` argument sets drawn from its input schema."""
+    name = tool.name
 
     @settings(
         max_examples=examples,
@@ -114,11 +116,13 @@ def _fuzz(
         database=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    @given(_arguments(schema))
+    @given(_arguments(tool.input_schema))
     def call(arguments: dict[str, Any]) -> None:
         result = portal.call(_bounded_call, client, name, arguments)
         text = _text(result)
         assert not text.startswith(MASKED), (name, arguments, text)
+        if not result.is_error:
+            structured_result(tool.output_schema, result.structured_content, text)
         tally["tool_errors" if result.is_error else "results"] += 1
 
     for arguments in DEEP.get(name, ()):
@@ -137,11 +141,11 @@ def test_every_tool_answers_fuzzed_arguments_with_a_result_or_a_tool_error(
     for tool in tools:
         tally = counts.setdefault(tool.name, {"results": 0, "tool_errors": 0})
         examples = NETWORK_EXAMPLES if tool.name in NETWORK_TOOLS else EXAMPLES
-        _fuzz(portal, client, tool.name, tool.input_schema, examples, tally)
+        _fuzz(portal, client, tool, examples, tally)
     tracebacks = [r.getMessage() for r in caplog.records if r.exc_info]
     assert tracebacks == []
     assert len(portal.call(client.list_tools)) == len(tools)  # still serving
-    assert set(counts) >= {"webplatform_digest", "generate_github_pages", "fetch_release_notes"}
+    assert sorted(counts) == sorted(TOOL_NAMES)
     assert all(sum(tally.values()) > 0 for tally in counts.values())
     assert counts["webplatform_digest"]["results"] >= len(DEEP["webplatform_digest"]) - 1
     assert counts["generate_github_pages"]["results"] >= len(DEEP["generate_github_pages"])

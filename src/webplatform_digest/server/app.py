@@ -26,6 +26,7 @@ from webplatform_digest.errors import WebplatformError
 from webplatform_digest.events import ToolCalled
 from webplatform_digest.hosting import HostedContext
 from webplatform_digest.models import parse_channel, parse_version
+from webplatform_digest.server.catalog import TOOL_NAMES, register_tool
 from webplatform_digest.server.digest_tools import DigestTool
 from webplatform_digest.server.http import (
     LOOPBACK_HOSTS,
@@ -37,17 +38,19 @@ from webplatform_digest.server.http import (
     uvicorn_server,
 )
 from webplatform_digest.server.resources import register_prompts, register_resources
-from webplatform_digest.server.tool_args import (
-    LOCAL_WRITE,
-    NETWORK_READ,
-    NETWORK_WRITE,
-    READ_ONLY,
-    TOOL_NAMES,
-    ChannelArg,
-    LanguageArg,
-    Version,
-    tool_errors,
+from webplatform_digest.server.results import (
+    FetchResult,
+    FocusArea,
+    FocusAreas,
+    LatestReleases,
+    PagesResult,
+    ProcessOutcome,
+    TelemetryOutcome,
+    process_all_result,
+    process_result,
+    telemetry_result,
 )
+from webplatform_digest.server.tool_args import ChannelArg, LanguageArg, Version, tool_errors
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all, process_release
 from webplatform_digest.settings import Settings, load_settings
@@ -120,12 +123,12 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
 
 
 def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
-    @mcp.tool(annotations=LOCAL_WRITE, tags={"pipeline"})
+    @register_tool(mcp, "process_release_notes")
     async def process_release_notes(
         version: Annotated[int | None, Field(ge=1, le=999, description="Chrome milestone")] = None,
         channel: ChannelArg = "stable",
         all: Annotated[bool, Field(description="Process every release note present")] = False,
-    ) -> dict[str, Any]:
+    ) -> ProcessOutcome:
         """Parse a Chrome release note (release_notes/chrome-<v>.md, plus webgpu-<v>.md if
         present), classify every feature into focus areas and write per-area YAML under
         processed/areas/. Fast (milliseconds); unchanged input rewrites nothing. Run it before
@@ -138,7 +141,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
                     writer=container.write_queue,
                     telemetry=container.telemetry,
                 )
-                return {"releases": [s.to_json() for s in summaries]}
+                return process_all_result([s.to_json() for s in summaries])
             if version is None:
                 raise ToolError("give a version (e.g. 144) or all=true")
             summary = await process_release(
@@ -149,16 +152,16 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
                 writer=container.write_queue,
                 telemetry=container.telemetry,
             )
-            return summary.to_json()
+            return process_result(summary.to_json())
 
-    @mcp.tool(annotations=LOCAL_WRITE, tags={"pages"})
+    @register_tool(mcp, "generate_github_pages")
     async def generate_github_pages(
         version: Annotated[int | None, Field(ge=1, le=999, description="Only this milestone")] = (
             None
         ),
         language: LanguageArg = "bilingual",
         html: Annotated[bool, Field(description="Also render a static HTML preview")] = False,
-    ) -> dict[str, Any]:
+    ) -> PagesResult:
         """Build the GitHub Pages (Jekyll) site under digest_markdown/ from the digests on disk:
         index, version and area navigation in both languages. With html=true also writes a
         standalone HTML preview under site/. Written as one batch; unchanged pages are not
@@ -173,57 +176,58 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
                 html=html or container.settings.html_preview,
                 telemetry=container.telemetry,
             )
-            return summary.to_json()
+            return PagesResult.model_validate(summary.to_json())
 
-    @mcp.tool(annotations=READ_ONLY, tags={"pipeline"})
-    async def list_focus_areas() -> dict[str, Any]:
+    @register_tool(mcp, "list_focus_areas")
+    async def list_focus_areas() -> FocusAreas:
         """List the focus areas features are classified into (id, English and Chinese names,
         description). Use these ids in webplatform_digest(focus_areas=[...])."""
         with tool_errors():
-            return {
-                "areas": [
-                    {
-                        "id": area.id,
-                        "name": area.name,
-                        "name_zh": area.name_zh,
-                        "description": area.description,
-                    }
+            return FocusAreas(
+                areas=[
+                    FocusArea(
+                        id=area.id,
+                        name=area.name,
+                        name_zh=area.name_zh,
+                        description=area.description,
+                    )
                     for area in container.catalog.areas
                 ]
-            }
+            )
 
 
 def _register_monitor_tools(mcp: FastMCP, container: Container) -> None:
-    @mcp.tool(annotations=NETWORK_READ, tags={"monitor"})
+    @register_tool(mcp, "check_latest_releases")
     async def check_latest_releases(
         channel: Annotated[
             Literal["stable", "beta", "webgpu", "all"], Field(description="Which track")
         ] = "all",
-    ) -> dict[str, Any]:
+    ) -> LatestReleases:
         """Find the newest Chrome stable and beta release notes and the newest WebGPU post on
         the Chrome developer site, and say which are already in the workspace. Network access;
         a few seconds."""
         with tool_errors():
-            return (await container.monitor().check_latest(channel)).to_dict()
+            latest = await container.monitor().check_latest(channel)
+            return LatestReleases.model_validate(latest.to_dict())
 
-    @mcp.tool(annotations=NETWORK_WRITE, tags={"monitor"})
+    @register_tool(mcp, "fetch_release_notes")
     async def fetch_release_notes(
         version: Version,
         channel: Annotated[
             Literal["stable", "beta", "webgpu"], Field(description="Which note")
         ] = "stable",
         force: Annotated[bool, Field(description="Download again even if present")] = False,
-    ) -> dict[str, Any]:
+    ) -> FetchResult:
         """Download one release note from the Chrome developer site, convert it to markdown and
         save it under release_notes/ (chrome-<v>.md, chrome-<v>-beta.md or webgpu-<v>.md).
         Nothing is written if the download fails. Then call process_release_notes."""
         with tool_errors():
             result = await container.monitor().fetch_release_notes(version, channel, force=force)
-            return result.to_dict()
+            return FetchResult.model_validate(result.to_dict())
 
 
 def _register_ops_tools(mcp: FastMCP, container: Container) -> None:
-    @mcp.tool(annotations=READ_ONLY, tags={"telemetry"})
+    @register_tool(mcp, "telemetry_summary")
     async def telemetry_summary(
         since: Annotated[
             str | None, Field(max_length=40, description="e.g. 1h, 30m, 2d or an ISO time")
@@ -232,14 +236,15 @@ def _register_ops_tools(mcp: FastMCP, container: Container) -> None:
             list[Annotated[str, Field(max_length=64)]] | None,
             Field(max_length=2, description="One run, or two to compare (before, after)"),
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> TelemetryOutcome:
         """Latency percentiles per stage and language, failure / timeout / retry / fallback /
         cache-hit rates, LLM calls per run and the slowest areas, from the workspace's
         telemetry; with two run ids, a before/after comparison."""
         with tool_errors():
-            return await anyio.to_thread.run_sync(
+            summary = await anyio.to_thread.run_sync(
                 lambda: _fresh_summary(container, since, tuple(run_ids or ()))
             )
+            return telemetry_result(summary)
 
 
 def _routes(container: Container) -> list[Any]:

@@ -44,9 +44,14 @@ from webplatform_digest.runs.driver import (
 )
 from webplatform_digest.runs.request import parse_run_request
 from webplatform_digest.runs.session import Round, RunSummary
+from webplatform_digest.server.catalog import register_tool
+from webplatform_digest.server.results import (
+    DigestProgress,
+    DigestResult,
+    digest_result,
+    progress_result,
+)
 from webplatform_digest.server.tool_args import (
-    LOCAL_WRITE,
-    READ_ONLY,
     AreaId,
     ChannelArg,
     LanguageArg,
@@ -64,7 +69,9 @@ from webplatform_digest.services.digest import (
 
 log = logging.getLogger(__name__)
 
-Outcome = dict[str, Any] | InputRequiredResult
+#: a finished run's summary, or the next round of sampling requests (2026-07-28 clients);
+#: FastMCP leaves the round out of the output schema and never validates it against it
+Outcome = DigestResult | InputRequiredResult
 
 
 class DigestTool:
@@ -77,7 +84,7 @@ class DigestTool:
         """Add ``webplatform_digest`` and ``get_digest_progress`` to ``mcp``."""
         tool = self
 
-        @mcp.tool(annotations=LOCAL_WRITE, tags={"digest"})
+        @register_tool(mcp, "webplatform_digest")
         async def webplatform_digest(
             version: Version,
             ctx: Context,
@@ -92,7 +99,7 @@ class DigestTool:
                 RunId | None,
                 Field(description="Finish this interrupted run instead of starting a new one"),
             ] = None,
-        ) -> dict[str, Any] | InputRequiredResult:
+        ) -> DigestResult | InputRequiredResult:
             """Write the per-focus-area digests of one processed Chrome release (English, Chinese
             or both) to digest_markdown/areas/<area>/chrome-<v>-<lang>.md. Uses your model when
             you can sample (several requests at once), else the server's LLM, else offline
@@ -108,17 +115,18 @@ class DigestTool:
                     return await tool.resume(ctx, resume_run_id, version)
                 return await tool.start(ctx, version, channel, focus_areas, language, use_cache)
 
-        @mcp.tool(annotations=READ_ONLY, tags={"digest"})
+        @register_tool(mcp, "get_digest_progress")
         async def get_digest_progress(
             run_id: RunId,
             after_seq: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
             limit: Annotated[int, Field(ge=1, le=500)] = 100,
-        ) -> dict[str, Any]:
+        ) -> DigestProgress:
             """Status of a digest run (running, awaiting_input, completed, failed, interrupted,
             cancelled), its per-area results and its events after sequence number `after_seq`
             (pass the previous `next_seq` to continue where you left off)."""
             with tool_errors():
-                return progress_report(tool._c.run_services(), run_id, after_seq, limit)
+                report = progress_report(tool._c.run_services(), run_id, after_seq, limit)
+                return progress_result(report)
 
     async def start(
         self,
@@ -237,14 +245,11 @@ class DigestTool:
         )
 
 
-def _summary(summary: RunSummary, choice: BackendChoice | None) -> dict[str, Any]:
-    payload = summary.to_json()
-    if choice is not None:
-        payload["backend"] = choice.kind
-        payload["backend_reason"] = choice.reason
-    else:
-        payload["backend"] = "sampling"
-    return payload
+def _summary(summary: RunSummary, choice: BackendChoice | None) -> DigestResult:
+    # a run finished by the rounds flow only ever used the client's model (no choice left)
+    if choice is None:
+        return digest_result(summary.to_json(), "sampling", None)
+    return digest_result(summary.to_json(), choice.kind, choice.reason)
 
 
 def _decode_state(state: str | None) -> tuple[str, str]:

@@ -1,4 +1,7 @@
-"""What every MCP tool shares: argument types, annotations, and the domain-error mapping."""
+"""What every MCP tool shares: argument types, annotations, and the domain-error mapping.
+
+The list of tools itself is ``server.catalog``.
+"""
 
 import contextlib
 from collections.abc import Generator
@@ -25,18 +28,6 @@ LOCAL_WRITE = ToolAnnotations(
 NETWORK_READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 NETWORK_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-)
-
-#: tool-name label values for metrics (anything else is ``other``)
-TOOL_NAMES = (
-    "process_release_notes",
-    "webplatform_digest",
-    "get_digest_progress",
-    "generate_github_pages",
-    "list_focus_areas",
-    "check_latest_releases",
-    "fetch_release_notes",
-    "telemetry_summary",
 )
 
 

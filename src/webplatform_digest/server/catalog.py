@@ -1,0 +1,47 @@
+"""The one list of MCP tools: name, behaviour hints and tags.
+
+Registration goes through ``register_tool(mcp, name)``, so a tool missing from this list cannot be
+registered; metrics labels, the docs test and the listing tests read ``TOOL_NAMES``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastmcp import FastMCP
+from mcp.types import ToolAnnotations
+
+from webplatform_digest.server.tool_args import LOCAL_WRITE, NETWORK_READ, NETWORK_WRITE, READ_ONLY
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """How one tool is advertised."""
+
+    name: str
+    annotations: ToolAnnotations
+    tags: frozenset[str]
+
+
+TOOLS = (
+    ToolSpec("process_release_notes", LOCAL_WRITE, frozenset({"pipeline"})),
+    ToolSpec("webplatform_digest", LOCAL_WRITE, frozenset({"digest"})),
+    ToolSpec("get_digest_progress", READ_ONLY, frozenset({"digest"})),
+    ToolSpec("generate_github_pages", LOCAL_WRITE, frozenset({"pages"})),
+    ToolSpec("list_focus_areas", READ_ONLY, frozenset({"pipeline"})),
+    ToolSpec("check_latest_releases", NETWORK_READ, frozenset({"monitor"})),
+    ToolSpec("fetch_release_notes", NETWORK_WRITE, frozenset({"monitor"})),
+    ToolSpec("telemetry_summary", READ_ONLY, frozenset({"telemetry"})),
+)
+TOOL_NAMES = tuple(spec.name for spec in TOOLS)
+_BY_NAME = {spec.name: spec for spec in TOOLS}
+
+
+def register_tool(mcp: FastMCP, name: str) -> Callable[[Callable[..., Any]], Any]:
+    """The decorator registering the function as the catalogued tool ``name``.
+
+    Raises:
+        KeyError: ``name`` is not in the catalogue.
+    """
+    spec = _BY_NAME[name]
+    return mcp.tool(name=spec.name, annotations=spec.annotations, tags=set(spec.tags))
