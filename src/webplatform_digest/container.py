@@ -81,7 +81,7 @@ class Container:
     @cached_property
     def workspace(self) -> Workspace:
         """The workspace root."""
-        return Workspace.at(self.settings.root)
+        return Workspace.at(self.settings.workspace.root)
 
     @cached_property
     def catalog(self) -> FocusAreaManager:
@@ -104,8 +104,8 @@ class Container:
 
         return JsonlHook(
             telemetry_path(self.workspace),
-            max_bytes=self.settings.telemetry_max_bytes,
-            backups=self.settings.telemetry_backups,
+            max_bytes=self.settings.telemetry.max_bytes,
+            backups=self.settings.telemetry.backups,
         )
 
     @cached_property
@@ -115,7 +115,7 @@ class Container:
 
         return ProgressFileHook(
             progress_path(self.workspace),
-            min_interval=self.settings.progress_min_interval,
+            min_interval=self.settings.telemetry.progress_min_interval,
             clock=self.clock,
             emit=lambda event: self.telemetry.emit(event),
         )
@@ -125,8 +125,8 @@ class Container:
         """The run registry (``.monitoring/runs.sqlite3``)."""
         registry = RunRegistry(
             self.workspace.path(Workspace.monitoring_rel("runs.sqlite3")),
-            retention=self.settings.runs_retention,
-            token_ttl=self.settings.run_token_ttl,
+            retention=self.settings.runs.retention,
+            token_ttl=self.settings.runs.token_ttl,
         )
         registry.recover_interrupted()
         return registry
@@ -146,7 +146,7 @@ class Container:
         """Per-area data of the workspace, with the parse cache."""
         return AreaStore(
             self.workspace,
-            cache_enabled=self.settings.area_cache_enabled,
+            cache_enabled=self.settings.workspace.area_cache_enabled,
             telemetry=self.telemetry,
         )
 
@@ -179,7 +179,7 @@ class Container:
         if self._http is None:
             import httpx
 
-            timeout = self.settings.sampling_timeout
+            timeout = self.settings.governor.sampling_timeout
             self._http = httpx.AsyncClient(
                 headers={"User-Agent": USER_AGENT},
                 timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),

@@ -134,7 +134,7 @@ def test_entries_on_disk_are_small_json() -> None:
 
 def test_the_cache_is_off_when_disabled(settings: Settings) -> None:
     """``WEBPLATFORM_CACHE_ENABLED=false`` → no cache at all."""
-    off = load_settings(root=settings.root, cache_enabled=False)
+    off = load_settings(root=settings.workspace.root, cache_enabled=False)
     assert ReplyCache.from_settings(off, Telemetry()) is None
     assert ReplyCache.from_settings(settings, Telemetry()) is not None
 

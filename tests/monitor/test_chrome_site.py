@@ -247,7 +247,7 @@ def test_config_from_settings_uses_the_monitor_and_retry_settings() -> None:
     config = MonitorConfig.from_settings(settings, base_url="http://127.0.0.1:1/")
     assert config.base_url == "http://127.0.0.1:1"
     assert (config.timeout, config.max_bytes, config.concurrency) == (3.0, 4096, 2)
-    assert config.retry.attempts == settings.max_retries + 1
+    assert config.retry.attempts == settings.governor.max_retries + 1
     default = MonitorConfig.from_settings(settings)
     assert default.base_url == "https://developer.chrome.com"
 

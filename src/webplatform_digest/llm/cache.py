@@ -114,15 +114,15 @@ class ReplyCache:
         cls, settings: Settings, telemetry: Telemetry, *, clock: Clock = monotonic
     ) -> "ReplyCache | None":
         """The cache configured by ``settings`` (None when ``cache_enabled`` is off)."""
-        if not settings.cache_enabled:
+        if not settings.cache.enabled:
             return None
-        workspace = Workspace.at(settings.root)
+        workspace = Workspace.at(settings.workspace.root)
         directory = workspace.path(Workspace.monitoring_rel(CACHE_DIR_NAME))
         return cls(
             directory,
             telemetry,
-            ttl=settings.cache_ttl,
-            max_entries=settings.cache_max_entries,
+            ttl=settings.cache.ttl,
+            max_entries=settings.cache.max_entries,
             clock=clock,
         )
 

@@ -29,22 +29,25 @@ class GovernorConfig:
     def from_settings(cls, settings: Settings) -> "GovernorConfig":
         """The limits configured by ``settings`` (``concurrency_enabled=False`` → limit 1)."""
         return cls(
-            max_concurrency=settings.max_concurrency if settings.concurrency_enabled else 1,
-            rate_limit=settings.rate_limit,
-            rate_burst=settings.rate_burst,
-            circuit_threshold=settings.circuit_threshold,
-            failure_cooldown=settings.failure_cooldown,
-            attempt_timeout=settings.sampling_timeout,
-            call_deadline=settings.call_deadline,
+            max_concurrency=settings.governor.max_concurrency
+            if settings.governor.concurrency_enabled
+            else 1,
+            rate_limit=settings.governor.rate_limit,
+            rate_burst=settings.governor.rate_burst,
+            circuit_threshold=settings.governor.circuit_threshold,
+            failure_cooldown=settings.governor.failure_cooldown,
+            attempt_timeout=settings.governor.sampling_timeout,
+            call_deadline=settings.governor.call_deadline,
             retry=RetryPolicy(
-                attempts=settings.max_retries + 1,
-                base_delay=settings.retry_base_delay,
-                max_delay=settings.retry_max_delay,
-                total_timeout=settings.call_deadline,
+                attempts=settings.governor.max_retries + 1,
+                base_delay=settings.governor.retry_base_delay,
+                max_delay=settings.governor.retry_max_delay,
+                total_timeout=settings.governor.call_deadline,
             ),
-            resource_aware=settings.resource_aware and settings.concurrency_enabled,
-            resource_floor=settings.resource_floor,
-            cpu_high_percent=settings.cpu_high_percent,
-            memory_high_percent=settings.memory_high_percent,
-            wait_for_breaker=settings.breaker_wait,
+            resource_aware=settings.governor.resource_aware
+            and settings.governor.concurrency_enabled,
+            resource_floor=settings.governor.resource_floor,
+            cpu_high_percent=settings.governor.cpu_high_percent,
+            memory_high_percent=settings.governor.memory_high_percent,
+            wait_for_breaker=settings.governor.breaker_wait,
         )

@@ -35,9 +35,10 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
     """The process's pooled client for the LLM endpoint (caller closes it with ``aclose``)."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(
-            settings.sampling_timeout, connect=min(10.0, settings.sampling_timeout)
+            settings.governor.sampling_timeout,
+            connect=min(10.0, settings.governor.sampling_timeout),
         ),
-        limits=httpx.Limits(max_connections=max(4, settings.max_concurrency * 2)),
+        limits=httpx.Limits(max_connections=max(4, settings.governor.max_concurrency * 2)),
         follow_redirects=False,
     )
 
@@ -69,15 +70,15 @@ class OpenAICompatBackend:
         Raises:
             ConfigError: ``WEBPLATFORM_LLM_BASE_URL`` is not set.
         """
-        if not settings.llm_base_url:
+        if not settings.llm.base_url:
             raise ConfigError("WEBPLATFORM_LLM_BASE_URL is not set: no server-side LLM endpoint")
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
         return cls(
             http,
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
+            base_url=settings.llm.base_url,
+            model=settings.llm.model,
             api_key=key,
-            max_reply_bytes=settings.llm_max_reply_bytes,
+            max_reply_bytes=settings.llm.max_reply_bytes,
         )
 
     @property

@@ -76,19 +76,19 @@ class MonitorConfig:
         Raises:
             InputError: the base URL is not a plain http(s) site address.
         """
-        retries = settings.max_retries
+        retries = settings.governor.max_retries
         retry = RetryPolicy(
             attempts=retries + 1,
-            base_delay=settings.retry_base_delay,
-            max_delay=settings.retry_max_delay,
-            total_timeout=(retries + 1) * settings.fetch_timeout
-            + retries * settings.retry_max_delay,
+            base_delay=settings.governor.retry_base_delay,
+            max_delay=settings.governor.retry_max_delay,
+            total_timeout=(retries + 1) * settings.monitor.fetch_timeout
+            + retries * settings.governor.retry_max_delay,
         )
         return cls(
-            base_url=check_base_url(base_url or settings.monitor_base_url),
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.fetch_max_bytes,
-            concurrency=settings.fetch_concurrency,
+            base_url=check_base_url(base_url or settings.monitor.base_url),
+            timeout=settings.monitor.fetch_timeout,
+            max_bytes=settings.monitor.fetch_max_bytes,
+            concurrency=settings.monitor.fetch_concurrency,
             retry=retry,
         )
 

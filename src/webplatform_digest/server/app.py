@@ -90,7 +90,7 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
     @lifespan
     async def services(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
         async with container.running():
-            port = container.settings.metrics_port
+            port = container.settings.telemetry.metrics_port
             if not (metrics_sidecar and port is not None):
                 yield {"container": container}
                 return
@@ -172,7 +172,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
                 container.write_queue,
                 version=version,
                 language=language,
-                html=html or container.settings.html_preview,
+                html=html or container.settings.pages.html_preview,
                 telemetry=container.telemetry,
             )
             return summary.to_json()
@@ -263,7 +263,7 @@ def _fresh_summary(
 
 
 def _sidecar(container: Container) -> Any:
-    token = container.settings.http_token
+    token = container.settings.http.token
     return sidecar_app(_routes(container), token.get_secret_value() if token else None)
 
 
@@ -272,7 +272,7 @@ def _sidecar(container: Container) -> Any:
 
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=settings.log_level,
+        level=settings.telemetry.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
@@ -311,8 +311,8 @@ def serve(
             # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
             # teardown included), then re-raises it here as KeyboardInterrupt
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            bind_port = settings.http_port if port is None else port
-            anyio.run(_serve_http, container, host or settings.http_host, bind_port)
+            bind_port = settings.http.port if port is None else port
+            anyio.run(_serve_http, container, host or settings.http.host, bind_port)
     except KeyboardInterrupt:
         log.info("stopped by signal")
     finally:
@@ -336,20 +336,20 @@ async def _serve_http(container: Container, host: str, port: int) -> None:
 
 def http_app(server: FastMCP, settings: Settings, host: str) -> Any:
     """The streamable-HTTP ASGI app with Host/Origin protection and the optional token."""
-    hosts = [*LOOPBACK_HOSTS, *settings.http_allowed_hosts]
+    hosts = [*LOOPBACK_HOSTS, *settings.http.allowed_hosts]
     if host not in hosts and host not in ("0.0.0.0", "::"):
         hosts.append(host)
     middleware: list[Any] = []
-    if settings.http_token is not None:
+    if settings.http.token is not None:
         from starlette.middleware import Middleware as StarletteMiddleware
 
         middleware.append(
-            StarletteMiddleware(BearerTokenMiddleware, token=settings.http_token.get_secret_value())
+            StarletteMiddleware(BearerTokenMiddleware, token=settings.http.token.get_secret_value())
         )
     return server.http_app(
         path="/mcp",
         middleware=middleware,
         host_origin_protection=True,
         allowed_hosts=hosts,
-        allowed_origins=list(settings.http_allowed_origins) or None,
+        allowed_origins=list(settings.http.allowed_origins) or None,
     )

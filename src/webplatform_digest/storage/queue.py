@@ -60,11 +60,11 @@ class WriteQueueConfig:
     def from_settings(cls, settings: Settings) -> "WriteQueueConfig":
         """The queue configuration of ``settings``."""
         return cls(
-            queue_size=settings.write_queue_size,
-            coalesce_window=settings.write_coalesce_window,
-            submit_timeout=settings.write_submit_timeout,
-            lock_timeout=settings.workspace_lock_timeout,
-            coalescing=settings.coalescing_enabled,
+            queue_size=settings.writes.queue_size,
+            coalesce_window=settings.writes.coalesce_window,
+            submit_timeout=settings.writes.submit_timeout,
+            lock_timeout=settings.writes.lock_timeout,
+            coalescing=settings.writes.coalescing_enabled,
         )
 
 
