@@ -2,7 +2,8 @@
 
 Tools and CLI commands never construct these per call and never re-read configuration: they
 ask the container. Building the container costs nothing; each service is made on first use
-(startup does no corpus scan). Services that own tasks or sockets (write queue, HTTP client)
+(startup does no corpus scan), from value configs mapped out of ``Settings`` by ``configs``.
+Services that own tasks or sockets (write queue, HTTP client)
 live between ``start()`` and ``aclose()`` in a host task of their own, reference-counted so
 several MCP sessions (or in-memory test clients) can share one container.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 
-from webplatform_digest import __version__
+from webplatform_digest import __version__, configs
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import WebplatformError
@@ -25,7 +26,7 @@ from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
 from webplatform_digest.runs.session import DeferredWrites, RunServices
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.area_store import AreaStore, load_catalog
-from webplatform_digest.storage.queue import WriteQueue, WriteQueueConfig
+from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -153,10 +154,21 @@ class Container:
     @cached_property
     def governor(self) -> "Governor":
         """The one governor of outbound LLM calls."""
+        from webplatform_digest.llm.cache import ReplyCache
         from webplatform_digest.llm.governor import Governor
 
-        return Governor.from_settings(
-            self.settings, self.telemetry, clock=self.clock, sleep=self.sleep
+        cache_config = configs.reply_cache_config(self.settings)
+        cache = (
+            None
+            if cache_config is None
+            else ReplyCache.from_config(cache_config, self.telemetry, clock=self.clock)
+        )
+        return Governor(
+            configs.governor_config(self.settings),
+            self.telemetry,
+            clock=self.clock,
+            sleep=self.sleep,
+            cache=cache,
         )
 
     # Services with tasks or sockets ---------------------------------------------------------
@@ -188,17 +200,27 @@ class Container:
         return self._http
 
     def openai_backend(self) -> "OpenAICompatBackend":
-        """The OpenAI-compatible backend on the shared HTTP client (one per started lifetime)."""
+        """The OpenAI-compatible backend on the shared HTTP client (one per started lifetime).
+
+        Raises:
+            ConfigError: ``WEBPLATFORM_LLM_BASE_URL`` is not set.
+        """
         from webplatform_digest.llm.openai_compat import OpenAICompatBackend
 
         key = ("openai", None)
         if key not in self._facades:
-            self._facades[key] = OpenAICompatBackend.from_settings(self.settings, self.http)
+            self._facades[key] = OpenAICompatBackend.from_config(
+                self.http, configs.openai_endpoint(self.settings)
+            )
         backend: OpenAICompatBackend = self._facades[key]
         return backend
 
     def monitor(self, *, base_url: str | None = None) -> "ReleaseMonitor":
-        """The release monitor on the shared HTTP client and write queue (one per site)."""
+        """The release monitor on the shared HTTP client and write queue (one per site).
+
+        Raises:
+            InputError: ``base_url`` is not a plain http(s) site address.
+        """
         from webplatform_digest.monitor.tracker import ReleaseMonitor
 
         key = ("monitor", base_url)
@@ -207,9 +229,8 @@ class Container:
                 workspace=self.workspace,
                 writer=self.write_queue,
                 client=self.http,
-                settings=self.settings,
+                config=configs.monitor_config(self.settings, base_url=base_url),
                 telemetry=self.telemetry,
-                base_url=base_url,
             )
         monitor: ReleaseMonitor = self._facades[key]
         return monitor
@@ -254,7 +275,7 @@ class Container:
 
     @contextlib.asynccontextmanager
     async def _open_services(self) -> AsyncGenerator[_Services]:
-        config = WriteQueueConfig.from_settings(self.settings)
+        config = configs.write_queue_config(self.settings)
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
             DeferredWrites.open() as deferred,
