@@ -5,7 +5,6 @@ Domain errors (``WebplatformError``) become ``ToolError``s with their actionable
 else is logged to stderr with its traceback and masked in the result.
 """
 
-import gc
 import logging
 import signal
 import sys
@@ -297,10 +296,6 @@ def serve(
     port: int | None = None,
 ) -> int:
     """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code."""
-    # the launchers import the server with the collector off (faster start); what was loaded
-    # stays for the process's life, so park it outside the collector's generations
-    gc.enable()
-    gc.freeze()
     _configure_logging(settings)
     container = Container(settings)
     try:
