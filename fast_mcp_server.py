@@ -1,8 +1,8 @@
 """Run the webplatform-digest MCP server over stdio: ``python fast_mcp_server.py``."""
 
-import gc
+from webplatform_digest.startup import long_lived_startup
 
-gc.disable()  # start-up only allocates long-lived objects; the server re-enables collection
-from webplatform_digest.server import main  # noqa: E402
+with long_lived_startup():
+    from webplatform_digest.server import main
 
 main()

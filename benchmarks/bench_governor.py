@@ -16,6 +16,7 @@ import anyio
 from tests.fakes import FakeClock, ScriptedBackend
 
 from benchmarks.common import percentile
+from webplatform_digest.configs import governor_config
 from webplatform_digest.errors import BackendError, CircuitOpenError, LLMError
 from webplatform_digest.events import BreakerTransition, RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor, GovernorConfig
@@ -106,7 +107,7 @@ async def _outage(logical: int, threshold: int) -> dict[str, Any]:
     settings = load_settings(circuit_threshold=threshold)
     hook = RecordingHook()
     governor = Governor(
-        GovernorConfig.from_settings(settings), Telemetry((hook,)), clock=clock, sleep=clock.sleep
+        governor_config(settings), Telemetry((hook,)), clock=clock, sleep=clock.sleep
     )
     down = ScriptedBackend(
         script=lambda r: BackendError("HTTP 503", status=503), clock=clock, latency=0.1

@@ -2,30 +2,29 @@
 
 Tools and CLI commands never construct these per call and never re-read configuration: they
 ask the container. Building the container costs nothing; each service is made on first use
-(startup does no corpus scan). Services that own tasks or sockets (write queue, HTTP client)
-live between ``start()`` and ``aclose()`` in a host task of their own, reference-counted so
-several MCP sessions (or in-memory test clients) can share one container.
+(startup does no corpus scan), from value configs mapped out of ``Settings`` by ``configs``.
+Services that own tasks or sockets (write queue, HTTP client) live between ``start()`` and
+``aclose()``; that lifecycle is the ``ServiceHost``'s, the container only delegates to it.
 """
 
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 import anyio
 
-from webplatform_digest import __version__
+from webplatform_digest import __version__, configs
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.clock import Clock, monotonic
-from webplatform_digest.errors import WebplatformError
 from webplatform_digest.events import Telemetry
-from webplatform_digest.hosting import HostedContext
 from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
 from webplatform_digest.runs.session import DeferredWrites, RunServices
+from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.area_store import AreaStore, load_catalog
-from webplatform_digest.storage.queue import WriteQueue, WriteQueueConfig
+from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -45,13 +44,6 @@ USER_AGENT = f"webplatform-digest/{__version__}"
 REGISTRY_FILE = "runs.sqlite3"
 
 
-class _Services(NamedTuple):
-    """What the host task keeps open."""
-
-    write_queue: WriteQueue
-    deferred: DeferredWrites
-
-
 class Container:
     """Lazily built, process-wide services for one workspace."""
 
@@ -67,22 +59,16 @@ class Container:
         self.clock = clock
         self.sleep = sleep
         self._jsonl_enabled = jsonl
-        self._users = 0
-        self._services = HostedContext(self._open_services)
-        self._lock = anyio.Lock()
-        self._write_queue: WriteQueue | None = None
-        self._http: httpx.AsyncClient | None = None
-        self._deferred: DeferredWrites | None = None
-        # backends and monitors bound to the running HTTP client and write queue
-        self._facades: dict[tuple[str, str | None], Any] = {}
-        self._stopping = False
+        self._host = ServiceHost(
+            self._open_services, new_http_client=self._new_http_client, on_stopped=self._flush_files
+        )
 
     # Pure or file-backed services (no tasks) -----------------------------------------------
 
     @cached_property
     def workspace(self) -> Workspace:
         """The workspace root."""
-        return Workspace.at(self.settings.root)
+        return Workspace.at(self.settings.workspace.root)
 
     @cached_property
     def catalog(self) -> FocusAreaManager:
@@ -105,8 +91,8 @@ class Container:
 
         return JsonlHook(
             telemetry_path(self.workspace),
-            max_bytes=self.settings.telemetry_max_bytes,
-            backups=self.settings.telemetry_backups,
+            max_bytes=self.settings.telemetry.max_bytes,
+            backups=self.settings.telemetry.backups,
         )
 
     @cached_property
@@ -116,7 +102,7 @@ class Container:
 
         return ProgressFileHook(
             progress_path(self.workspace),
-            min_interval=self.settings.progress_min_interval,
+            min_interval=self.settings.telemetry.progress_min_interval,
             clock=self.clock,
             emit=lambda event: self.telemetry.emit(event),
         )
@@ -126,8 +112,8 @@ class Container:
         """The run registry (``.monitoring/runs.sqlite3``)."""
         registry = RunRegistry(
             self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
-            retention=self.settings.runs_retention,
-            token_ttl=self.settings.run_token_ttl,
+            retention=self.settings.runs.retention,
+            token_ttl=self.settings.runs.token_ttl,
         )
         registry.recover_interrupted()
         return registry
@@ -147,17 +133,28 @@ class Container:
         """Per-area data of the workspace, with the parse cache."""
         return AreaStore(
             self.workspace,
-            cache_enabled=self.settings.area_cache_enabled,
+            cache_enabled=self.settings.workspace.area_cache_enabled,
             telemetry=self.telemetry,
         )
 
     @cached_property
     def governor(self) -> "Governor":
         """The one governor of outbound LLM calls."""
+        from webplatform_digest.llm.cache import ReplyCache
         from webplatform_digest.llm.governor import Governor
 
-        return Governor.from_settings(
-            self.settings, self.telemetry, clock=self.clock, sleep=self.sleep
+        cache_config = configs.reply_cache_config(self.settings)
+        cache = (
+            None
+            if cache_config is None
+            else ReplyCache.from_config(cache_config, self.telemetry, clock=self.clock)
+        )
+        return Governor(
+            configs.governor_config(self.settings),
+            self.telemetry,
+            clock=self.clock,
+            sleep=self.sleep,
+            cache=cache,
         )
 
     # Services with tasks or sockets ---------------------------------------------------------
@@ -165,9 +162,7 @@ class Container:
     @property
     def write_queue(self) -> WriteQueue:
         """The single writer of the workspace (only between ``start()`` and ``aclose()``)."""
-        if self._write_queue is None:
-            raise WebplatformError("the write queue is not running (container not started)")
-        return self._write_queue
+        return self._host.write_queue
 
     @property
     def http(self) -> "httpx.AsyncClient":
@@ -175,45 +170,41 @@ class Container:
 
         One pool serves the LLM endpoint and the release site; every use bounds its own time.
         """
-        if self._users == 0:
-            raise WebplatformError("the HTTP client is not running (container not started)")
-        if self._http is None:
-            import httpx
-
-            timeout = self.settings.sampling_timeout
-            self._http = httpx.AsyncClient(
-                headers={"User-Agent": USER_AGENT},
-                timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-                follow_redirects=False,
-            )
-        return self._http
+        return self._host.http
 
     def openai_backend(self) -> "OpenAICompatBackend":
-        """The OpenAI-compatible backend on the shared HTTP client (one per started lifetime)."""
+        """The OpenAI-compatible backend on the shared HTTP client (one per started lifetime).
+
+        Raises:
+            ConfigError: ``WEBPLATFORM_LLM_BASE_URL`` is not set.
+        """
         from webplatform_digest.llm.openai_compat import OpenAICompatBackend
 
-        key = ("openai", None)
-        if key not in self._facades:
-            self._facades[key] = OpenAICompatBackend.from_settings(self.settings, self.http)
-        backend: OpenAICompatBackend = self._facades[key]
-        return backend
+        def build() -> OpenAICompatBackend:
+            return OpenAICompatBackend.from_config(
+                self.http, configs.openai_endpoint(self.settings)
+            )
+
+        return self._host.bound(("openai", None), build)
 
     def monitor(self, *, base_url: str | None = None) -> "ReleaseMonitor":
-        """The release monitor on the shared HTTP client and write queue (one per site)."""
+        """The release monitor on the shared HTTP client and write queue (one per site).
+
+        Raises:
+            InputError: ``base_url`` is not a plain http(s) site address.
+        """
         from webplatform_digest.monitor.tracker import ReleaseMonitor
 
-        key = ("monitor", base_url)
-        if key not in self._facades:
-            self._facades[key] = ReleaseMonitor.create(
+        def build() -> ReleaseMonitor:
+            return ReleaseMonitor.create(
                 workspace=self.workspace,
                 writer=self.write_queue,
                 client=self.http,
-                settings=self.settings,
+                config=configs.monitor_config(self.settings, base_url=base_url),
                 telemetry=self.telemetry,
-                base_url=base_url,
             )
-        monitor: ReleaseMonitor = self._facades[key]
-        return monitor
+
+        return self._host.bound(("monitor", base_url), build)
 
     def run_services(self) -> "RunServices":
         """What the digest-run drivers need."""
@@ -224,58 +215,54 @@ class Container:
             writer=self.write_queue,
             telemetry=self.telemetry,
             clock=self.governor.clock,
-            deferred=self._deferred,
-            stopping=lambda: self._stopping,
+            deferred=self._host.deferred,
+            stopping=lambda: self._host.stopping,
         )
 
-    # Lifecycle ------------------------------------------------------------------------------
+    # Lifecycle (the ServiceHost's) -----------------------------------------------------------
 
     def begin_shutdown(self) -> None:
         """The process is stopping: runs cancelled from now on are left interrupted."""
-        self._stopping = True
+        self._host.begin_shutdown()
 
     @property
     def stopping(self) -> bool:
         """Whether ``begin_shutdown`` was called."""
-        return self._stopping
+        return self._host.stopping
 
     async def start(self) -> None:
         """Start the write queue and HTTP client (first user only), in a host task of their
         own: MCP lifespans may enter and leave from different tasks."""
-        async with self._lock:
-            self._users += 1
-            if self._users > 1:
-                return
-            try:
-                services = await self._services.start()
-            except BaseException:
-                self._users -= 1
-                raise
-            self._write_queue, self._deferred = services
+        await self._host.start()
+
+    async def aclose(self) -> None:
+        """Stop services when the last user leaves (draining writes) and flush telemetry."""
+        await self._host.aclose()
 
     @contextlib.asynccontextmanager
-    async def _open_services(self) -> AsyncGenerator[_Services]:
-        config = WriteQueueConfig.from_settings(self.settings)
+    async def running(self) -> AsyncGenerator["Container"]:
+        """``start()`` … ``aclose()`` as a context manager."""
+        async with self._host.running():
+            yield self
+
+    @contextlib.asynccontextmanager
+    async def _open_services(self) -> AsyncGenerator[HostedServices]:
+        config = configs.write_queue_config(self.settings)
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
             DeferredWrites.open() as deferred,
         ):
-            yield _Services(queue, deferred)
+            yield HostedServices(queue, deferred)
 
-    async def aclose(self) -> None:
-        """Stop services when the last user leaves (draining writes) and flush telemetry."""
-        async with self._lock:
-            self._users = max(0, self._users - 1)
-            if self._users:
-                return
-            with anyio.CancelScope(shield=True):
-                await self._services.stop()
-                self._write_queue, self._deferred = None, None
-                self._facades.clear()
-                if self._http is not None:
-                    http, self._http = self._http, None
-                    await http.aclose()
-                self._flush_files()
+    def _new_http_client(self) -> "httpx.AsyncClient":
+        import httpx
+
+        timeout = self.settings.governor.sampling_timeout
+        return httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            follow_redirects=False,
+        )
 
     def _flush_files(self) -> None:
         if "progress" in self.__dict__:
@@ -296,12 +283,3 @@ class Container:
             self.jsonl.close()
         if "runs" in self.__dict__:
             self.runs.close()
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncGenerator["Container"]:
-        """``start()`` … ``aclose()`` as a context manager."""
-        await self.start()
-        try:
-            yield self
-        finally:
-            await self.aclose()

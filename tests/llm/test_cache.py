@@ -6,11 +6,12 @@ import pytest
 
 from tests.fakes import FakeClock, ScriptedBackend
 from tests.llm.support import FAST, ask, of, outcomes
+from webplatform_digest.configs import governor_config, reply_cache_config
 from webplatform_digest.events import CacheLookup, RecordingHook, Telemetry
 from webplatform_digest.llm.cache import CACHE_DIR_NAME, ReplyCache, encode_entry, reply_key
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.port import LLMReply, Usage
-from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.settings import Settings
 from webplatform_digest.storage.workspace import Workspace
 
 
@@ -132,11 +133,14 @@ def test_entries_on_disk_are_small_json() -> None:
     assert len(data) < 200
 
 
-def test_the_cache_is_off_when_disabled(settings: Settings) -> None:
-    """``WEBPLATFORM_CACHE_ENABLED=false`` → no cache at all."""
-    off = load_settings(root=settings.root, cache_enabled=False)
-    assert ReplyCache.from_settings(off, Telemetry()) is None
-    assert ReplyCache.from_settings(settings, Telemetry()) is not None
+def governor_of(settings: Settings, telemetry: Telemetry, clock: FakeClock) -> Governor:
+    """A governor with the reply cache the settings configure (as the container builds it)."""
+    config = reply_cache_config(settings)
+    assert config is not None
+    cache = ReplyCache.from_config(config, telemetry, clock=clock)
+    return Governor(
+        governor_config(settings), telemetry, clock=clock, sleep=clock.sleep, cache=cache
+    )
 
 
 async def test_an_unchanged_rerun_makes_zero_llm_calls(
@@ -145,14 +149,12 @@ async def test_an_unchanged_rerun_makes_zero_llm_calls(
     """Two processes (fresh governors) on one workspace: the second answers from disk."""
     requests = [ask(f"area {i}") for i in range(5)]
     first_backend = ScriptedBackend(script=lambda r: LLMReply(text=r.messages[0].text))
-    first = Governor.from_settings(settings, Telemetry(), clock=fake_clock, sleep=fake_clock.sleep)
+    first = governor_of(settings, Telemetry(), fake_clock)
     for request in requests:
         await first.call(first_backend, request)
     assert len(first_backend.calls) == 5
     hook = RecordingHook()
-    second = Governor.from_settings(
-        settings, Telemetry((hook,)), clock=fake_clock, sleep=fake_clock.sleep
-    )
+    second = governor_of(settings, Telemetry((hook,)), fake_clock)
     second_backend = ScriptedBackend(script=lambda r: LLMReply(text="must not be asked"))
     replies = [await second.call(second_backend, r) for r in requests]
     assert second_backend.calls == []
@@ -166,9 +168,7 @@ async def test_use_cache_false_always_asks_the_backend(
     settings: Settings, fake_clock: FakeClock
 ) -> None:
     """A caller can bypass the cache (e.g. a retry after a reply failed validation)."""
-    governor = Governor.from_settings(
-        settings, Telemetry(), clock=fake_clock, sleep=fake_clock.sleep
-    )
+    governor = governor_of(settings, Telemetry(), fake_clock)
     backend = ScriptedBackend(steps=["one", "two"])
     assert (await governor.call(backend, ask())).text == "one"
     assert (await governor.call(backend, ask(), use_cache=False)).text == "two"
@@ -177,9 +177,7 @@ async def test_use_cache_false_always_asks_the_backend(
 
 async def test_forget_drops_a_cached_reply(settings: Settings, fake_clock: FakeClock) -> None:
     """After ``forget`` the next call asks the backend again."""
-    governor = Governor.from_settings(
-        settings, Telemetry(), clock=fake_clock, sleep=fake_clock.sleep
-    )
+    governor = governor_of(settings, Telemetry(), fake_clock)
     backend = ScriptedBackend(steps=["invalid", "valid"])
     await governor.call(backend, ask())
     governor.forget(backend, ask())

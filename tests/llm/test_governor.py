@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes import HANG, FakeClock, ScriptedBackend
 from tests.llm.support import FAST, ask, attempts, governed, leftover_tasks, of, outcomes, retrying
+from webplatform_digest.configs import governor_config
 from webplatform_digest.errors import (
     BackendError,
     CircuitOpenError,
@@ -26,7 +27,7 @@ from webplatform_digest.events import (
     Telemetry,
 )
 from webplatform_digest.llm.breaker import CLOSED, HALF_OPEN, OPEN
-from webplatform_digest.llm.governor import Governor, GovernorConfig
+from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import LLMReply, LLMRequest, RequestMeta
 from webplatform_digest.settings import load_settings
@@ -338,7 +339,7 @@ async def test_total_outage_of_twenty_calls_costs_at_most_threshold_plus_probes(
     fake_clock: FakeClock,
 ) -> None:
     """Default limits, 20 concurrent areas, backend down: no call after the trip but probes."""
-    config = GovernorConfig.from_settings(load_settings())
+    config = governor_config(load_settings())
     governor, hook = governed(fake_clock, config)
     states_at_call: list[str] = []
 
@@ -422,7 +423,7 @@ async def test_concurrency_switched_off_means_one_call_at_a_time(
     fake_clock: FakeClock,
 ) -> None:
     """``concurrency_enabled=False`` → effective limit 1."""
-    config = GovernorConfig.from_settings(
+    config = governor_config(
         load_settings(concurrency_enabled=False, rate_limit=1000, rate_burst=100)
     )
     governor, _ = governed(fake_clock, config)
@@ -585,9 +586,3 @@ async def test_waiting_for_the_breaker_keeps_a_total_outage_to_one_probe_per_coo
     cooldowns = (fake_clock() - started) / FAST.failure_cooldown
     assert all(isinstance(r, LLMError) for r in results)
     assert len(dead.calls) <= FAST.circuit_threshold + int(cooldowns) + 1
-
-
-def test_settings_make_the_governor_wait_for_the_breaker_by_default() -> None:
-    """The product default waits; WEBPLATFORM_BREAKER_WAIT=false restores fail-fast."""
-    assert GovernorConfig.from_settings(load_settings()).wait_for_breaker is True
-    assert GovernorConfig.from_settings(load_settings(breaker_wait=False)).wait_for_breaker is False

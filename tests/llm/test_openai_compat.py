@@ -13,16 +13,15 @@ import httpx
 import pytest
 
 from tests.llm.support import FAST, ask, outcomes, retrying
-from webplatform_digest.errors import BackendError, ConfigError, LLMTimeoutError
+from webplatform_digest.errors import BackendError, LLMTimeoutError
 from webplatform_digest.events import RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.openai_compat import (
     OpenAICompatBackend,
-    build_http_client,
+    OpenAIEndpoint,
     parse_retry_after,
 )
 from webplatform_digest.llm.port import Usage
-from webplatform_digest.settings import load_settings
 
 API_KEY = "sk-test-0123456789-do-not-leak"
 
@@ -271,13 +270,11 @@ async def test_error_text_from_the_server_is_redacted(
     assert "***" in str(caught.value)
 
 
-async def test_settings_build_the_backend_and_its_pooled_client() -> None:
-    """``from_settings`` needs a base URL; the key comes from the secret setting."""
-    settings = load_settings(
-        llm_base_url="http://127.0.0.1:11434/v1/", llm_model="llama3", llm_api_key=API_KEY
-    )
-    async with build_http_client(settings) as client:
-        backend = OpenAICompatBackend.from_settings(settings, client)
+async def test_an_endpoint_config_builds_the_backend_without_showing_its_key() -> None:
+    """``from_config`` takes the endpoint's URL, model and key; neither repr shows the key."""
+    endpoint = OpenAIEndpoint(base_url="http://127.0.0.1:11434/v1", model="llama3", api_key=API_KEY)
+    async with httpx.AsyncClient() as client:
+        backend = OpenAICompatBackend.from_config(client, endpoint)
         assert (backend.name, backend.model) == ("openai", "llama3")
-    with pytest.raises(ConfigError, match="WEBPLATFORM_LLM_BASE_URL"):
-        OpenAICompatBackend.from_settings(load_settings(), client)
+    assert API_KEY not in repr(endpoint)
+    assert API_KEY not in repr(backend)

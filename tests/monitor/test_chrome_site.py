@@ -16,7 +16,6 @@ from webplatform_digest.monitor.chrome_site import (
     check_base_url,
 )
 from webplatform_digest.retry import RetryPolicy
-from webplatform_digest.settings import load_settings
 
 PAGE = b"<html><body><article><h2>x</h2></article></body></html>"
 
@@ -239,17 +238,6 @@ def test_base_urls_must_be_plain_http_site_addresses() -> None:
     for bad in ("ftp://x", "https://user:pw@x", "https://x/?q=1", "https://x/#f", "x", ""):
         with pytest.raises(InputError):
             check_base_url(bad)
-
-
-def test_config_from_settings_uses_the_monitor_and_retry_settings() -> None:
-    """Timeout, cap, concurrency and retries come from settings; ``base_url`` overrides."""
-    settings = load_settings(fetch_timeout=3.0, fetch_max_bytes=4096, fetch_concurrency=2)
-    config = MonitorConfig.from_settings(settings, base_url="http://127.0.0.1:1/")
-    assert config.base_url == "http://127.0.0.1:1"
-    assert (config.timeout, config.max_bytes, config.concurrency) == (3.0, 4096, 2)
-    assert config.retry.attempts == settings.max_retries + 1
-    default = MonitorConfig.from_settings(settings)
-    assert default.base_url == "https://developer.chrome.com"
 
 
 async def test_the_process_client_does_not_follow_redirects_itself() -> None:

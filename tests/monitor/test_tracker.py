@@ -518,16 +518,13 @@ async def test_results_serialise_for_json_clients(monitor: ReleaseMonitor) -> No
     assert latest["releases"][0]["channel"] == "stable"
 
 
-def test_create_wires_a_monitor_from_settings(workspace: Workspace) -> None:
-    """``ReleaseMonitor.create`` builds the site client from settings and an override URL."""
-    from webplatform_digest.settings import load_settings
-
+def test_create_wires_a_monitor_from_its_config(workspace: Workspace) -> None:
+    """``ReleaseMonitor.create`` builds the site client for the configured site."""
     http = httpx.AsyncClient(trust_env=False)
     monitor = ReleaseMonitor.create(
         workspace=workspace,
         writer=DirectWriter(workspace),
         client=http,
-        settings=load_settings(root=workspace.root),
-        base_url="http://127.0.0.1:8/",
+        config=MonitorConfig(base_url="http://127.0.0.1:8"),
     )
     assert monitor.note_url(Track.BETA, 145) == "http://127.0.0.1:8/blog/chrome-145-beta"

@@ -326,7 +326,7 @@ def test_a_recorded_run_does_not_contain_configured_secrets(workspace: Workspace
     settings = load_settings(
         root=workspace.root, llm_api_key="sk-live-abc123XYZ", http_token="tok-98765-secret"
     )
-    path = telemetry_path(Workspace.at(settings.root))
+    path = telemetry_path(Workspace.at(settings.workspace.root))
     with _hook(path) as hook:
         for event in simulated_run_events("run-s", AREAS):
             hook.handle(event)

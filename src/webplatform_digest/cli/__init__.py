@@ -174,10 +174,10 @@ def _cmd_areas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import gc
+    from webplatform_digest.startup import long_lived_startup
 
-    gc.disable()  # the server import allocates only long-lived objects; serve() re-enables
-    from webplatform_digest.server.app import serve
+    with long_lived_startup():
+        from webplatform_digest.server.app import serve
 
     return serve(settings, transport=args.transport, host=args.host, port=args.port)
 

@@ -50,7 +50,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         return _resume(settings, args)
     if args.version is None:
         raise InputError("run needs --version N (or --resume RUN_ID to finish an interrupted run)")
-    workspace = Workspace.at(settings.root)
+    workspace = Workspace.at(settings.workspace.root)
     catalog = load_catalog(workspace)
     request = parse_run_request(
         version=args.version,
@@ -64,7 +64,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     plan = build_plan(
         request,
         run_id=new_run_id(),
-        store=AreaStore(workspace, cache_enabled=settings.area_cache_enabled),
+        store=AreaStore(workspace, cache_enabled=settings.workspace.area_cache_enabled),
         catalog=catalog,
         backend=backend_choice,
         options=request_options(settings),
@@ -129,9 +129,9 @@ def resolve_backend_choice(settings: Settings) -> str:
         ConfigError: ``openai`` without a base URL.
     """
     # the shell has no MCP client to sample from: a configured ``sampling`` means ``auto`` here
-    configured = "auto" if settings.llm_backend == "sampling" else settings.llm_backend
+    configured = "auto" if settings.llm.backend == "sampling" else settings.llm.backend
     choice = choose_backend(
-        configured, client_can_sample=False, server_llm_configured=bool(settings.llm_base_url)
+        configured, client_can_sample=False, server_llm_configured=bool(settings.llm.base_url)
     )
     log.info("backend %s: %s", choice.kind, choice.reason)
     return choice.kind

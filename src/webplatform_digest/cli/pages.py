@@ -22,7 +22,7 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
         WebplatformError: bad arguments, no digests, unwritable or busy workspace
         (``cli.main`` prints the one-line message and exits non-zero).
     """
-    html = bool(args.html or settings.html_preview)
+    html = bool(args.html or settings.pages.html_preview)
     action = functools.partial(_generate, version=args.version, language=args.language, html=html)
     summary = with_container(settings, action)
     for problem in summary.skipped:
@@ -30,7 +30,7 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(summary.to_json())
     else:
-        sys.stdout.write(describe(summary, Workspace.at(settings.root)))
+        sys.stdout.write(describe(summary, Workspace.at(settings.workspace.root)))
     return 0
 
 

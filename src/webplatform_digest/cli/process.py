@@ -46,7 +46,7 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
         payloads = [summary.to_json() for summary in summaries]
         emit_json(payloads if args.all else payloads[0])
     else:
-        _print_summaries(summaries, load_catalog(Workspace.at(settings.root)))
+        _print_summaries(summaries, load_catalog(Workspace.at(settings.workspace.root)))
     return 0
 
 
@@ -61,7 +61,7 @@ async def _process_all(container: Container) -> tuple[ProcessSummary, ...]:
 
 def run_areas_command(args: argparse.Namespace, settings: Settings) -> int:
     """List the focus-area catalogue (shipped defaults plus the workspace's overrides)."""
-    catalog = load_catalog(Workspace.at(settings.root))
+    catalog = load_catalog(Workspace.at(settings.workspace.root))
     if args.json:
         emit_json([_area_json(area_id, catalog) for area_id in catalog.ids])
         return 0

@@ -17,7 +17,7 @@ _RATES = ("failure_rate", "timeout_rate", "retry_rate", "fallback_rate", "area_e
 
 def run_summary_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the telemetry summary of the workspace (text, or JSON with ``--json``)."""
-    workspace = Workspace.at(settings.root)
+    workspace = Workspace.at(settings.workspace.root)
     with _registry(settings, workspace) as statuses:
         summary = summarise_workspace(
             workspace, since=args.since, runs=tuple(args.run or ()), statuses=statuses

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from webplatform_digest.clock import Clock, monotonic, wall_time
 from webplatform_digest.errors import WriteError
 from webplatform_digest.events import CacheLookup, Telemetry
 from webplatform_digest.llm.port import LLMReply, LLMRequest, Usage
-from webplatform_digest.settings import Settings
 from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
 
@@ -32,6 +31,20 @@ log = logging.getLogger(__name__)
 CACHE_DIR_NAME = "llm-cache"
 _FORMAT = 1
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCacheConfig:
+    """Where and for how long replies are kept (``directory=None``: memory only)."""
+
+    directory: Path | None
+    ttl: float = 30 * 86400.0
+    max_entries: int = 2048
+
+
+def cache_directory(workspace: Workspace) -> Path:
+    """The workspace's on-disk reply cache (``.monitoring/llm-cache/``)."""
+    return workspace.path(Workspace.monitoring_rel(CACHE_DIR_NAME))
 
 
 def reply_key(backend: str, model: str, request: LLMRequest) -> str:
@@ -110,19 +123,15 @@ class ReplyCache:
         )
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, telemetry: Telemetry, *, clock: Clock = monotonic
-    ) -> "ReplyCache | None":
-        """The cache configured by ``settings`` (None when ``cache_enabled`` is off)."""
-        if not settings.cache_enabled:
-            return None
-        workspace = Workspace.at(settings.root)
-        directory = workspace.path(Workspace.monitoring_rel(CACHE_DIR_NAME))
+    def from_config(
+        cls, config: "ReplyCacheConfig", telemetry: Telemetry, *, clock: Clock = monotonic
+    ) -> "ReplyCache":
+        """The cache ``config`` describes."""
         return cls(
-            directory,
+            config.directory,
             telemetry,
-            ttl=settings.cache_ttl,
-            max_entries=settings.cache_max_entries,
+            ttl=config.ttl,
+            max_entries=config.max_entries,
             clock=clock,
         )
 

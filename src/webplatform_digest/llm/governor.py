@@ -43,7 +43,6 @@ from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.llm.pressure import PressureProbe, ResourceGovernor, system_pressure
 from webplatform_digest.llm.timeouts import Sleep, run_within
-from webplatform_digest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -97,21 +96,6 @@ class Governor:
             clock=clock,
             probe=pressure or system_pressure,
         )
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        telemetry: Telemetry,
-        *,
-        clock: Clock = monotonic,
-        sleep: Sleep = anyio.sleep,
-        pressure: PressureProbe | None = None,
-    ) -> "Governor":
-        """The process's governor, with the reply cache under the workspace when enabled."""
-        cache = ReplyCache.from_settings(settings, telemetry, clock=clock)
-        config = GovernorConfig.from_settings(settings)
-        return cls(config, telemetry, clock=clock, sleep=sleep, cache=cache, pressure=pressure)
 
     @property
     def in_flight(self) -> int:

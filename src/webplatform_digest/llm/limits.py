@@ -1,14 +1,13 @@
-"""The governor's limits, taken from ``Settings`` once per process."""
+"""The governor's limits, a value the container maps from ``Settings`` once per process."""
 
 from dataclasses import dataclass, field
 
 from webplatform_digest.retry import RetryPolicy
-from webplatform_digest.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class GovernorConfig:
-    """The governor's limits (see ``Settings`` for meaning and defaults)."""
+    """The governor's limits (see ``GovernorSettings`` for meaning and defaults)."""
 
     max_concurrency: int = 4
     rate_limit: float = 2.0
@@ -24,27 +23,3 @@ class GovernorConfig:
     memory_high_percent: float = 90.0
     #: an open circuit makes calls wait out the cooldown (within their budget) instead of failing
     wait_for_breaker: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "GovernorConfig":
-        """The limits configured by ``settings`` (``concurrency_enabled=False`` → limit 1)."""
-        return cls(
-            max_concurrency=settings.max_concurrency if settings.concurrency_enabled else 1,
-            rate_limit=settings.rate_limit,
-            rate_burst=settings.rate_burst,
-            circuit_threshold=settings.circuit_threshold,
-            failure_cooldown=settings.failure_cooldown,
-            attempt_timeout=settings.sampling_timeout,
-            call_deadline=settings.call_deadline,
-            retry=RetryPolicy(
-                attempts=settings.max_retries + 1,
-                base_delay=settings.retry_base_delay,
-                max_delay=settings.retry_max_delay,
-                total_timeout=settings.call_deadline,
-            ),
-            resource_aware=settings.resource_aware and settings.concurrency_enabled,
-            resource_floor=settings.resource_floor,
-            cpu_high_percent=settings.cpu_high_percent,
-            memory_high_percent=settings.memory_high_percent,
-            wait_for_breaker=settings.breaker_wait,
-        )

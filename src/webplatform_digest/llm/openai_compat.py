@@ -1,7 +1,7 @@
 """Server-side LLM: any OpenAI-compatible ``POST {base_url}/chat/completions`` over httpx.
 
 Works against OpenAI, Ollama (``http://127.0.0.1:11434/v1``), vLLM and LiteLLM. One pooled
-``httpx.AsyncClient`` per process is passed in (``build_http_client``); the container closes it.
+``httpx.AsyncClient`` per process is passed in; the container owns and closes it.
 
 Errors: 408, 429 and 5xx are retryable breaker failures (with ``Retry-After`` when the server
 sends one); other 4xx are neither retried nor breaker failures (the request is wrong, the
@@ -14,15 +14,15 @@ and is masked out of any error text taken from the response.
 import email.utils
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
 from webplatform_digest.clock import wall_time
-from webplatform_digest.errors import BackendError, ConfigError, LLMTimeoutError
+from webplatform_digest.errors import BackendError, LLMTimeoutError
 from webplatform_digest.llm.port import LLMReply, LLMRequest, Usage
-from webplatform_digest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,14 @@ _DETAIL_CHARS = 200
 _ERROR_BODY_BYTES = 8192
 
 
-def build_http_client(settings: Settings) -> httpx.AsyncClient:
-    """The process's pooled client for the LLM endpoint (caller closes it with ``aclose``)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            settings.sampling_timeout, connect=min(10.0, settings.sampling_timeout)
-        ),
-        limits=httpx.Limits(max_connections=max(4, settings.max_concurrency * 2)),
-        follow_redirects=False,
-    )
+@dataclass(frozen=True, slots=True)
+class OpenAIEndpoint:
+    """Where the server-side LLM answers and which model it runs."""
+
+    base_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    max_reply_bytes: int = 256 * 1024
 
 
 class OpenAICompatBackend:
@@ -63,21 +62,16 @@ class OpenAICompatBackend:
         self._wall = wall
 
     @classmethod
-    def from_settings(cls, settings: Settings, http: httpx.AsyncClient) -> "OpenAICompatBackend":
-        """The backend configured by ``WEBPLATFORM_LLM_*``.
-
-        Raises:
-            ConfigError: ``WEBPLATFORM_LLM_BASE_URL`` is not set.
-        """
-        if not settings.llm_base_url:
-            raise ConfigError("WEBPLATFORM_LLM_BASE_URL is not set: no server-side LLM endpoint")
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    def from_config(
+        cls, http: httpx.AsyncClient, endpoint: OpenAIEndpoint
+    ) -> "OpenAICompatBackend":
+        """The backend for ``endpoint`` on the shared ``http`` client."""
         return cls(
             http,
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=key,
-            max_reply_bytes=settings.llm_max_reply_bytes,
+            base_url=endpoint.base_url,
+            model=endpoint.model,
+            api_key=endpoint.api_key,
+            max_reply_bytes=endpoint.max_reply_bytes,
         )
 
     @property

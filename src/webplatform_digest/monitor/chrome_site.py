@@ -25,7 +25,6 @@ from webplatform_digest import __version__
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import FetchError, InputError
 from webplatform_digest.retry import RetryPolicy
-from webplatform_digest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -68,29 +67,6 @@ class MonitorConfig:
     max_redirects: int = 5
     #: after a listing's newest version, look this many versions further ahead
     probe_ahead: int = 1
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, base_url: str | None = None) -> "MonitorConfig":
-        """The monitor's configuration; ``base_url`` (e.g. ``--base-url``) wins over settings.
-
-        Raises:
-            InputError: the base URL is not a plain http(s) site address.
-        """
-        retries = settings.max_retries
-        retry = RetryPolicy(
-            attempts=retries + 1,
-            base_delay=settings.retry_base_delay,
-            max_delay=settings.retry_max_delay,
-            total_timeout=(retries + 1) * settings.fetch_timeout
-            + retries * settings.retry_max_delay,
-        )
-        return cls(
-            base_url=check_base_url(base_url or settings.monitor_base_url),
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.fetch_max_bytes,
-            concurrency=settings.fetch_concurrency,
-            retry=retry,
-        )
 
 
 def build_http_client(config: MonitorConfig) -> httpx.AsyncClient:

@@ -40,7 +40,6 @@ from webplatform_digest.releases.page import (
     parse_track,
     parse_version_range,
 )
-from webplatform_digest.settings import Settings
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import BatchWriter
 
@@ -93,16 +92,11 @@ class ReleaseMonitor:
         workspace: Workspace,
         writer: BatchWriter,
         client: httpx.AsyncClient,
-        settings: Settings,
+        config: MonitorConfig,
         telemetry: Telemetry | None = None,
-        base_url: str | None = None,
     ) -> "ReleaseMonitor":
-        """A monitor wired from settings (``base_url`` overrides ``monitor_base_url``).
-
-        Raises:
-            InputError: the base URL is not a plain http(s) site address.
-        """
-        site = SiteClient(client, MonitorConfig.from_settings(settings, base_url=base_url))
+        """A monitor downloading through ``client`` as ``config`` says."""
+        site = SiteClient(client, config)
         return cls(workspace=workspace, writer=writer, site=site, telemetry=telemetry)
 
     def note_url(self, track: Track, version: int) -> str:

@@ -6,7 +6,6 @@ else is logged to stderr with its traceback and masked in the result.
 """
 
 import contextlib
-import gc
 import logging
 import signal
 import sys
@@ -173,7 +172,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
                 container.write_queue,
                 version=version,
                 language=language,
-                html=html or container.settings.html_preview,
+                html=html or container.settings.pages.html_preview,
                 telemetry=container.telemetry,
             )
             return PagesResult.model_validate(summary.to_json())
@@ -268,7 +267,7 @@ def _fresh_summary(
 @contextlib.asynccontextmanager
 async def _metrics_side_port(container: Container, wanted: bool) -> AsyncGenerator[dict[str, Any]]:
     """In stdio mode with ``WEBPLATFORM_METRICS_PORT``: /metrics on a loopback side port."""
-    port = container.settings.metrics_port
+    port = container.settings.telemetry.metrics_port
     if not (wanted and port is not None):
         yield {}
         return
@@ -282,7 +281,7 @@ async def _metrics_side_port(container: Container, wanted: bool) -> AsyncGenerat
 
 
 def _sidecar(container: Container) -> Any:
-    token = container.settings.http_token
+    token = container.settings.http.token
     return sidecar_app(_routes(container), token.get_secret_value() if token else None)
 
 
@@ -291,7 +290,7 @@ def _sidecar(container: Container) -> Any:
 
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=settings.log_level,
+        level=settings.telemetry.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
@@ -316,10 +315,6 @@ def serve(
     port: int | None = None,
 ) -> int:
     """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code."""
-    # the launchers import the server with the collector off (faster start); what was loaded
-    # stays for the process's life, so park it outside the collector's generations
-    gc.enable()
-    gc.freeze()
     _configure_logging(settings)
     container = Container(settings)
     try:
@@ -330,8 +325,8 @@ def serve(
             # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
             # teardown included), then re-raises it here as KeyboardInterrupt
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            bind_port = settings.http_port if port is None else port
-            anyio.run(_serve_http, container, host or settings.http_host, bind_port)
+            bind_port = settings.http.port if port is None else port
+            anyio.run(_serve_http, container, host or settings.http.host, bind_port)
     except KeyboardInterrupt:
         log.info("stopped by signal")
     finally:
@@ -355,20 +350,20 @@ async def _serve_http(container: Container, host: str, port: int) -> None:
 
 def http_app(server: FastMCP, settings: Settings, host: str) -> Any:
     """The streamable-HTTP ASGI app with Host/Origin protection and the optional token."""
-    hosts = [*LOOPBACK_HOSTS, *settings.http_allowed_hosts]
+    hosts = [*LOOPBACK_HOSTS, *settings.http.allowed_hosts]
     if host not in hosts and host not in ("0.0.0.0", "::"):
         hosts.append(host)
     middleware: list[Any] = []
-    if settings.http_token is not None:
+    if settings.http.token is not None:
         from starlette.middleware import Middleware as StarletteMiddleware
 
         middleware.append(
-            StarletteMiddleware(BearerTokenMiddleware, token=settings.http_token.get_secret_value())
+            StarletteMiddleware(BearerTokenMiddleware, token=settings.http.token.get_secret_value())
         )
     return server.http_app(
         path="/mcp",
         middleware=middleware,
         host_origin_protection=True,
         allowed_hosts=hosts,
-        allowed_origins=list(settings.http_allowed_origins) or None,
+        allowed_origins=list(settings.http.allowed_origins) or None,
     )

@@ -202,9 +202,9 @@ class DigestTool:
     def _choose(self, ctx: Context) -> BackendChoice:
         settings = self._c.settings
         return choose_backend(
-            settings.llm_backend,
+            settings.llm.backend,
             client_can_sample=client_can_sample(ctx),
-            server_llm_configured=bool(settings.llm_base_url),
+            server_llm_configured=bool(settings.llm.base_url),
             modern_session=is_modern_session(ctx),
         )
 
@@ -226,7 +226,7 @@ class DigestTool:
             reply = reply_from_result(response)
         except BackendError as exc:  # non-text content costs that request only
             return Failure.from_exception(exc)
-        if len(reply.text.encode("utf-8")) > self._c.settings.llm_max_reply_bytes:
+        if len(reply.text.encode("utf-8")) > self._c.settings.llm.max_reply_bytes:
             return Failure("ReplyTooLarge", "the client's reply exceeded the size cap")
         return reply
 

@@ -16,17 +16,17 @@ from webplatform_digest.settings import Settings
 
 def run_limits(settings: Settings) -> RunLimits:
     """Concurrency and deadline of a run (one call at a time when concurrency is switched off)."""
-    concurrency = settings.max_concurrency if settings.concurrency_enabled else 1
+    concurrency = settings.governor.max_concurrency if settings.governor.concurrency_enabled else 1
     return RunLimits(
         max_concurrency=concurrency,
-        run_deadline=settings.run_deadline,
-        round_budget=settings.input_rounds,
+        run_deadline=settings.runs.deadline,
+        round_budget=settings.runs.input_rounds,
     )
 
 
 def request_options(settings: Settings) -> RequestOptions:
     """Per-call LLM parameters from settings."""
-    return RequestOptions(max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
+    return RequestOptions(max_tokens=settings.llm.max_tokens, temperature=settings.llm.temperature)
 
 
 def plan_run(container: Container, request: RunRequest, backend: str) -> RunPlan:

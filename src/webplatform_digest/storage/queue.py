@@ -27,7 +27,6 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import WriteError
 from webplatform_digest.events import FileWritten, Telemetry, WriteQueueDepth
-from webplatform_digest.settings import Settings
 from webplatform_digest.storage.commit import (
     BatchResult,
     FileJob,
@@ -47,7 +46,7 @@ _PARALLEL_FROM = 4
 
 @dataclass(frozen=True, slots=True)
 class WriteQueueConfig:
-    """Tunables of the write queue (from ``Settings`` via :meth:`from_settings`)."""
+    """Tunables of the write queue (mapped from ``Settings`` by the container)."""
 
     queue_size: int = 256
     coalesce_window: float = 0.02
@@ -55,17 +54,6 @@ class WriteQueueConfig:
     lock_timeout: float = 30.0
     coalescing: bool = True
     stage_threads: int = 16
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "WriteQueueConfig":
-        """The queue configuration of ``settings``."""
-        return cls(
-            queue_size=settings.write_queue_size,
-            coalesce_window=settings.write_coalesce_window,
-            submit_timeout=settings.write_submit_timeout,
-            lock_timeout=settings.workspace_lock_timeout,
-            coalescing=settings.coalescing_enabled,
-        )
 
 
 @dataclass(eq=False, slots=True)
