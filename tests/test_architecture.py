@@ -37,6 +37,8 @@ PURE_ELSEWHERE = (
 PURE_FOLDER_MAY_IMPORT = ("errors", "models", "events", "retry", "llm.port")
 SHELLS = ("storage", "llm", "monitor", "telemetry", "runs")
 TOP = ("container", "services", "server", "cli")
+WIRING = ("configs", "service_host", "startup")  # beside the container, below the services
+SETTINGS_FREE = ("storage", "llm", "monitor")  # take value configs; configs.py maps Settings
 IO_LIBRARIES = frozenset(
     {
         "os",
@@ -180,8 +182,12 @@ def _layer_violations(module: Module) -> list[str]:
         banned = set(TOP)
     elif folder in TOP:
         banned = set(TOP[TOP.index(folder) + 1 :])
+    elif folder in WIRING:
+        banned = set(TOP[1:])
     else:
         banned = set()
+    if folder in SETTINGS_FREE:
+        banned.add("settings")
     return [
         f"{module.name} imports {dep}" for dep in sorted(module.internal) if _folder(dep) in banned
     ]
@@ -298,6 +304,8 @@ def test_an_io_library_reached_through_a_pure_helper_is_reported(tmp_path: Path)
         ("services/digest.py", "cli.digest", "services.digest imports cli.digest"),
         ("server/app.py", "cli.pages", "server.app imports cli.pages"),
         ("models.py", "storage.workspace", "models imports storage.workspace"),
+        ("configs.py", "services.digest", "configs imports services.digest"),
+        ("llm/governor.py", "settings", "llm.governor imports settings"),
     ],
 )
 def test_imports_against_the_flow_are_reported(
