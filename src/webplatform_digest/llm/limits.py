@@ -6,6 +6,15 @@ from webplatform_digest.retry import RetryPolicy
 from webplatform_digest.settings import Settings
 
 
+def effective_concurrency(configured: int, *, enabled: bool) -> int:
+    """LLM calls in flight at most: the configured number, or one when the concurrency
+    optimisation is switched off (``WEBPLATFORM_CONCURRENCY_ENABLED=false``, the plain path).
+
+    The governor's slots and a run's batches both use it, so they always agree.
+    """
+    return max(1, configured) if enabled else 1
+
+
 @dataclass(frozen=True, slots=True)
 class GovernorConfig:
     """The governor's limits (see ``Settings`` for meaning and defaults)."""
@@ -29,7 +38,9 @@ class GovernorConfig:
     def from_settings(cls, settings: Settings) -> "GovernorConfig":
         """The limits configured by ``settings`` (``concurrency_enabled=False`` → limit 1)."""
         return cls(
-            max_concurrency=settings.max_concurrency if settings.concurrency_enabled else 1,
+            max_concurrency=effective_concurrency(
+                settings.max_concurrency, enabled=settings.concurrency_enabled
+            ),
             rate_limit=settings.rate_limit,
             rate_burst=settings.rate_burst,
             circuit_threshold=settings.circuit_threshold,
