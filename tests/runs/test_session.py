@@ -63,6 +63,19 @@ def test_opening_a_run_registers_it_and_announces_it(
     )
 
 
+async def test_a_run_cut_short_before_its_first_save_still_resumes(
+    services: RunServices,
+) -> None:
+    """The opening stores the initial state: a process killed right after can be resumed."""
+    open_run(services, plan(run_id="run-k"), backend="scripted", timer=lambda: 0.0)
+    services.registry.update("run-k", status=RunStatus.INTERRUPTED)
+    backend = ScriptedBackend(script=good_answer(sample_subjects()))
+    summary = await resume_digest(services, "run-k", backend, DirectGovernor(), limits=NO_DEADLINE)
+    assert summary.status == "completed"
+    assert summary.areas["css"] == {"en": "ok", "zh": "ok"}
+    assert len(backend.calls) == 4
+
+
 async def test_a_run_stored_before_the_codec_resumes_in_process(
     services: RunServices, workspace: Workspace
 ) -> None:

@@ -415,16 +415,18 @@ def open_run(
     params: Mapping[str, Any] | None = None,
     on_progress: ProgressSink | None = None,
 ) -> RunSession:
-    """Start a new run: its registry record (owned by this process), a session over a fresh
-    machine, and the ``RunStarted`` event. Shared by both drivers."""
+    """Start a new run: a session over a fresh machine, its registry record (owned by this
+    process, with the initial snapshot: resumable from the start) and the ``RunStarted`` event.
+    Shared by both drivers."""
+    session = RunSession(services, DigestRun(plan), timer=timer, on_progress=on_progress)
+    session.book.use_cache, session.book.backend = use_cache, backend
     services.registry.create_run(
         version=plan.version,
         channel=plan.channel.value,
         params=dict(params or {}),
         run_id=plan.run_id,
+        snapshot=session.snapshot(),
     )
-    session = RunSession(services, DigestRun(plan), timer=timer, on_progress=on_progress)
-    session.book.use_cache, session.book.backend = use_cache, backend
     session.emit_started()
     return session
 
