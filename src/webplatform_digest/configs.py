@@ -9,7 +9,7 @@ need them: the container imports this module on every command, most of which nev
 from typing import TYPE_CHECKING
 
 from webplatform_digest.errors import ConfigError
-from webplatform_digest.llm.limits import GovernorConfig
+from webplatform_digest.llm.limits import GovernorConfig, effective_concurrency
 from webplatform_digest.retry import RetryPolicy
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.queue import WriteQueueConfig
@@ -25,7 +25,9 @@ def governor_config(settings: Settings) -> GovernorConfig:
     """The governor's limits (``concurrency_enabled=False`` → one call at a time)."""
     limits = settings.governor
     return GovernorConfig(
-        max_concurrency=limits.max_concurrency if limits.concurrency_enabled else 1,
+        max_concurrency=effective_concurrency(
+            limits.max_concurrency, enabled=limits.concurrency_enabled
+        ),
         rate_limit=limits.rate_limit,
         rate_burst=limits.rate_burst,
         circuit_threshold=limits.circuit_threshold,

@@ -44,27 +44,12 @@ from webplatform_digest.runs.driver import (
     run_digest,
     start_rounds,
 )
-from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus
+from webplatform_digest.runs.registry import RunStatus
 from webplatform_digest.runs.session import DeferredWrites, Round, RunServices, RunSummary
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter
 
 LIMITS = RunLimits(max_concurrency=4, run_deadline=600.0)
-
-
-@pytest.fixture
-def recorder() -> RecordingHook:
-    """Every telemetry event of the test."""
-    return RecordingHook()
-
-
-@pytest.fixture
-def services(workspace: Workspace, recorder: RecordingHook):
-    """Real registry and writer in the temporary workspace; recording telemetry."""
-    registry = RunRegistry(workspace.path(Workspace.monitoring_rel("runs.sqlite3")))
-    telemetry = Telemetry((recorder, RunRegistryHook(registry)))
-    yield RunServices(workspace, registry, DirectWriter(workspace), telemetry)
-    registry.close()
 
 
 def _file(workspace: Workspace, area: str, language: str) -> Path:

@@ -10,9 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import anyio
-
-from webplatform_digest.cli._common import emit_json
+from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.services.digest import run_offline_digest
 from webplatform_digest.services.pages import generate_pages
@@ -36,15 +34,11 @@ def sample_notes() -> dict[str, bytes]:
 
 def run_demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """Seed, process, digest (offline) and publish; say where the results are."""
-    container = Container(settings)
-    try:
-        report = anyio.run(_demo, container)
-    finally:
-        container.close()
+    report = with_container(settings, _demo)
     if args.json:
         emit_json(report)
     else:
-        sys.stdout.write(_describe(report, container.workspace))
+        sys.stdout.write(_describe(report))
     return 0
 
 
@@ -55,23 +49,22 @@ async def _demo(container: Container) -> dict[str, Any]:
         for name, data in sample_notes().items()
         if atomic_write(workspace.path(Workspace.RELEASE_NOTES / name), data)
     ]
-    async with container.running():
-        processed = await process_all(
-            workspace,
-            container.catalog,
-            writer=container.write_queue,
-            telemetry=container.telemetry,
-        )
-        runs = [
-            (await run_offline_digest(container, s.version, s.channel)).to_json() for s in processed
-        ]
-        pages = await generate_pages(
-            workspace,
-            container.catalog,
-            container.write_queue,
-            html=True,
-            telemetry=container.telemetry,
-        )
+    processed = await process_all(
+        workspace,
+        container.catalog,
+        writer=container.write_queue,
+        telemetry=container.telemetry,
+    )
+    runs = [
+        (await run_offline_digest(container, s.version, s.channel)).to_json() for s in processed
+    ]
+    pages = await generate_pages(
+        workspace,
+        container.catalog,
+        container.write_queue,
+        html=True,
+        telemetry=container.telemetry,
+    )
     return {
         "root": str(workspace.root),
         "seeded": seeded,
@@ -81,7 +74,7 @@ async def _demo(container: Container) -> dict[str, Any]:
     }
 
 
-def _describe(report: dict[str, Any], workspace: Workspace) -> str:
+def _describe(report: dict[str, Any]) -> str:
     root = Path(report["root"])
     lines = [f"Demo workspace: {root}"]
     lines += [

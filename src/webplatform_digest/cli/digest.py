@@ -1,41 +1,33 @@
 """``webplatform-digest run``: write the per-area digests of one release from the shell.
 
-The server-side driver runs the digest with the container's governor and write queue; a rich
-progress bar goes to stderr on a terminal, ``--json`` prints the summary on stdout. ``--llm auto``
-means the OpenAI-compatible backend when a base URL is configured, else offline. This path never
-imports fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
+The digest service (``services/digest.py``) validates, plans and runs, as it does for the MCP
+tool; this module maps flags onto it and shows the outcome: a rich progress bar on a terminal's
+stderr, a table or (``--json``) the summary on stdout. ``--llm auto`` means the
+OpenAI-compatible backend when a base URL is configured, else offline. This path never imports
+fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
 """
 
 import argparse
 import contextlib
-import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
-from webplatform_digest.digest.machine import Progress
+from webplatform_digest.digest.state import Progress, first_leaf
 from webplatform_digest.errors import InputError
-from webplatform_digest.llm.offline import OfflineBackend
-from webplatform_digest.llm.port import Backend
-from webplatform_digest.llm.selection import choose_backend
-from webplatform_digest.models import parse_version
-from webplatform_digest.runs.driver import first_leaf
-from webplatform_digest.runs.registry import new_run_id
-from webplatform_digest.runs.request import build_plan, parse_run_request
-from webplatform_digest.runs.session import RunSummary
+from webplatform_digest.runs.session import ProgressSink, RunSummary
 from webplatform_digest.services.digest import (
-    check_resumable,
-    request_options,
-    resume_with_backend,
-    run_plan,
+    plan_from_shell,
+    resume_from_shell,
+    run_planned,
+    shell_backend_choice,
 )
 from webplatform_digest.settings import Settings, load_settings
-from webplatform_digest.storage.area_store import AreaStore, load_catalog
-from webplatform_digest.storage.workspace import Workspace
 
-log = logging.getLogger(__name__)
+#: what a shell run does in the started container, reporting to the progress bar
+ShellAction = Callable[[Container, ProgressSink], Awaitable[RunSummary]]
 
 
 def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -50,62 +42,44 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         return _resume(settings, args)
     if args.version is None:
         raise InputError("run needs --version N (or --resume RUN_ID to finish an interrupted run)")
-    workspace = Workspace.at(settings.workspace.root)
-    catalog = load_catalog(workspace)
-    request = parse_run_request(
+    planned = plan_from_shell(
+        settings,
         version=args.version,
-        catalog=catalog,
         channel=args.channel,
         focus_areas=args.areas,
         language=args.language,
         use_cache=not args.no_cache,
     )
-    backend_choice = resolve_backend_choice(settings)
-    plan = build_plan(
-        request,
-        run_id=new_run_id(),
-        store=AreaStore(workspace, cache_enabled=settings.workspace.area_cache_enabled),
-        catalog=catalog,
-        backend=backend_choice,
-        options=request_options(settings),
-    )
 
-    async def run(container: Container) -> RunSummary:
-        with _progress_bar() as on_progress:
-            backend = _backend(container, backend_choice)
-            return await run_plan(container, plan, request, backend, on_progress=on_progress)
+    async def run(container: Container, on_progress: ProgressSink) -> RunSummary:
+        return await run_planned(container, planned, on_progress=on_progress)
 
-    try:
-        summary = with_container(settings, run)
-    except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
-        raise first_leaf(group) from group
-    return _report(summary, as_json=bool(args.json))
+    return _report(_in_container(settings, run), as_json=bool(args.json))
 
 
 def _resume(settings: Settings, args: argparse.Namespace) -> int:
     """``run --resume RUN_ID``: finish an interrupted run with this shell's backend."""
-    run_id: str = args.resume
-    backend_choice = resolve_backend_choice(settings)
+    backend = shell_backend_choice(settings).kind
 
-    async def resume(container: Container) -> RunSummary:
-        check_resumable(container, run_id, parse_version(args.version) if args.version else None)
+    async def resume(container: Container, on_progress: ProgressSink) -> RunSummary:
+        return await resume_from_shell(
+            container, args.resume, backend, version=args.version, on_progress=on_progress
+        )
+
+    return _report(_in_container(settings, resume), as_json=bool(args.json))
+
+
+def _in_container(settings: Settings, action: ShellAction) -> RunSummary:
+    """Run ``action`` in a started container with the progress bar on a terminal."""
+
+    async def with_bar(container: Container) -> RunSummary:
         with _progress_bar() as on_progress:
-            backend = _backend(container, backend_choice)
-            return await resume_with_backend(container, run_id, backend, on_progress=on_progress)
+            return await action(container, on_progress)
 
     try:
-        summary = with_container(settings, resume)
-    except ExceptionGroup as group:
+        return with_container(settings, with_bar)
+    except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
         raise first_leaf(group) from group
-    return _report(summary, as_json=bool(args.json))
-
-
-def _backend(container: Container, choice: str) -> Backend:
-    """The backend a shell run uses: the OpenAI-compatible endpoint or offline."""
-    if choice == "openai":
-        backend: Backend = container.openai_backend()
-        return backend
-    return OfflineBackend()
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -120,21 +94,6 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     if not overrides:
         return settings
     return load_settings(**(settings.model_dump() | overrides))
-
-
-def resolve_backend_choice(settings: Settings) -> str:
-    """``openai`` or ``offline`` (``auto``: openai when a base URL is set, else offline).
-
-    Raises:
-        ConfigError: ``openai`` without a base URL.
-    """
-    # the shell has no MCP client to sample from: a configured ``sampling`` means ``auto`` here
-    configured = "auto" if settings.llm.backend == "sampling" else settings.llm.backend
-    choice = choose_backend(
-        configured, client_can_sample=False, server_llm_configured=bool(settings.llm.base_url)
-    )
-    log.info("backend %s: %s", choice.kind, choice.reason)
-    return choice.kind
 
 
 @contextlib.contextmanager

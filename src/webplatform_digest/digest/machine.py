@@ -4,14 +4,14 @@ Per area: English generation → check → one corrective retry with the problem
 deterministic fallback; then the Chinese translation of the final English → check → one retry →
 fallback. An area's Chinese item becomes ready the moment its English is final (no stage
 barrier). Drivers (``runs/driver.py``) move requests and replies; this module does no I/O, keeps
-no clock, and can be snapshotted to JSON between rounds and restored after a restart.
+no clock; ``digest.codec`` gives its state a JSON form, so a run can continue in a later round
+or after a restart.
 """
 
 from dataclasses import replace
-from typing import Any
 
 from webplatform_digest.digest.checks import Verdict
-from webplatform_digest.digest.plan import RunPlan, plan_from_json, plan_to_json
+from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.prompts import (
     Subject,
     chinese_request,
@@ -33,7 +33,6 @@ from webplatform_digest.digest.state import (
     Progress,
     StageOutcome,
     item_request_id,
-    outcome_json,
 )
 from webplatform_digest.errors import InputError, RunStateError
 from webplatform_digest.llm.port import LLMReply, LLMRequest
@@ -92,7 +91,6 @@ class DigestRun:
         self.llm_calls = 0
         self.cache_hits = 0
         self._last = "started"
-        self._plan_cache: dict[str, Any] | None = None
         self._requests: dict[str, LLMRequest] = {}
         for subject in plan.subjects:
             self._add_items(subject)
@@ -344,47 +342,40 @@ class DigestRun:
             if language in self.plan.languages and item.status is DigestStatus.FALLBACK
         )
 
-    # Persistence -----------------------------------------------------------------------
+    # State for the codec -------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON-ready data (for the run registry)."""
-        return {
-            "schema": 1,
-            "plan": self._plan_json(),
-            "items": [item.to_json() for item in self._items.values()],
-            "outcomes": [outcome_json(o) for o in self.outcomes],
-            "llm_calls": self.llm_calls,
-            "cache_hits": self.cache_hits,
-            "last": self._last,
-        }
+    @property
+    def items(self) -> tuple[ItemState, ...]:
+        """Every item's state, English before Chinese per area (``digest.codec`` reads these)."""
+        return tuple(self._items.values())
 
-    def _plan_json(self) -> dict[str, Any]:
-        # the plan never changes: serialise its (large) area data once per run
-        if self._plan_cache is None:
-            self._plan_cache = plan_to_json(self.plan)
-        return self._plan_cache
+    @property
+    def last(self) -> str:
+        """The latest finished item, as named in progress messages."""
+        return self._last
 
     @classmethod
-    def restore(cls, data: dict[str, Any]) -> "DigestRun":
-        """Rebuild a run from ``snapshot()`` output.
+    def from_state(
+        cls,
+        plan: RunPlan,
+        items: list[ItemState],
+        outcomes: list[StageOutcome],
+        *,
+        llm_calls: int,
+        cache_hits: int,
+        last: str,
+    ) -> "DigestRun":
+        """A run continued from saved state (``digest.codec.restore_run`` builds the parts).
 
         Raises:
-            RunStateError: the snapshot is malformed or from another schema.
+            ValueError: the items are not exactly the plan's (area, language) items.
         """
-        try:
-            if data.get("schema") != 1:
-                raise ValueError(f"unknown snapshot schema {data.get('schema')!r}")
-            run = cls(plan_from_json(data["plan"]))
-            run._plan_cache = data["plan"]
-            items = [ItemState.from_json(raw) for raw in data["items"]]
-            if {(i.area, i.language) for i in items} != set(run._items):
-                raise ValueError("items do not match the plan")
-            run._items = {(i.area, i.language): i for i in items}
-            run.outcomes = [StageOutcome(**raw) for raw in data["outcomes"]]
-            run.llm_calls, run.cache_hits = int(data["llm_calls"]), int(data["cache_hits"])
-            run._last = str(data.get("last", ""))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise RunStateError(f"stored run state cannot be resumed: {exc}") from None
+        run = cls(plan)
+        if {(i.area, i.language) for i in items} != set(run._items):
+            raise ValueError("items do not match the plan")
+        run._items = {(i.area, i.language): i for i in items}
+        run.outcomes = outcomes
+        run.llm_calls, run.cache_hits, run._last = llm_calls, cache_hits, last
         return run
 
 

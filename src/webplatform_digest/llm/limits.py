@@ -5,6 +5,15 @@ from dataclasses import dataclass, field
 from webplatform_digest.retry import RetryPolicy
 
 
+def effective_concurrency(configured: int, *, enabled: bool) -> int:
+    """LLM calls in flight at most: the configured number, or one when the concurrency
+    optimisation is switched off (``WEBPLATFORM_CONCURRENCY_ENABLED=false``, the plain path).
+
+    The governor's slots and a run's batches both use it, so they always agree.
+    """
+    return max(1, configured) if enabled else 1
+
+
 @dataclass(frozen=True, slots=True)
 class GovernorConfig:
     """The governor's limits (see ``GovernorSettings`` for meaning and defaults)."""

@@ -18,7 +18,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from webplatform_digest.digest.machine import DigestRun, Failure, PendingRequest
+from webplatform_digest.digest.machine import Failure, PendingRequest
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.state import RunLimits, first_leaf, rejected
 from webplatform_digest.errors import LLMError
@@ -30,6 +30,7 @@ from webplatform_digest.runs.session import (
     RunServices,
     RunSession,
     RunSummary,
+    open_run,
     resumed_session,
 )
 
@@ -86,15 +87,15 @@ async def run_digest(
     Raises:
         WriteError: a digest could not be written (the run is recorded as failed).
     """
-    services.registry.create_run(
-        version=plan.version,
-        channel=plan.channel.value,
-        params=dict(params or {}),
-        run_id=plan.run_id,
+    session = open_run(
+        services,
+        plan,
+        backend=backend.name,
+        timer=services.clock,
+        use_cache=use_cache,
+        params=params,
+        on_progress=on_progress,
     )
-    session = RunSession(services, DigestRun(plan), timer=services.clock, on_progress=on_progress)
-    session.book.use_cache, session.book.backend = use_cache, backend.name
-    session.emit_started()
     return await _drive_guarded(session, backend, governor, limits)
 
 

@@ -195,16 +195,23 @@ class RunRegistry:
         params: dict[str, Any],
         status: RunStatus = RunStatus.RUNNING,
         run_id: str | None = None,
+        snapshot: dict[str, Any] | None = None,
     ) -> str:
-        """Register a new run owned by this process; returns its id (``new_run_id()`` if None)."""
+        """Register a new run owned by this process; returns its id (``new_run_id()`` if None).
+
+        ``snapshot``: its initial state, so the run can be resumed even if the process dies
+        before its first save.
+        """
         run_id = run_id or new_run_id()
         now = self._wall()
+        state = _dump(snapshot) if snapshot is not None else None
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (run_id, status, version, channel, params, started_at,"
-                " updated_at, owner_pid, owner_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_at, owner_pid, owner_started, snapshot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, status.value, version, channel, _dump(params), now, now, self._pid,
-                 self._started),
+                 self._started, state),
             )  # fmt: skip
         self.prune()
         return run_id

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import anyio
 
-from webplatform_digest.digest.machine import DigestRun, Failure, PendingRequest
+from webplatform_digest.digest.machine import Failure, PendingRequest
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.state import RunLimits, first_leaf, rejected
 from webplatform_digest.events import LLMAttempt
@@ -27,7 +27,9 @@ from webplatform_digest.runs.session import (
     RunServices,
     RunSession,
     RunSummary,
+    open_run,
     resumed_session,
+    stored_session,
 )
 
 log = logging.getLogger(__name__)
@@ -60,15 +62,15 @@ async def start_rounds(
 ) -> Round | RunSummary:
     """Register a run driven by the client and return its first round (or, if every request
     was answered from the cache, the final summary)."""
-    services.registry.create_run(
-        version=plan.version,
-        channel=plan.channel.value,
-        params=dict(params or {}),
-        run_id=plan.run_id,
+    session = open_run(
+        services,
+        plan,
+        backend=CLIENT_BACKEND,
+        timer=services.wall,
+        use_cache=use_cache,
+        params=params,
+        on_progress=on_progress,
     )
-    session = RunSession(services, DigestRun(plan), timer=services.wall, on_progress=on_progress)
-    session.book.use_cache, session.book.backend = use_cache, CLIENT_BACKEND
-    session.emit_started()
     await session.report_progress()
     return await _next_round(session, 1, limits, cache, session.finished_areas())
 
@@ -113,14 +115,7 @@ async def advance_rounds(
         NotFoundError: unknown run.
     """
     _, round_number = services.registry.consume_token(token, run_id)
-    snapshot = services.registry.load_snapshot(run_id)
-    session = RunSession(
-        services,
-        DigestRun.restore(snapshot),
-        timer=services.wall,
-        book=snapshot.get("driver"),
-        on_progress=on_progress,
-    )
+    session = stored_session(services, run_id, timer=services.wall, on_progress=on_progress)
     try:
         await session.settle_deferred()
         finished = await _feed_round(session, replies, cache)

@@ -8,7 +8,7 @@ input-required driver can continue a run in a later call or another process.
 """
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +17,9 @@ import anyio
 from anyio.abc import TaskGroup
 
 from webplatform_digest.clock import Clock, monotonic, utc_now_iso, wall_time
+from webplatform_digest.digest.codec import restore_run, run_snapshot
 from webplatform_digest.digest.machine import DigestRun, PendingRequest, Progress, StageOutcome
+from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.errors import RunStateError
 from webplatform_digest.events import (
     RunFinished,
@@ -191,12 +193,15 @@ class RunSession:
         timer: Clock,
         book: dict[str, Any] | None = None,
         on_progress: ProgressSink | None = None,
+        plan_json: dict[str, Any] | None = None,
     ) -> None:
         self.services = services
         self.machine = machine
         self.timer = timer
         self.on_progress = on_progress
         self.book = _Book(**book) if book else _Book(started=timer())
+        # the plan's JSON form, made once: every save stores it again unchanged
+        self._plan_json = plan_json
 
     @property
     def run_id(self) -> str:
@@ -206,7 +211,9 @@ class RunSession:
     def snapshot(self) -> dict[str, Any]:
         """Machine snapshot plus driver bookkeeping."""
         book = self.book
-        return self.machine.snapshot() | {
+        state = run_snapshot(self.machine, plan_json=self._plan_json)
+        self._plan_json = state["plan"]
+        return state | {
             "driver": {
                 "started": book.started,
                 "issued": book.issued,
@@ -398,6 +405,55 @@ class RunSession:
         return summary
 
 
+def open_run(
+    services: RunServices,
+    plan: RunPlan,
+    *,
+    backend: str,
+    timer: Clock,
+    use_cache: bool = True,
+    params: Mapping[str, Any] | None = None,
+    on_progress: ProgressSink | None = None,
+) -> RunSession:
+    """Start a new run: a session over a fresh machine, its registry record (owned by this
+    process, with the initial snapshot: resumable from the start) and the ``RunStarted`` event.
+    Shared by both drivers."""
+    session = RunSession(services, DigestRun(plan), timer=timer, on_progress=on_progress)
+    session.book.use_cache, session.book.backend = use_cache, backend
+    services.registry.create_run(
+        version=plan.version,
+        channel=plan.channel.value,
+        params=dict(params or {}),
+        run_id=plan.run_id,
+        snapshot=session.snapshot(),
+    )
+    session.emit_started()
+    return session
+
+
+def stored_session(
+    services: RunServices,
+    run_id: str,
+    *,
+    timer: Clock,
+    on_progress: ProgressSink | None = None,
+) -> RunSession:
+    """A session over the run's last stored snapshot, bookkeeping included.
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: no stored state, or it cannot be read.
+    """
+    snapshot = services.registry.load_snapshot(run_id)
+    return RunSession(
+        services,
+        restore_run(snapshot),
+        timer=timer,
+        book=snapshot.get("driver"),
+        on_progress=on_progress,
+        plan_json=snapshot["plan"],
+    )
+
+
 def resumed_session(
     services: RunServices,
     run_id: str,
@@ -418,12 +474,11 @@ def resumed_session(
             f"run {run_id[:64]!r} is {record.status.value}, not interrupted: only an interrupted "
             "run can be resumed"
         )
-    snapshot = services.registry.load_snapshot(run_id)
-    machine = DigestRun.restore(snapshot)
-    machine.requeue_in_flight()
-    book = dict(snapshot.get("driver") or {})
-    session = RunSession(services, machine, timer=timer, on_progress=on_progress)
-    session.book.written = list(book.get("written", []))
-    session.book.use_cache = bool(book.get("use_cache", True))
-    session.book.backend = backend
+    session = stored_session(services, run_id, timer=timer, on_progress=on_progress)
+    session.machine.requeue_in_flight()
+    # durations restart with this process (the stored ones may come from another clock)
+    stored = session.book
+    session.book = _Book(
+        started=timer(), written=stored.written, use_cache=stored.use_cache, backend=backend
+    )
     return session

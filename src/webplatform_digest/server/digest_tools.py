@@ -32,16 +32,9 @@ from webplatform_digest.llm.mcp_sampling import (
     reply_from_result,
     to_create_message_params,
 )
-from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend, LLMReply
 from webplatform_digest.llm.selection import BackendChoice, choose_backend
-from webplatform_digest.runs.driver import (
-    RunLimits,
-    advance_rounds,
-    progress_report,
-    resume_rounds,
-    start_rounds,
-)
+from webplatform_digest.runs.driver import progress_report
 from webplatform_digest.runs.request import parse_run_request
 from webplatform_digest.runs.session import Round, RunSummary
 from webplatform_digest.server.catalog import register_tool
@@ -60,11 +53,13 @@ from webplatform_digest.server.tool_args import (
     tool_errors,
 )
 from webplatform_digest.services.digest import (
+    advance_client_rounds,
     check_resumable,
-    plan_run,
+    resume_client_rounds,
     resume_with_backend,
-    run_limits,
     run_with_backend,
+    server_backend,
+    start_client_rounds,
 )
 
 log = logging.getLogger(__name__)
@@ -153,15 +148,7 @@ class DigestTool:
             backend = self._backend(choice, ctx)
             summary = await run_with_backend(c, request, backend, on_progress=sink)
             return _summary(summary, choice)
-        outcome = await start_rounds(
-            c.run_services(),
-            plan_run(c, request, choice.kind),
-            limits=self._limits(),
-            use_cache=request.use_cache,
-            cache=c.governor.cache,
-            params=request.to_json() | {"backend": choice.kind},
-            on_progress=sink,
-        )
+        outcome = await start_client_rounds(c, request, on_progress=sink)
         return self._round_outcome(outcome, choice)
 
     async def resume(self, ctx: Context, run_id: str, version: int) -> Outcome:
@@ -170,13 +157,7 @@ class DigestTool:
         choice = self._choose(ctx)
         sink = _progress_sink(ctx)
         if choice.flow == "input_required":
-            outcome = await resume_rounds(
-                self._c.run_services(),
-                run_id,
-                limits=self._limits(),
-                cache=self._c.governor.cache,
-                on_progress=sink,
-            )
+            outcome = await resume_client_rounds(self._c, run_id, on_progress=sink)
             return self._round_outcome(outcome, choice)
         backend = self._backend(choice, ctx)
         summary = await resume_with_backend(self._c, run_id, backend, on_progress=sink)
@@ -188,14 +169,8 @@ class DigestTool:
         replies = {
             key: self._reply(response) for key, response in (ctx.input_responses or {}).items()
         }
-        outcome = await advance_rounds(
-            self._c.run_services(),
-            run_id,
-            token,
-            replies,
-            limits=self._limits(),
-            cache=self._c.governor.cache,
-            on_progress=_progress_sink(ctx),
+        outcome = await advance_client_rounds(
+            self._c, run_id, token, replies, on_progress=_progress_sink(ctx)
         )
         return self._round_outcome(outcome, None)
 
@@ -211,13 +186,7 @@ class DigestTool:
     def _backend(self, choice: BackendChoice, ctx: Context) -> Backend:
         if choice.kind == "sampling":
             return SamplingBackend.from_context(ctx)
-        if choice.kind == "openai":
-            backend: Backend = self._c.openai_backend()
-            return backend
-        return OfflineBackend()
-
-    def _limits(self) -> RunLimits:
-        return run_limits(self._c.settings)
+        return server_backend(self._c, choice.kind)
 
     def _reply(self, response: object) -> LLMReply | Failure:
         if not isinstance(response, CreateMessageResult):
