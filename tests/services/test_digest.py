@@ -7,9 +7,9 @@ import anyio
 import pytest
 
 from tests.digest_samples import sample_subjects, write_processed
+from webplatform_digest.configs import governor_config
 from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError, NotFoundError
-from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.runs.request import parse_run_request
 from webplatform_digest.services.digest import (
@@ -40,7 +40,7 @@ def test_runs_and_the_governor_agree_on_the_concurrency(enabled: bool, expected:
     """Switching the concurrency optimisation off means one call at a time for both."""
     settings = load_settings(max_concurrency=6, concurrency_enabled=enabled)
     assert run_limits(settings).max_concurrency == expected
-    assert GovernorConfig.from_settings(settings).max_concurrency == expected
+    assert governor_config(settings).max_concurrency == expected
 
 
 def test_a_shell_run_of_an_unprocessed_release_is_refused_before_anything_is_written(
