@@ -37,9 +37,8 @@ class FakeOpenAI(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: FakeOpenAI
-
     def do_POST(self) -> None:
+        assert isinstance(self.server, FakeOpenAI)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(body)
         self.server.authorization.append(self.headers.get("Authorization"))

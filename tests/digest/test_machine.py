@@ -2,6 +2,7 @@
 
 import json
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -16,7 +17,9 @@ from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.models import DigestStatus, Language
 
 
-def _drive(run: DigestRun, answer, limit: int = 4) -> int:
+def _drive(
+    run: DigestRun, answer: Callable[[LLMRequest], LLMReply | Failure], limit: int = 4
+) -> int:
     """Answer every ready request in rounds; return the number of rounds."""
     rounds = 0
     while not run.done:

@@ -20,7 +20,7 @@ from tests.digest_samples import (
 )
 from tests.fakes import ScriptedBackend
 from webplatform_digest.digest.files import parse_digest_file
-from webplatform_digest.digest.machine import Failure
+from webplatform_digest.digest.machine import Failure, Progress
 from webplatform_digest.digest.prompts import Subject
 from webplatform_digest.errors import BackendError, RunStateError, WriteError
 from webplatform_digest.events import (
@@ -33,10 +33,11 @@ from webplatform_digest.events import (
 from webplatform_digest.llm.cache import ReplyCache
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.limits import GovernorConfig
-from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import Language
 from webplatform_digest.runs import driver as run_driver
 from webplatform_digest.runs.driver import (
+    GovernedCaller,
     RunLimits,
     advance_rounds,
     progress_report,
@@ -45,7 +46,14 @@ from webplatform_digest.runs.driver import (
     start_rounds,
 )
 from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus
-from webplatform_digest.runs.session import DeferredWrites, Round, RunServices, RunSummary
+from webplatform_digest.runs.rounds import ReplyStore
+from webplatform_digest.runs.session import (
+    DeferredWrites,
+    ProgressSink,
+    Round,
+    RunServices,
+    RunSummary,
+)
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter
 
@@ -75,15 +83,25 @@ def _scripted(answer: Callable[[LLMRequest], LLMReply | Exception]) -> ScriptedB
     return ScriptedBackend(script=answer)
 
 
-async def _run(services: RunServices, backend, governor=None, limits=LIMITS, **kw) -> RunSummary:
-    subjects = kw.pop("subjects", sample_subjects())
+async def _run(
+    services: RunServices,
+    backend: Backend,
+    governor: GovernedCaller | None = None,
+    limits: RunLimits = LIMITS,
+    *,
+    subjects: tuple[Subject, ...] | None = None,
+    run_id: str = "run-a",
+    use_cache: bool = True,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
     return await run_digest(
         services,
-        plan(subjects, run_id=kw.pop("run_id", "run-a")),
+        plan(subjects or sample_subjects(), run_id=run_id),
         backend,
         governor or DirectGovernor(),
         limits=limits,
-        **kw,
+        use_cache=use_cache,
+        on_progress=on_progress,
     )
 
 
@@ -94,7 +112,7 @@ async def test_valid_replies_write_both_languages_and_complete_the_run(
     subjects = sample_subjects()
     seen: list[tuple[int, int]] = []
 
-    async def on_progress(progress) -> None:
+    async def on_progress(progress: Progress) -> None:
         seen.append((progress.completed, progress.total))
 
     summary = await _run(services, _scripted(good_answer(subjects)), on_progress=on_progress)
@@ -363,16 +381,17 @@ async def _drive_rounds(
     subjects: tuple[Subject, ...],
     answer: Callable[[LLMRequest], LLMReply | Failure],
     limits: RunLimits = LIMITS,
-    **kw,
+    *,
+    cache: ReplyStore | None = None,
 ) -> tuple[RunSummary, list[Round]]:
-    step = await start_rounds(services, plan(subjects, run_id="rounds"), limits=limits, **kw)
+    step = await start_rounds(services, plan(subjects, run_id="rounds"), limits=limits, cache=cache)
     rounds: list[Round] = []
     while isinstance(step, Round):
         rounds.append(step)
         assert len(step.requests) <= limits.max_concurrency
         replies = {p.request_id: answer(p.request) for p in step.requests}
         step = await advance_rounds(
-            services, step.run_id, step.token, replies, limits=limits, cache=kw.get("cache")
+            services, step.run_id, step.token, replies, limits=limits, cache=cache
         )
     return step, rounds
 

@@ -8,6 +8,15 @@ import orjson
 import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
+from mcp.types import (
+    BlobResourceContents,
+    CallToolResult,
+    CreateMessageRequest,
+    InputRequiredResult,
+    InputResponses,
+    TextContent,
+    TextResourceContents,
+)
 
 from tests.digest_samples import answer_from_prompt
 from tests.server_support import (
@@ -28,6 +37,13 @@ def root(tmp_path: Path) -> Path:
     """A workspace holding the bundled sample release notes."""
     seed_samples(tmp_path)
     return tmp_path
+
+
+def _text(contents: list[TextResourceContents | BlobResourceContents]) -> str:
+    """The text of a resource that must be text."""
+    first = contents[0]
+    assert isinstance(first, TextResourceContents)
+    return first.text
 
 
 def _digests(root: Path) -> list[Path]:
@@ -52,8 +68,11 @@ async def test_every_tool_is_listed_with_annotations_and_bounded_arguments(
         "fetch_release_notes",
         "telemetry_summary",
     }
-    assert tools["list_focus_areas"].annotations.read_only_hint is True
-    assert tools["webplatform_digest"].annotations.read_only_hint is False
+    listing, digest = tools["list_focus_areas"].annotations, tools["webplatform_digest"].annotations
+    assert listing is not None
+    assert digest is not None
+    assert listing.read_only_hint is True
+    assert digest.read_only_hint is False
     schema = tools["webplatform_digest"].input_schema["properties"]
     assert schema["version"]["maximum"] == 999
     focus = schema["focus_areas"]["anyOf"][0]
@@ -144,12 +163,12 @@ async def test_modern_rounds_reject_a_replayed_round_token(root: Path) -> None:
             {"version": SAMPLE_VERSION, "focus_areas": ["css"], "use_cache": False},
             allow_input_required=True,
         )
-        assert first.result_type == "input_required"
-        requests: dict[str, Any] = first.input_requests
-        responses = {
-            key: await sampler([req.params.messages[-1]], req.params, None)
-            for key, req in requests.items()
-        }
+        assert isinstance(first, InputRequiredResult)
+        assert first.input_requests
+        responses: InputResponses = {}
+        for key, req in first.input_requests.items():
+            assert isinstance(req, CreateMessageRequest)
+            responses[key] = await sampler([req.params.messages[-1]], req.params, None)
         args = {"version": SAMPLE_VERSION, "focus_areas": ["css"], "use_cache": False}
         second = await session.call_tool(
             "webplatform_digest",
@@ -158,7 +177,7 @@ async def test_modern_rounds_reject_a_replayed_round_token(root: Path) -> None:
             request_state=first.request_state,
             allow_input_required=True,
         )
-        assert second.result_type == "input_required"
+        assert isinstance(second, InputRequiredResult)
         replay = await session.call_tool(
             "webplatform_digest",
             args,
@@ -166,8 +185,11 @@ async def test_modern_rounds_reject_a_replayed_round_token(root: Path) -> None:
             request_state=first.request_state,
             allow_input_required=True,
         )
+    assert isinstance(replay, CallToolResult)
     assert replay.is_error
-    assert "token" in replay.content[0].text.lower()
+    message = replay.content[0]
+    assert isinstance(message, TextContent)
+    assert "token" in message.text.lower()
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -203,8 +225,8 @@ async def test_progress_notifications_reach_the_client(root: Path, mode: str) ->
     server, _ = make_server(root)
     seen: list[tuple[float, float | None, str | None]] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        seen.append((value, total, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
 
     async with Client(server, sampling_handler=RecordingSampler(), mode=mode) as client:
         await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
@@ -274,11 +296,11 @@ async def test_resources_read_what_exists_and_reject_bad_parameters(root: Path, 
         await client.call_tool("webplatform_digest", {"version": SAMPLE_VERSION, "language": "en"})
         templates = {t.uri_template for t in await client.list_resource_templates()}
         listed = {str(r.uri) for r in await client.list_resources()}
-        catalog = orjson.loads((await client.read_resource("focus-areas://catalog"))[0].text)
-        index = orjson.loads((await client.read_resource("workspace://index"))[0].text)
-        note = (await client.read_resource(f"release-notes://{SAMPLE_VERSION}"))[0].text
-        data = (await client.read_resource(f"area-data://{SAMPLE_VERSION}/css"))[0].text
-        digest = (await client.read_resource(f"digest://{SAMPLE_VERSION}/css/en"))[0].text
+        catalog = orjson.loads(_text(await client.read_resource("focus-areas://catalog")))
+        index = orjson.loads(_text(await client.read_resource("workspace://index")))
+        note = _text(await client.read_resource(f"release-notes://{SAMPLE_VERSION}"))
+        data = _text(await client.read_resource(f"area-data://{SAMPLE_VERSION}/css"))
+        digest = _text(await client.read_resource(f"digest://{SAMPLE_VERSION}/css/en"))
         failures = []
         for uri in (
             "release-notes://abc",
