@@ -74,7 +74,7 @@ async def test_the_site_has_every_documented_page(workspace: Workspace) -> None:
     assert summary.pages == 2 * (3 + 3 + 3) + 18
     assert summary.written == summary.pages + 5
     assert _mismatches(workspace) == []
-    assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]  # type: ignore[attr-defined]
+    assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]
     area_page = (site / "areas/css/index.md").read_text(encoding="utf-8")
     assert "[Chrome 144 Beta](../../versions/chrome-144-beta/css.html)" in area_page
     assert 'href="../../zh/areas/css/"' in area_page
