@@ -9,11 +9,10 @@ import orjson
 import pytest
 
 from tests.conftest import REPO_ROOT, REQUIRE_E2E
-from tests.server.test_http import HttpServer, _start
+from tests.server_process import running_server, shim_command
 from tests.server_support import seed_samples
 
 INSPECTOR = REPO_ROOT / "node" / "node_modules" / ".bin" / "mcp-inspector"
-SHIM = REPO_ROOT / "fast_mcp_server.py"
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def test_inspector_lists_and_calls_tools_over_stdio(
 ) -> None:
     """tools/list, then a digest run: no hang although the Inspector cannot sample."""
     seed_samples(tmp_path)
-    stdio = ["-e", f"WEBPLATFORM_ROOT={tmp_path}", sys.executable, str(SHIM)]
+    stdio = ["-e", f"WEBPLATFORM_ROOT={tmp_path}", *shim_command()]
     era_flag = ["--protocol-era", era]
     listed = _run([*inspector, *era_flag, *stdio, "--method", "tools/list"], tmp_path)
     call = [*inspector, *era_flag, *stdio, "--method", "tools/call", "--tool-name"]
@@ -79,16 +78,12 @@ def test_inspector_talks_to_the_http_endpoint(
 ) -> None:
     """The Inspector lists tools and calls one over streamable HTTP."""
     seed_samples(tmp_path)
-    server: HttpServer = _start(tmp_path, {})
-    try:
-        url = [f"{server.url}/mcp", "--transport", "http", "--protocol-era", era]
+    with running_server(tmp_path, {}) as server:
+        url = [server.mcp_url, "--transport", "http", "--protocol-era", era]
         listed = _run([*inspector, *url, "--method", "tools/list"], tmp_path)
         areas = _run(
             [*inspector, *url, "--method", "tools/call", "--tool-name", "list_focus_areas"],
             tmp_path,
         )
-    finally:
-        server.process.kill()
-        server.process.wait(timeout=10)
     assert "list_focus_areas" in {t["name"] for t in listed["tools"]}  # type: ignore[index, union-attr]
     assert "css" in {a["id"] for a in _tool_json(areas)["areas"]}  # type: ignore[union-attr]
