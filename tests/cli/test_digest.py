@@ -17,6 +17,9 @@ from webplatform_digest.cli import main
 from webplatform_digest.digest.files import parse_digest_file
 from webplatform_digest.storage.workspace import Workspace
 
+# every test runs the CLI as a subprocess
+pytestmark = pytest.mark.slow
+
 API_KEY = "sk-loopback-test-key"
 
 

@@ -313,4 +313,4 @@ RunInterleavings.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_any_interleaving_terminates_with_every_digest = RunInterleavings.TestCase
+test_any_interleaving_terminates_with_every_digest = pytest.mark.slow(RunInterleavings.TestCase)

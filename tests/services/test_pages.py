@@ -215,6 +215,7 @@ async def test_hostile_model_output_is_inert_in_the_site_and_the_preview(
     assert not [t for t in link_targets(preview) if t.lower().startswith(("javascript:", "data:"))]
 
 
+@pytest.mark.slow
 async def test_digest_writes_and_site_batches_run_concurrently_without_mixing(
     workspace: Workspace,
 ) -> None:
