@@ -3,9 +3,9 @@
 import asyncio
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import anyio
 import pytest
@@ -55,7 +55,7 @@ from webplatform_digest.runs.session import (
     RunSummary,
 )
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import DirectWriter
+from webplatform_digest.storage.writers import BatchResult, DirectWriter
 
 LIMITS = RunLimits(max_concurrency=4, run_deadline=600.0)
 
@@ -220,7 +220,13 @@ class NotifyingWriter(DirectWriter):
         super().__init__(workspace)
         self.wrote: defaultdict[str, anyio.Event] = defaultdict(anyio.Event)
 
-    async def write_batch(self, files, *, kind="other", remove=()):  # type: ignore[override]
+    async def write_batch(
+        self,
+        files: Mapping[PurePosixPath, bytes],
+        *,
+        kind: str = "other",
+        remove: tuple[PurePosixPath, ...] = (),
+    ) -> BatchResult:
         result = await super().write_batch(files, kind=kind, remove=remove)
         for rel in files:
             self.wrote[rel.parts[2]].set()
@@ -475,7 +481,7 @@ async def test_a_cached_rerun_of_the_rounds_flow_needs_no_round(
     assert (step.llm_calls, step.cache_hits) == (0, 4)
     assert step.areas["css"] == {"en": "cached", "zh": "cached"}
     attempts = [e for e in recorder.of(LLMAttempt) if e.run_id == "again"]
-    assert {e.outcome for e in attempts} == {"cached"}  # type: ignore[attr-defined]
+    assert {e.outcome for e in attempts} == {"cached"}
 
 
 async def test_progress_report_returns_the_run_and_events_after_a_sequence(
@@ -499,8 +505,8 @@ async def test_run_finished_events_carry_the_counts(
     subjects = sample_subjects()
     await _run(services, _scripted(lambda r: LLMReply(text=valid_english(subjects[0]))))
     (finished,) = recorder.of(RunFinished)
-    assert finished.status == "completed"  # type: ignore[attr-defined]
-    assert finished.fallbacks >= 1  # type: ignore[attr-defined]
+    assert finished.status == "completed"
+    assert finished.fallbacks >= 1
 
 
 async def test_replies_that_failed_validation_are_dropped_from_the_cache(
@@ -525,7 +531,13 @@ def _nope() -> LLMReply:
 class FailingWriter(DirectWriter):
     """A writer whose every batch fails like a full disk."""
 
-    async def write_batch(self, files, *, kind="other", remove=()):  # type: ignore[override]
+    async def write_batch(
+        self,
+        files: Mapping[PurePosixPath, bytes],
+        *,
+        kind: str = "other",
+        remove: tuple[PurePosixPath, ...] = (),
+    ) -> BatchResult:
         raise WriteError("cannot write digest: no space left on device")
 
 

@@ -25,6 +25,8 @@ from tests.server_support import (
     make_server,
     run_finished,
     seed_samples,
+    structured,
+    text_of,
 )
 from tests.site_server import expected_pages, running_site
 from webplatform_digest.digest.files import parse_digest_file
@@ -248,7 +250,7 @@ async def test_run_progress_lists_events_after_a_sequence_number(root: Path) -> 
     async with Client(server) as client:
         await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
         run = await client.call_tool("webplatform_digest", {"version": SAMPLE_VERSION})
-        run_id = run.structured_content["run_id"]  # type: ignore[index]
+        run_id = structured(run.structured_content)["run_id"]
         everything = await client.call_tool("get_digest_progress", {"run_id": run_id})
         page = everything.structured_content
         assert page is not None
@@ -262,7 +264,7 @@ async def test_run_progress_lists_events_after_a_sequence_number(root: Path) -> 
         unknown = await client.call_tool(
             "get_digest_progress", {"run_id": "no-such-run-id"}, raise_on_error=False
         )
-    assert [e["seq"] for e in later.structured_content["events"]] == seqs[1:]  # type: ignore[index]
+    assert [e["seq"] for e in structured(later.structured_content)["events"]] == seqs[1:]
     assert unknown.is_error
 
 
@@ -336,7 +338,7 @@ async def test_prompts_are_listed_and_rendered() -> None:
             {"area_name": "CSS", "version": "144", "release_notes": "### A feature"},
         )
     assert {"digest_english", "translate_chinese", "glossary"} <= set(prompts)
-    text = rendered.messages[0].content.text  # type: ignore[union-attr]
+    text = text_of(rendered.messages[0].content)
     assert "### A feature" in text
     assert "CSS" in text
 
@@ -489,4 +491,4 @@ async def test_an_interrupted_run_is_finished_with_resume_run_id(root: Path, mod
     assert set(summary["areas"]) == {"css", "javascript"}
     assert sampler.calls
     assert again.is_error
-    assert "not interrupted" in again.content[0].text  # type: ignore[union-attr]
+    assert "not interrupted" in text_of(again.content[0])

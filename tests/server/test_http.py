@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from tests.server_process import ServerProcess, running_server
-from tests.server_support import seed_samples
+from tests.server_support import seed_samples, structured
 from webplatform_digest.container import Container
 from webplatform_digest.server.http import bind_socket, uvicorn_server
 from webplatform_digest.settings import load_settings
@@ -61,8 +61,8 @@ async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
         for s in calls.samples
         if s.name.endswith("_total") and s.labels.get("outcome") == "ok"
     }
-    assert processed.structured_content["version"] == 145  # type: ignore[index]
-    assert areas.structured_content["areas"]  # type: ignore[index]
+    assert structured(processed.structured_content)["version"] == 145
+    assert structured(areas.structured_content)["areas"]
     assert ok["process_release_notes"] == 1
     assert ok["list_focus_areas"] == 1
     assert summary.status_code == 200

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -26,7 +27,7 @@ def inspector() -> list[str]:
     return [str(INSPECTOR), "--cli", "-q", "--format", "json"]
 
 
-def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, object]:
+def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, Any]:
     home = root / "home"
     home.mkdir(exist_ok=True)
     env = {
@@ -41,7 +42,7 @@ def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, objec
     return answer.get("result", answer)
 
 
-def _tool_json(result: dict[str, object]) -> dict[str, object]:
+def _tool_json(result: dict[str, Any]) -> dict[str, Any]:
     content = result["content"]
     assert isinstance(content, list)
     return orjson.loads(content[0]["text"])
@@ -64,7 +65,7 @@ def test_inspector_lists_and_calls_tools_over_stdio(
         tmp_path,
         timeout=90,
     )
-    names = {tool["name"] for tool in listed["tools"]}  # type: ignore[index, union-attr]
+    names = {tool["name"] for tool in listed["tools"]}
     assert "webplatform_digest" in names
     summary = _tool_json(digest)
     assert summary["backend"] == "offline"
@@ -85,5 +86,5 @@ def test_inspector_talks_to_the_http_endpoint(
             [*inspector, *url, "--method", "tools/call", "--tool-name", "list_focus_areas"],
             tmp_path,
         )
-    assert "list_focus_areas" in {t["name"] for t in listed["tools"]}  # type: ignore[index, union-attr]
-    assert "css" in {a["id"] for a in _tool_json(areas)["areas"]}  # type: ignore[union-attr]
+    assert "list_focus_areas" in {t["name"] for t in listed["tools"]}
+    assert "css" in {a["id"] for a in _tool_json(areas)["areas"]}

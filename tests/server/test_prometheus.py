@@ -10,7 +10,7 @@ from fastmcp import Client
 
 from tests.conftest import require_executable
 from tests.server_process import running_server
-from tests.server_support import SAMPLE_VERSION, RecordingSampler, seed_samples
+from tests.server_support import SAMPLE_VERSION, RecordingSampler, seed_samples, structured
 from tests.telemetry.prometheus_server import running_prometheus
 
 #: series budget for one workspace after a full run (catalogue-bound labels only)
@@ -49,7 +49,7 @@ async def test_prometheus_sees_the_runs_llm_attempts_and_promtool_accepts_the_sc
     total = re.search(r"^Total\s+(\d+)\s", report, re.MULTILINE)
     assert total is not None, report[:2000]
     series = int(total.group(1))
-    assert run.structured_content["status"] == "completed"  # type: ignore[index]
+    assert structured(run.structured_content)["status"] == "completed"
     assert seen == len(sampler.calls) > 0
     assert lint.returncode == 0, (lint.stdout + lint.stderr).decode()
     assert 0 < series <= SERIES_BUDGET, report[:2000]

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from tests.server_process import shim_processes, stdio_session
-from tests.server_support import seed_samples
+from tests.server_support import seed_samples, structured, text_of
 
 
 def _free_port() -> int:
@@ -47,9 +47,9 @@ async def test_stdio_server_answers_the_official_client_and_exits_when_it_closes
     assert alive == []
     assert init.server_info.name == "webplatform-digest"
     assert "webplatform_digest" in {t.name for t in tools.tools}
-    assert '"css"' in catalog.contents[0].text  # type: ignore[union-attr]
+    assert '"css"' in text_of(catalog.contents[0])
     assert not result.is_error
-    assert result.structured_content["version"] == 145  # type: ignore[index]
+    assert structured(result.structured_content)["version"] == 145
     assert scrape.status_code == 200
     assert 'webplatform_digest_tool_calls_total{outcome="ok",tool="process_release_notes"}' in (
         scrape.text

@@ -4,6 +4,7 @@ import functools
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -23,7 +24,7 @@ from webplatform_digest.digest.files import render_digest_file
 from webplatform_digest.errors import InputError, InvalidVersionError, NotFoundError
 from webplatform_digest.events import PagesGenerated, RecordingHook, Telemetry
 from webplatform_digest.models import Language, ReleaseKey
-from webplatform_digest.services.pages import MANIFEST, generate_pages
+from webplatform_digest.services.pages import MANIFEST, PagesSummary, generate_pages
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter, WriteQueue, WriteQueueConfig
 
@@ -31,8 +32,8 @@ KEY = ReleaseKey(144)
 SITE = Workspace.DIGESTS
 
 
-async def _generate(workspace: Workspace, **options: object):  # type: ignore[no-untyped-def]
-    return await generate_pages(workspace, NAMES, DirectWriter(workspace), **options)  # type: ignore[arg-type]
+async def _generate(workspace: Workspace, **options: Any) -> PagesSummary:
+    return await generate_pages(workspace, NAMES, DirectWriter(workspace), **options)
 
 
 def _manifest(workspace: Workspace) -> dict[str, str]:

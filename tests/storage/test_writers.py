@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import anyio
 import filelock
@@ -214,10 +215,10 @@ async def test_direct_writer_commits_and_removes_as_one_set(workspace: Workspace
 # -- the queue -------------------------------------------------------------------------------
 
 
-def _queue_config(**changes: object) -> WriteQueueConfig:
-    values: dict[str, object] = {"coalesce_window": 0.0, "lock_timeout": 5.0, "stage_threads": 2}
+def _queue_config(**changes: Any) -> WriteQueueConfig:
+    values: dict[str, Any] = {"coalesce_window": 0.0, "lock_timeout": 5.0, "stage_threads": 2}
     values.update(changes)
-    return WriteQueueConfig(**values)  # type: ignore[arg-type]
+    return WriteQueueConfig(**values)
 
 
 def _count_replaces(monkeypatch: pytest.MonkeyPatch) -> list[str]:
