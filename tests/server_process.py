@@ -172,7 +172,8 @@ def running_server(
 async def stdio_session(env: Mapping[str, str], errlog: TextIO) -> AsyncGenerator[ClientSession]:
     """An ``mcp`` client session (not yet initialised) with a stdio server started with ``env``
     (added to the client's default environment); the server's stderr goes to ``errlog``."""
-    params = StdioServerParameters(command=sys.executable, args=[str(SHIM)], env=dict(env))
+    command, *args = shim_command()
+    params = StdioServerParameters(command=command, args=args, env=dict(env))
     async with (
         stdio_client(params, errlog=errlog) as (read, write),
         ClientSession(read, write) as session,
