@@ -19,10 +19,9 @@ import psutil
 from fastmcp import Client
 from fastmcp.client.transports import PythonStdioTransport
 from mcp.types import CreateMessageResult, TextContent
+from tests.server_process import SHIM, shim_processes
 
-from benchmarks.common import REPO_ROOT, corpus_dir
-
-SHIM = REPO_ROOT / "fast_mcp_server.py"
+from benchmarks.common import corpus_dir
 
 LATENCY = 0.100
 CONCURRENCY = 4
@@ -53,10 +52,8 @@ def _seed(root: Path, corpus: Path) -> None:
 
 
 def _server_process() -> psutil.Process:
-    for child in psutil.Process().children(recursive=True):
-        if any(str(SHIM) in part for part in child.cmdline()):
-            return child
-    raise RuntimeError("server subprocess not found")
+    (server,) = shim_processes()
+    return server
 
 
 async def _run(root: Path, mode: str) -> dict[str, Any]:

@@ -3,11 +3,8 @@ concurrent calls, and resources/list cost with an empty versus a crowded workspa
 
 import asyncio
 import os
-import re
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,64 +12,25 @@ from typing import Any
 
 import psutil
 from fastmcp import Client
-from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from tests.server_process import running_server, shim_processes, stdio_session
 
-from benchmarks.common import REPO_ROOT, percentile
+from benchmarks.common import percentile
 
-SHIM = REPO_ROOT / "fast_mcp_server.py"
-READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
 SPAWNS = 5
 CONCURRENT_CALLS = 200
 
 
 async def _spawn_to_ready(root: Path) -> tuple[float, float]:
     """Seconds from spawning the stdio server to its first tools/list answer; its RSS (MiB)."""
-    params = StdioServerParameters(
-        command=sys.executable, args=[str(SHIM)], env={"WEBPLATFORM_ROOT": str(root)}
-    )
     started = time.perf_counter()
     # opening /dev/null does not block; the server's stderr banner would clutter the report
     with Path(os.devnull).open("w", encoding="utf-8") as devnull:  # noqa: ASYNC230
-        async with (
-            stdio_client(params, errlog=devnull) as (read, write),
-            ClientSession(read, write) as session,
-        ):
+        async with stdio_session({"WEBPLATFORM_ROOT": str(root)}, devnull) as session:
             await session.initialize()
             await session.list_tools()
             ready = time.perf_counter() - started
-            rss = _server_rss()
+            rss = sum(p.memory_info().rss for p in shim_processes()) / 2**20
     return ready, rss
-
-
-def _server_rss() -> float:
-    for child in psutil.Process().children(recursive=True):
-        if any(str(SHIM) in part for part in child.cmdline()):
-            return child.memory_info().rss / 2**20
-    return 0.0
-
-
-def _start_http(root: Path) -> tuple[subprocess.Popen[bytes], int]:
-    log = root / "server.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "webplatform_digest", "serve", "--transport", "http"),
-                *("--port", "0", "--root", str(root)),
-            ],
-            stderr=handle,
-            stdout=subprocess.DEVNULL,
-        )
-    for _ in range(3000):
-        if match := READY.search(log.read_text(encoding="utf-8")):
-            return process, int(match.group(1))
-        try:
-            process.wait(timeout=0.01)
-        except subprocess.TimeoutExpired:
-            continue
-        break
-    process.kill()
-    raise RuntimeError(log.read_text(encoding="utf-8"))
 
 
 async def _concurrent_calls(url: str) -> tuple[list[float], float]:
@@ -121,13 +79,10 @@ async def _main() -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-server-"))
     try:
         spawns = [await _spawn_to_ready(work) for _ in range(SPAWNS)]
-        process, port = _start_http(work)
-        try:
-            latencies, wall = await _concurrent_calls(f"http://127.0.0.1:{port}/mcp")
-            idle_http_rss = psutil.Process(process.pid).memory_info().rss / 2**20
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+        with running_server(work, {}) as server:
+            latencies, wall = await _concurrent_calls(server.mcp_url)
+            idle_http_rss = psutil.Process(server.process.pid).memory_info().rss / 2**20
+            server.terminate(timeout=15)
         empty, crowded = work / "empty", work / "crowded"
         empty.mkdir()
         _crowd(crowded, 500)

@@ -28,8 +28,9 @@ import psutil
 from fastmcp import Client
 from mcp.shared.exceptions import MCPError
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
+from tests.server_process import ServerProcess
 from tests.server_support import SAMPLE_VERSION, seed_samples
-from tests.system.support import ServerProcess, llm_env, metric, scrape, start_server
+from tests.system.support import llm_env, metric, scrape
 
 from benchmarks.common import REPO_ROOT, percentile
 
@@ -246,7 +247,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     try:
         seed_samples(root)
         with running_fake_llm(profile) as fake:
-            server = start_server(root, _server_env(fake, args))
+            server = ServerProcess.start(root, _server_env(fake, args))
             try:
                 async with Client(server.mcp_url) as client:
                     await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})

@@ -15,6 +15,17 @@ CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "release_notes"
 SAMPLES_DIR = REPO_ROOT / "samples"
 #: set by .ci/run: end-to-end tests fail instead of skipping when a component is missing
 REQUIRE_E2E = os.environ.get("WEBPLATFORM_REQUIRE_E2E") == "1"
+#: markers of tests allowed more than the unit-test timeout (``timeout`` in pyproject.toml)
+SLOW_MARKERS = ("slow", "system", "e2e")
+SLOW_TIMEOUT = 120
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give slow tests their longer bound, unless a test sets its own ``timeout`` marker."""
+    for item in items:
+        slow = any(item.get_closest_marker(name) for name in SLOW_MARKERS)
+        if slow and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """Hand-written area data and scripted LLM answers for the digest-run tests (no corpus text)."""
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from webplatform_digest.areas.data import dump_area_data
@@ -130,7 +131,7 @@ def english_source(request: LLMRequest) -> str:
     return match.group(1)
 
 
-def good_answer(subjects: tuple[Subject, ...]):
+def good_answer(subjects: tuple[Subject, ...]) -> Callable[[LLMRequest], LLMReply]:
     """A script answering every request with a valid digest or translation."""
     by_area = {s.data.area: s for s in subjects}
 

@@ -419,10 +419,10 @@ def _prompt_and_model(body: bytes) -> tuple[str, str] | None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"  # pyright: ignore[reportIncompatibleVariableOverride]
     protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
 
     def do_POST(self) -> None:
+        assert isinstance(self.server, _Server)
         fake = self.server.fake
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         exchange = fake._arrive()

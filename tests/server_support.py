@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import orjson
 from jsonschema import Draft202012Validator
-from mcp.types import CreateMessageResult, TextContent
+from mcp.types import CreateMessageResult, TextContent, TextResourceContents
 
 from tests.conftest import SAMPLES_DIR
 from tests.digest_samples import answer_from_prompt
@@ -32,6 +32,18 @@ def make_server(root: Path, **overrides: Any) -> tuple[Any, Container]:
     settings = load_settings(root=root, **({"rate_limit": 1000.0} | overrides))
     container = Container(settings)
     return create_server(container), container
+
+
+def structured(content: dict[str, Any] | None) -> dict[str, Any]:
+    """A tool result's structured content, which must be there."""
+    assert content is not None, "the tool result has no structured content"
+    return content
+
+
+def text_of(block: object) -> str:
+    """The text of a content block or resource contents, which must be text."""
+    assert isinstance(block, TextContent | TextResourceContents), f"not text: {block!r}"
+    return block.text
 
 
 def run_finished(container: Container) -> anyio.Event:

@@ -9,7 +9,7 @@ in flight at once is kept in ``max_in_flight``.
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,9 +89,8 @@ class Request:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
-
     def do_GET(self) -> None:
+        assert isinstance(self.server, _Server)
         site = self.server.site
         path = urlsplit(self.path).path
         site.record(Request(self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -225,7 +224,7 @@ class SiteServer:
 
 
 @contextmanager
-def running_site() -> Iterator[SiteServer]:
+def running_site() -> Generator[SiteServer]:
     """A started ``SiteServer``, stopped on exit."""
     server = SiteServer()
     server.start()

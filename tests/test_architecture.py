@@ -176,6 +176,7 @@ def _folder_order_violations(module: Module) -> list[str]:
 
 def _layer_violations(module: Module) -> list[str]:
     folder = _folder(module.name)
+    banned: set[str]
     if folder in VOCABULARY:
         banned = {*SHELLS, *TOP, *PURE_FOLDERS}
     elif folder in SHELLS:

@@ -8,7 +8,7 @@ a faulty hook so instrumentation can never break the work it observes.
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +258,9 @@ class Telemetry:
                 log.exception("telemetry hook %s failed", type(hook).__name__)
 
 
+_E = TypeVar("_E", bound=Event)
+
+
 class RecordingHook:
     """Keeps every event in memory; used by tests and benchmarks."""
 
@@ -268,6 +271,6 @@ class RecordingHook:
         """Record the event."""
         self.events.append(event)
 
-    def of(self, kind: type[Event]) -> list[Event]:
+    def of(self, kind: type[_E]) -> list[_E]:
         """Recorded events of one type."""
         return [e for e in self.events if isinstance(e, kind)]

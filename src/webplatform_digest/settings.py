@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     AfterValidator,
@@ -283,7 +283,9 @@ class _GroupedKeywords(PydanticBaseSettingsSource):
         for key, value in self._keywords().items():
             if key in Settings.model_fields:
                 given = value.model_dump() if isinstance(value, BaseModel) else value
-                grouped[key] = dict(given) if isinstance(given, Mapping) else given
+                grouped[key] = (
+                    dict(cast("Mapping[str, Any]", given)) if isinstance(given, Mapping) else given
+                )
             elif key in _BY_VARIABLE:
                 flat[key] = value
         for variable, value in flat.items():

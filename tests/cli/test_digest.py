@@ -17,6 +17,9 @@ from webplatform_digest.cli import main
 from webplatform_digest.digest.files import parse_digest_file
 from webplatform_digest.storage.workspace import Workspace
 
+# every test runs the CLI as a subprocess
+pytestmark = pytest.mark.slow
+
 API_KEY = "sk-loopback-test-key"
 
 
@@ -37,9 +40,8 @@ class FakeOpenAI(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: FakeOpenAI
-
     def do_POST(self) -> None:
+        assert isinstance(self.server, FakeOpenAI)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(body)
         self.server.authorization.append(self.headers.get("Authorization"))

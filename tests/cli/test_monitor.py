@@ -11,6 +11,9 @@ import pytest
 
 from tests.site_server import SiteServer, expected_pages, running_site
 
+# every test runs the CLI as a subprocess
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def site() -> Iterator[SiteServer]:

@@ -96,6 +96,7 @@ def test_pages_on_an_empty_workspace_explains_what_to_run(
     assert "webplatform-digest run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_pages_command_does_not_import_fastmcp() -> None:
     """The batch CLI stays light: running the pages command module pulls in no fastmcp."""
     code = (

@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLES_DIR
+
+# every test runs the CLI as a subprocess
+pytestmark = pytest.mark.slow
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

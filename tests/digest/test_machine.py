@@ -2,6 +2,7 @@
 
 import json
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,7 +18,9 @@ from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.models import DigestStatus, Language
 
 
-def _drive(run: DigestRun, answer, limit: int = 4) -> int:
+def _drive(
+    run: DigestRun, answer: Callable[[LLMRequest], LLMReply | Failure], limit: int = 4
+) -> int:
     """Answer every ready request in rounds; return the number of rounds."""
     rounds = 0
     while not run.done:
@@ -301,4 +304,4 @@ RunInterleavings.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_any_interleaving_terminates_with_every_digest = RunInterleavings.TestCase
+test_any_interleaving_terminates_with_every_digest = pytest.mark.slow(RunInterleavings.TestCase)

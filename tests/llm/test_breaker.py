@@ -304,4 +304,4 @@ class BreakerMachine(RuleBasedStateMachine):
 
 
 BreakerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
-test_breaker_state_machine = BreakerMachine.TestCase
+test_breaker_state_machine = pytest.mark.slow(BreakerMachine.TestCase)

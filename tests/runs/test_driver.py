@@ -3,9 +3,9 @@
 import asyncio
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import anyio
 import pytest
@@ -20,7 +20,7 @@ from tests.digest_samples import (
 )
 from tests.fakes import ScriptedBackend
 from webplatform_digest.digest.files import parse_digest_file
-from webplatform_digest.digest.machine import Failure
+from webplatform_digest.digest.machine import Failure, Progress
 from webplatform_digest.digest.prompts import Subject
 from webplatform_digest.errors import BackendError, RunStateError, WriteError
 from webplatform_digest.events import (
@@ -33,10 +33,11 @@ from webplatform_digest.events import (
 from webplatform_digest.llm.cache import ReplyCache
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.limits import GovernorConfig
-from webplatform_digest.llm.port import LLMReply, LLMRequest
+from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import Language
 from webplatform_digest.runs import driver as run_driver
 from webplatform_digest.runs.driver import (
+    GovernedCaller,
     RunLimits,
     advance_rounds,
     progress_report,
@@ -45,9 +46,16 @@ from webplatform_digest.runs.driver import (
     start_rounds,
 )
 from webplatform_digest.runs.registry import RunStatus
-from webplatform_digest.runs.session import DeferredWrites, Round, RunServices, RunSummary
+from webplatform_digest.runs.rounds import ReplyStore
+from webplatform_digest.runs.session import (
+    DeferredWrites,
+    ProgressSink,
+    Round,
+    RunServices,
+    RunSummary,
+)
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import DirectWriter
+from webplatform_digest.storage.writers import BatchResult, DirectWriter
 
 LIMITS = RunLimits(max_concurrency=4, run_deadline=600.0)
 
@@ -60,15 +68,25 @@ def _scripted(answer: Callable[[LLMRequest], LLMReply | Exception]) -> ScriptedB
     return ScriptedBackend(script=answer)
 
 
-async def _run(services: RunServices, backend, governor=None, limits=LIMITS, **kw) -> RunSummary:
-    subjects = kw.pop("subjects", sample_subjects())
+async def _run(
+    services: RunServices,
+    backend: Backend,
+    governor: GovernedCaller | None = None,
+    limits: RunLimits = LIMITS,
+    *,
+    subjects: tuple[Subject, ...] | None = None,
+    run_id: str = "run-a",
+    use_cache: bool = True,
+    on_progress: ProgressSink | None = None,
+) -> RunSummary:
     return await run_digest(
         services,
-        plan(subjects, run_id=kw.pop("run_id", "run-a")),
+        plan(subjects or sample_subjects(), run_id=run_id),
         backend,
         governor or DirectGovernor(),
         limits=limits,
-        **kw,
+        use_cache=use_cache,
+        on_progress=on_progress,
     )
 
 
@@ -79,7 +97,7 @@ async def test_valid_replies_write_both_languages_and_complete_the_run(
     subjects = sample_subjects()
     seen: list[tuple[int, int]] = []
 
-    async def on_progress(progress) -> None:
+    async def on_progress(progress: Progress) -> None:
         seen.append((progress.completed, progress.total))
 
     summary = await _run(services, _scripted(good_answer(subjects)), on_progress=on_progress)
@@ -187,7 +205,13 @@ class NotifyingWriter(DirectWriter):
         super().__init__(workspace)
         self.wrote: defaultdict[str, anyio.Event] = defaultdict(anyio.Event)
 
-    async def write_batch(self, files, *, kind="other", remove=()):  # type: ignore[override]
+    async def write_batch(
+        self,
+        files: Mapping[PurePosixPath, bytes],
+        *,
+        kind: str = "other",
+        remove: tuple[PurePosixPath, ...] = (),
+    ) -> BatchResult:
         result = await super().write_batch(files, kind=kind, remove=remove)
         for rel in files:
             self.wrote[rel.parts[2]].set()
@@ -348,16 +372,17 @@ async def _drive_rounds(
     subjects: tuple[Subject, ...],
     answer: Callable[[LLMRequest], LLMReply | Failure],
     limits: RunLimits = LIMITS,
-    **kw,
+    *,
+    cache: ReplyStore | None = None,
 ) -> tuple[RunSummary, list[Round]]:
-    step = await start_rounds(services, plan(subjects, run_id="rounds"), limits=limits, **kw)
+    step = await start_rounds(services, plan(subjects, run_id="rounds"), limits=limits, cache=cache)
     rounds: list[Round] = []
     while isinstance(step, Round):
         rounds.append(step)
         assert len(step.requests) <= limits.max_concurrency
         replies = {p.request_id: answer(p.request) for p in step.requests}
         step = await advance_rounds(
-            services, step.run_id, step.token, replies, limits=limits, cache=kw.get("cache")
+            services, step.run_id, step.token, replies, limits=limits, cache=cache
         )
     return step, rounds
 
@@ -441,7 +466,7 @@ async def test_a_cached_rerun_of_the_rounds_flow_needs_no_round(
     assert (step.llm_calls, step.cache_hits) == (0, 4)
     assert step.areas["css"] == {"en": "cached", "zh": "cached"}
     attempts = [e for e in recorder.of(LLMAttempt) if e.run_id == "again"]
-    assert {e.outcome for e in attempts} == {"cached"}  # type: ignore[attr-defined]
+    assert {e.outcome for e in attempts} == {"cached"}
 
 
 async def test_progress_report_returns_the_run_and_events_after_a_sequence(
@@ -465,8 +490,8 @@ async def test_run_finished_events_carry_the_counts(
     subjects = sample_subjects()
     await _run(services, _scripted(lambda r: LLMReply(text=valid_english(subjects[0]))))
     (finished,) = recorder.of(RunFinished)
-    assert finished.status == "completed"  # type: ignore[attr-defined]
-    assert finished.fallbacks >= 1  # type: ignore[attr-defined]
+    assert finished.status == "completed"
+    assert finished.fallbacks >= 1
 
 
 async def test_replies_that_failed_validation_are_dropped_from_the_cache(
@@ -491,7 +516,13 @@ def _nope() -> LLMReply:
 class FailingWriter(DirectWriter):
     """A writer whose every batch fails like a full disk."""
 
-    async def write_batch(self, files, *, kind="other", remove=()):  # type: ignore[override]
+    async def write_batch(
+        self,
+        files: Mapping[PurePosixPath, bytes],
+        *,
+        kind: str = "other",
+        remove: tuple[PurePosixPath, ...] = (),
+    ) -> BatchResult:
         raise WriteError("cannot write digest: no space left on device")
 
 

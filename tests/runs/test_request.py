@@ -1,5 +1,7 @@
 """Validating run arguments and loading the plan: clear errors, nothing written."""
 
+from typing import Any
+
 import pytest
 
 from tests.digest_samples import sample_subjects, subject, write_processed
@@ -23,9 +25,9 @@ def catalog() -> FocusAreaManager:
     return load_catalog()
 
 
-def _parse(catalog: FocusAreaManager, **kw: object) -> RunRequest:
-    args: dict[str, object] = {"version": 144} | kw
-    return parse_run_request(catalog=catalog, **args)  # type: ignore[arg-type]
+def _parse(catalog: FocusAreaManager, **kw: Any) -> RunRequest:
+    args: dict[str, Any] = {"version": 144} | kw
+    return parse_run_request(catalog=catalog, **args)
 
 
 def test_defaults_are_stable_bilingual_all_areas(catalog: FocusAreaManager) -> None:

@@ -1,15 +1,11 @@
 """The streamable-HTTP server as a real subprocess: metrics, guards, token, binding, SIGTERM."""
 
 import asyncio
-import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,93 +15,36 @@ from fastmcp import Client
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from tests.server_support import seed_samples, structured_result
+from tests.server_process import ServerProcess, running_server
+from tests.server_support import seed_samples, structured, structured_result, text_of
 from webplatform_digest.container import Container
 from webplatform_digest.server.http import bind_socket, uvicorn_server
 from webplatform_digest.settings import load_settings
 
 TOKEN = "s3cret-token-for-tests"
-READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
-
-
-@dataclass
-class HttpServer:
-    """A running ``webplatform-digest serve --transport http`` subprocess."""
-
-    process: subprocess.Popen[str]
-    port: int
-    root: Path
-    stderr: Path
-
-    @property
-    def url(self) -> str:
-        """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-
-def _start(root: Path, env: dict[str, str]) -> HttpServer:
-    stderr = root / "server-stderr.log"
-    handle = stderr.open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "webplatform_digest", "serve", "--transport", "http"),
-            *("--port", "0", "--root", str(root)),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=handle,
-        text=True,
-        env={**os.environ, **env},
-    )
-    handle.close()
-    for _ in range(3000):  # up to 30 s: wait on the process so a crash ends the loop at once
-        text = stderr.read_text(encoding="utf-8")
-        if match := READY.search(text):
-            return HttpServer(process, int(match.group(1)), root, stderr)
-        try:
-            process.wait(timeout=0.01)
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"server exited early:\n{text}")
-    process.kill()
-    raise AssertionError("server did not start within 30 s")
-
-
-def _stop(server: HttpServer) -> int:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-    return server.process.wait(timeout=15)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[HttpServer]:
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """An HTTP server without a token over a workspace with the samples."""
     seed_samples(tmp_path)
-    running = _start(tmp_path, {"WEBPLATFORM_RATE_LIMIT": "1000", "WEBPLATFORM_LOG_LEVEL": "INFO"})
-    try:
+    env = {"WEBPLATFORM_RATE_LIMIT": "1000", "WEBPLATFORM_LOG_LEVEL": "INFO"}
+    with running_server(tmp_path, env) as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait(timeout=10)
 
 
 @pytest.fixture
-def token_server(tmp_path: Path) -> Iterator[HttpServer]:
+def token_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """An HTTP server that requires a bearer token."""
     seed_samples(tmp_path)
-    running = _start(tmp_path, {"WEBPLATFORM_HTTP_TOKEN": TOKEN})
-    try:
+    with running_server(tmp_path, {"WEBPLATFORM_HTTP_TOKEN": TOKEN}) as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait(timeout=10)
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
-    server: HttpServer, mode: str
+    server: ServerProcess, mode: str
 ) -> None:
     """A FastMCP client over HTTP runs the pipeline; /metrics parses with prometheus_client."""
     async with Client(f"{server.url}/mcp", mode=mode) as client:
@@ -124,10 +63,10 @@ async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
         if s.name.endswith("_total") and s.labels.get("outcome") == "ok"
     }
     for name, result in (("process_release_notes", processed), ("list_focus_areas", areas)):
-        text = result.content[0].text  # type: ignore[union-attr]
+        text = text_of(result.content[0])
         structured_result(schemas[name], result.structured_content, text)
-    assert processed.structured_content["version"] == 145  # type: ignore[index]
-    assert areas.structured_content["areas"]  # type: ignore[index]
+    assert structured(processed.structured_content)["version"] == 145
+    assert structured(areas.structured_content)["areas"]
     assert ok["process_release_notes"] == 1
     assert ok["list_focus_areas"] == 1
     assert summary.status_code == 200
@@ -136,7 +75,7 @@ async def test_clients_of_both_eras_call_tools_and_metrics_parse_back(
 
 
 @pytest.mark.e2e
-async def test_foreign_host_and_origin_are_refused(server: HttpServer) -> None:
+async def test_foreign_host_and_origin_are_refused(server: ServerProcess) -> None:
     """DNS-rebinding defence: a foreign Host gets 421, a foreign Origin 403, on every route."""
     body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -152,7 +91,7 @@ async def test_foreign_host_and_origin_are_refused(server: HttpServer) -> None:
 
 @pytest.mark.e2e
 async def test_the_bearer_token_guards_mcp_and_metrics_but_not_health(
-    token_server: HttpServer,
+    token_server: ServerProcess,
 ) -> None:
     """Without the token /mcp and /metrics answer 401; with it a client works."""
     async with httpx.AsyncClient(base_url=token_server.url) as http:
@@ -173,7 +112,7 @@ async def test_the_bearer_token_guards_mcp_and_metrics_but_not_health(
 
 
 @pytest.mark.e2e
-def test_nothing_listens_beyond_loopback(server: HttpServer) -> None:
+def test_nothing_listens_beyond_loopback(server: ServerProcess) -> None:
     """Every socket the server listens on is bound to 127.0.0.1 (checked with ss)."""
     ss = shutil.which("ss")
     if ss is None:
@@ -193,9 +132,9 @@ def test_nothing_listens_beyond_loopback(server: HttpServer) -> None:
 
 
 @pytest.mark.e2e
-def test_sigterm_stops_the_server_cleanly(server: HttpServer) -> None:
+def test_sigterm_stops_the_server_cleanly(server: ServerProcess) -> None:
     """SIGTERM: graceful shutdown with lifespan teardown, exit code 0, within seconds."""
-    code = _stop(server)
+    code = server.terminate(timeout=15)
     assert code == 0
     assert "server stopped cleanly" in server.stderr.read_text(encoding="utf-8")
 

@@ -10,12 +10,11 @@ import orjson
 import pytest
 
 from tests.conftest import REPO_ROOT, REQUIRE_E2E
-from tests.server.test_http import HttpServer, _start
+from tests.server_process import running_server, shim_command
 from tests.server_support import seed_samples, structured_result
 from webplatform_digest.server.catalog import TOOL_NAMES
 
 INSPECTOR = REPO_ROOT / "node" / "node_modules" / ".bin" / "mcp-inspector"
-SHIM = REPO_ROOT / "fast_mcp_server.py"
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def inspector() -> list[str]:
     return [str(INSPECTOR), "--cli", "-q", "--format", "json"]
 
 
-def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, object]:
+def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, Any]:
     home = root / "home"
     home.mkdir(exist_ok=True)
     env = {
@@ -44,12 +43,14 @@ def _run(command: list[str], root: Path, timeout: float = 60) -> dict[str, objec
     return answer.get("result", answer)
 
 
-def _checked(listed: dict[str, object], name: str, result: dict[str, object]) -> dict[str, Any]:
+def _checked(listed: dict[str, Any], name: str, result: dict[str, Any]) -> dict[str, Any]:
     """The call's structured content, checked against the tool's listed output schema."""
-    tools: list[dict[str, Any]] = listed["tools"]  # type: ignore[assignment]
+    tools = listed["tools"]
+    assert isinstance(tools, list)
     schema = next(t["outputSchema"] for t in tools if t["name"] == name)
-    content: list[dict[str, Any]] = result["content"]  # type: ignore[assignment]
-    return structured_result(schema, result.get("structuredContent"), content[0]["text"])  # type: ignore[arg-type]
+    content = result["content"]
+    assert isinstance(content, list)
+    return structured_result(schema, result.get("structuredContent"), content[0]["text"])
 
 
 @pytest.mark.e2e
@@ -59,7 +60,7 @@ def test_inspector_lists_and_calls_tools_over_stdio(
 ) -> None:
     """tools/list, then a digest run: no hang although the Inspector cannot sample."""
     seed_samples(tmp_path)
-    stdio = ["-e", f"WEBPLATFORM_ROOT={tmp_path}", sys.executable, str(SHIM)]
+    stdio = ["-e", f"WEBPLATFORM_ROOT={tmp_path}", *shim_command()]
     era_flag = ["--protocol-era", era]
     listed = _run([*inspector, *era_flag, *stdio, "--method", "tools/list"], tmp_path)
     call = [*inspector, *era_flag, *stdio, "--method", "tools/call", "--tool-name"]
@@ -69,7 +70,7 @@ def test_inspector_lists_and_calls_tools_over_stdio(
         tmp_path,
         timeout=90,
     )
-    names = {tool["name"] for tool in listed["tools"]}  # type: ignore[index, union-attr]
+    names = {tool["name"] for tool in listed["tools"]}
     assert sorted(names) == sorted(TOOL_NAMES)
     summary = _checked(listed, "webplatform_digest", digest)
     assert summary["backend"] == "offline"
@@ -83,16 +84,12 @@ def test_inspector_talks_to_the_http_endpoint(
 ) -> None:
     """The Inspector lists tools and calls one over streamable HTTP."""
     seed_samples(tmp_path)
-    server: HttpServer = _start(tmp_path, {})
-    try:
-        url = [f"{server.url}/mcp", "--transport", "http", "--protocol-era", era]
+    with running_server(tmp_path, {}) as server:
+        url = [server.mcp_url, "--transport", "http", "--protocol-era", era]
         listed = _run([*inspector, *url, "--method", "tools/list"], tmp_path)
         areas = _run(
             [*inspector, *url, "--method", "tools/call", "--tool-name", "list_focus_areas"],
             tmp_path,
         )
-    finally:
-        server.process.kill()
-        server.process.wait(timeout=10)
-    assert "list_focus_areas" in {t["name"] for t in listed["tools"]}  # type: ignore[index, union-attr]
+    assert "list_focus_areas" in {t["name"] for t in listed["tools"]}
     assert "css" in {a["id"] for a in _checked(listed, "list_focus_areas", areas)["areas"]}

@@ -9,8 +9,8 @@ import pytest
 from fastmcp import Client
 
 from tests.conftest import require_executable
-from tests.server.test_http import _start
-from tests.server_support import SAMPLE_VERSION, RecordingSampler, seed_samples
+from tests.server_process import running_server
+from tests.server_support import SAMPLE_VERSION, RecordingSampler, seed_samples, structured
 from tests.telemetry.prometheus_server import running_prometheus
 
 #: series budget for one workspace after a full run (catalogue-bound labels only)
@@ -24,11 +24,10 @@ async def test_prometheus_sees_the_runs_llm_attempts_and_promtool_accepts_the_sc
     """The query API returns exactly the attempts the client answered; lint and cardinality ok."""
     promtool = require_executable("promtool")
     seed_samples(tmp_path / "ws")
-    server = _start(tmp_path / "ws", {"WEBPLATFORM_RATE_LIMIT": "1000"})
     sampler = RecordingSampler()
-    try:
+    with running_server(tmp_path / "ws", {"WEBPLATFORM_RATE_LIMIT": "1000"}) as server:
         with running_prometheus(f"127.0.0.1:{server.port}", tmp_path / "prom") as prometheus:
-            async with Client(f"{server.url}/mcp", sampling_handler=sampler, mode="legacy") as c:
+            async with Client(server.mcp_url, sampling_handler=sampler, mode="legacy") as c:
                 await c.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
                 run = await c.call_tool("webplatform_digest", {"version": SAMPLE_VERSION})
             seen = await anyio.to_thread.run_sync(
@@ -40,9 +39,6 @@ async def test_prometheus_sees_the_runs_llm_attempts_and_promtool_accepts_the_sc
             )
         async with httpx.AsyncClient() as http:
             scrape = (await http.get(f"{server.url}/metrics")).text
-    finally:
-        server.process.kill()
-        server.process.wait(timeout=10)
     lint = await anyio.run_process(
         [promtool, "check", "metrics"], input=scrape.encode(), check=False
     )
@@ -53,7 +49,7 @@ async def test_prometheus_sees_the_runs_llm_attempts_and_promtool_accepts_the_sc
     total = re.search(r"^Total\s+(\d+)\s", report, re.MULTILINE)
     assert total is not None, report[:2000]
     series = int(total.group(1))
-    assert run.structured_content["status"] == "completed"  # type: ignore[index]
+    assert structured(run.structured_content)["status"] == "completed"
     assert seen == len(sampler.calls) > 0
     assert lint.returncode == 0, (lint.stdout + lint.stderr).decode()
     assert 0 < series <= SERIES_BUDGET, report[:2000]

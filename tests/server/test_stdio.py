@@ -1,35 +1,22 @@
 """A real stdio subprocess (``python fast_mcp_server.py``) driven by the official ``mcp`` client."""
 
 import socket
-import sys
 from pathlib import Path
 
 import anyio
 import httpx
 import psutil
 import pytest
-from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.conftest import REPO_ROOT
-from tests.server_support import seed_samples, structured_result
+from tests.server_process import shim_processes, stdio_session
+from tests.server_support import seed_samples, structured_result, text_of
 from webplatform_digest.server.catalog import TOOL_NAMES
-
-SHIM = REPO_ROOT / "fast_mcp_server.py"
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _server_processes() -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if any(str(SHIM) in part for part in p.cmdline())
-    ]
 
 
 @pytest.mark.e2e
@@ -40,21 +27,14 @@ async def test_stdio_server_answers_the_official_client_and_exits_when_it_closes
     server exits by itself once stdin closes (lifespan teardown logged, no lingering process)."""
     seed_samples(tmp_path)
     port = _free_port()
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=[str(SHIM)],
-        env={
-            "WEBPLATFORM_ROOT": str(tmp_path),
-            "WEBPLATFORM_METRICS_PORT": str(port),
-            "WEBPLATFORM_LOG_LEVEL": "INFO",
-        },
-    )
+    env = {
+        "WEBPLATFORM_ROOT": str(tmp_path),
+        "WEBPLATFORM_METRICS_PORT": str(port),
+        "WEBPLATFORM_LOG_LEVEL": "INFO",
+    }
     errlog = tmp_path / "stderr.log"
     with errlog.open("w", encoding="utf-8") as err:
-        async with (
-            stdio_client(params, errlog=err) as (read, write),
-            ClientSession(read, write) as session,
-        ):
+        async with stdio_session(env, err) as session:
             with anyio.fail_after(30):
                 init = await session.initialize()
                 tools = await session.list_tools()
@@ -62,7 +42,7 @@ async def test_stdio_server_answers_the_official_client_and_exits_when_it_closes
                 result = await session.call_tool("process_release_notes", {"version": 145})
                 async with httpx.AsyncClient() as http:
                     scrape = await http.get(f"http://127.0.0.1:{port}/metrics")
-            running = _server_processes()
+            running = shim_processes()
             assert running, "the server subprocess is not running"
         _, alive = await anyio.to_thread.run_sync(lambda: psutil.wait_procs(running, timeout=10))
     assert alive == []
@@ -70,9 +50,9 @@ async def test_stdio_server_answers_the_official_client_and_exits_when_it_closes
     schemas = {t.name: t.output_schema for t in tools.tools}
     assert sorted(schemas) == sorted(TOOL_NAMES)
     assert all(schema is not None for schema in schemas.values())
-    assert '"css"' in catalog.contents[0].text  # type: ignore[union-attr]
+    assert '"css"' in text_of(catalog.contents[0])
     assert not result.is_error
-    text = result.content[0].text  # type: ignore[union-attr]
+    text = text_of(result.content[0])
     processed = structured_result(schemas["process_release_notes"], result.structured_content, text)
     assert processed["version"] == 145
     assert scrape.status_code == 200

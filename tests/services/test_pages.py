@@ -4,6 +4,7 @@ import functools
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -23,7 +24,7 @@ from webplatform_digest.digest.files import render_digest_file
 from webplatform_digest.errors import InputError, InvalidVersionError, NotFoundError
 from webplatform_digest.events import PagesGenerated, RecordingHook, Telemetry
 from webplatform_digest.models import Language, ReleaseKey
-from webplatform_digest.services.pages import MANIFEST, generate_pages
+from webplatform_digest.services.pages import MANIFEST, PagesSummary, generate_pages
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter, WriteQueue, WriteQueueConfig
 
@@ -31,8 +32,8 @@ KEY = ReleaseKey(144)
 SITE = Workspace.DIGESTS
 
 
-async def _generate(workspace: Workspace, **options: object):  # type: ignore[no-untyped-def]
-    return await generate_pages(workspace, NAMES, DirectWriter(workspace), **options)  # type: ignore[arg-type]
+async def _generate(workspace: Workspace, **options: Any) -> PagesSummary:
+    return await generate_pages(workspace, NAMES, DirectWriter(workspace), **options)
 
 
 def _manifest(workspace: Workspace) -> dict[str, str]:
@@ -74,7 +75,7 @@ async def test_the_site_has_every_documented_page(workspace: Workspace) -> None:
     assert summary.pages == 2 * (3 + 3 + 3) + 18
     assert summary.written == summary.pages + 5
     assert _mismatches(workspace) == []
-    assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]  # type: ignore[attr-defined]
+    assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]
     area_page = (site / "areas/css/index.md").read_text(encoding="utf-8")
     assert "[Chrome 144 Beta](../../versions/chrome-144-beta/css.html)" in area_page
     assert 'href="../../zh/areas/css/"' in area_page
@@ -215,6 +216,7 @@ async def test_hostile_model_output_is_inert_in_the_site_and_the_preview(
     assert not [t for t in link_targets(preview) if t.lower().startswith(("javascript:", "data:"))]
 
 
+@pytest.mark.slow
 async def test_digest_writes_and_site_batches_run_concurrently_without_mixing(
     workspace: Workspace,
 ) -> None:

@@ -144,7 +144,7 @@ async def test_process_all_handles_every_note_oldest_first(workspace: Workspace)
         (145, Channel.STABLE),
         (146, Channel.BETA),
     ]
-    events = [e for e in hook.of(ReleaseProcessed) if isinstance(e, ReleaseProcessed)]
+    events = hook.of(ReleaseProcessed)
     assert [(e.version, e.channel) for e in events] == [(145, "stable"), (146, "beta")]
     assert release_notes_present(workspace) == (ReleaseKey(145), ReleaseKey(146, Channel.BETA))
 

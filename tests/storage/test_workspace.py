@@ -162,6 +162,7 @@ def _snapshot(directory: Path) -> list[str]:
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
 
 
+@pytest.mark.slow
 def test_fuzzed_paths_never_write_outside_the_root(tmp_path: Path) -> None:
     """Over 1 000 hostile paths: only UnsafePathError, and every accepted write stays inside."""
     workspace, sibling, outside = _layout(tmp_path)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import anyio
 import filelock
@@ -219,10 +220,10 @@ async def test_direct_writer_commits_and_removes_as_one_set(workspace: Workspace
 # -- the queue -------------------------------------------------------------------------------
 
 
-def _queue_config(**changes: object) -> WriteQueueConfig:
-    values: dict[str, object] = {"coalesce_window": 0.0, "lock_timeout": 5.0, "stage_threads": 2}
+def _queue_config(**changes: Any) -> WriteQueueConfig:
+    values: dict[str, Any] = {"coalesce_window": 0.0, "lock_timeout": 5.0, "stage_threads": 2}
     values.update(changes)
-    return WriteQueueConfig(**values)  # type: ignore[arg-type]
+    return WriteQueueConfig(**values)
 
 
 def _count_replaces(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -246,7 +247,7 @@ async def test_queue_writes_reports_and_skips_unchanged_bytes(workspace: Workspa
     assert first.written == (REL,)
     assert second.unchanged == (REL,)
     assert workspace.path(REL).read_bytes() == b"body"
-    outcomes = [(e.outcome, e.bytes, e.kind) for e in hook.of(FileWritten)]  # type: ignore[attr-defined]
+    outcomes = [(e.outcome, e.bytes, e.kind) for e in hook.of(FileWritten)]
     assert outcomes == [("written", 4, "digest"), ("unchanged", 0, "digest")]
     assert hook.of(WriteQueueDepth)
     assert hook.of(WorkspaceLockWait)
@@ -271,7 +272,7 @@ async def test_same_path_writes_in_the_window_coalesce_and_all_awaiters_get_the_
     assert workspace.path(REL).read_bytes() == b"v3"
     assert len(replaces) == 1
     assert results == [BatchResult(written=(REL,))] * 3
-    outcomes = sorted(e.outcome for e in hook.of(FileWritten))  # type: ignore[attr-defined]
+    outcomes = sorted(e.outcome for e in hook.of(FileWritten))
     assert outcomes == ["coalesced", "coalesced", "written"]
 
 
@@ -301,13 +302,15 @@ async def test_a_batch_between_two_single_writes_keeps_its_place(workspace: Work
         await wait_all_tasks_blocked()
         group.start_soon(queue.write, REL, b"C")
     assert workspace.path(REL).read_bytes() == b"C"
-    assert [e.outcome for e in hook.of(FileWritten)] == ["written"] * 3  # type: ignore[attr-defined]
+    assert [e.outcome for e in hook.of(FileWritten)] == ["written"] * 3
 
 
 async def test_a_full_queue_makes_submitters_wait_then_fail_clearly(workspace: Workspace) -> None:
-    """Queue of one, worker blocked by a reader: later submitters get a 'queue is full' error."""
-    config = _queue_config(queue_size=1, submit_timeout=0.2, coalescing=False)
+    """Queue of one, worker blocked by a reader: one job in the worker's hands, one queued, and
+    the three later submitters get a 'queue is full' error once the submit bound passes."""
+    config = _queue_config(queue_size=1, submit_timeout=0.05, coalescing=False)
     outcomes: dict[int, str] = {}
+    refused = anyio.Event()
     async with WriteQueue.open(workspace, config) as queue:
 
         async def submit(index: int) -> None:
@@ -316,6 +319,8 @@ async def test_a_full_queue_makes_submitters_wait_then_fail_clearly(workspace: W
                 outcomes[index] = "ok"
             except WriteError as exc:
                 outcomes[index] = str(exc)
+                if len(outcomes) == 3:
+                    refused.set()
 
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group, queue.reading():
@@ -323,12 +328,12 @@ async def test_a_full_queue_makes_submitters_wait_then_fail_clearly(workspace: W
                     group.start_soon(submit, index)
                 await wait_all_tasks_blocked()
                 assert queue.depth <= 1
-                await anyio.sleep(0.3)  # past the submit deadline
+                await refused.wait()  # the reader keeps the worker blocked until then
     failures = [text for text in outcomes.values() if text != "ok"]
-    assert failures
+    assert len(failures) == 3
     assert all("write queue is full" in text for text in failures)
-    assert "ok" in outcomes.values()
-    assert len(list((workspace.root / "q").iterdir())) == list(outcomes.values()).count("ok")
+    assert list(outcomes.values()).count("ok") == 2
+    assert len(list((workspace.root / "q").iterdir())) == 2
 
 
 async def test_a_write_error_reaches_the_awaiter_and_the_queue_keeps_working(
@@ -350,7 +355,7 @@ async def test_a_write_error_reaches_the_awaiter_and_the_queue_keeps_working(
         assert _leftover_temps(workspace.root) == []
         await queue.write(REL, b"new")
     assert path.read_bytes() == b"new"
-    assert [e.outcome for e in hook.of(FileWritten)] == ["error", "written"]  # type: ignore[attr-defined]
+    assert [e.outcome for e in hook.of(FileWritten)] == ["error", "written"]
 
 
 def _raising(code: int) -> Callable[..., None]:
@@ -414,7 +419,7 @@ async def test_a_lock_held_by_another_holder_gives_a_clear_busy_error(
     assert "busy" in message
     assert LOCK_NAME in message
     assert "WORKSPACE_LOCK_TIMEOUT" in message
-    assert [e.outcome for e in hook.of(WorkspaceLockWait)] == ["timeout"]  # type: ignore[attr-defined]
+    assert [e.outcome for e in hook.of(WorkspaceLockWait)] == ["timeout"]
 
 
 async def test_a_write_waits_for_the_lock_and_fails_busy_after_the_bound(

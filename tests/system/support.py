@@ -1,14 +1,10 @@
-"""Shared pieces of the system tests: server subprocesses, metrics scrapes, workspace checks."""
+"""Shared pieces of the system tests: fake-LLM settings, metrics scrapes, workspace checks.
+
+Server subprocesses come from ``tests.server_process``.
+"""
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +14,13 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fake_llm import FakeLLM
+from tests.server_process import ServerProcess
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
 from webplatform_digest.models import AreaDigest, Channel, DigestStatus, Language, ReleaseKey
 from webplatform_digest.storage.commit import TEMP_PREFIX, TEMP_SUFFIX, atomic_write
 from webplatform_digest.storage.workspace import Workspace
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "system"
-READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
 #: everything a server may create in a workspace (top-level names)
 WORKSPACE_TREE = frozenset(
     {
@@ -41,92 +37,11 @@ WORKSPACE_TREE = frozenset(
 Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-@dataclass
-class ServerProcess:
-    """A running ``webplatform-digest serve --transport http`` subprocess."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    root: Path
-    stderr: Path
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def mcp_url(self) -> str:
-        """The streamable-HTTP MCP endpoint."""
-        return f"{self.url}/mcp"
-
-    def log(self) -> str:
-        """Everything the server wrote to stderr so far."""
-        return self.stderr.read_text(encoding="utf-8", errors="replace")
-
-    def terminate(self, timeout: float = 10.0) -> int:
-        """SIGTERM, then wait; returns the exit code.
-
-        Raises:
-            subprocess.TimeoutExpired: the process did not exit within ``timeout``.
-        """
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-    def kill(self) -> None:
-        """SIGKILL and reap (no-op if already gone)."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-
-def start_server(
-    root: Path, env: Mapping[str, str], *, log_name: str = "server-stderr.log"
-) -> ServerProcess:
-    """Start an HTTP server on a free loopback port and wait (≤ 30 s) until it serves.
-
-    Raises:
-        AssertionError: the server exited early or did not start in time.
-    """
-    stderr = root / log_name
-    with stderr.open("wb") as handle:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "webplatform_digest", "serve", "--transport", "http"),
-                *("--port", "0", "--root", str(root)),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-            env=clean_env(env),
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        text = stderr.read_text(encoding="utf-8", errors="replace")
-        if match := READY.search(text):
-            return ServerProcess(process, int(match.group(1)), root, stderr)
-        try:
-            process.wait(timeout=0.02)  # a crash ends the wait at once
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"server exited early:\n{text}")
-    process.kill()
-    process.wait(timeout=10)
-    raise AssertionError("server did not start within 30 s")
-
-
 def record_figures(name: str, figures: Mapping[str, Any]) -> None:
     """Keep a test's measured figures in ``test-artifacts/system/<name>.json`` (for the docs)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(dict(figures), indent=1, sort_keys=True, default=str)
     (ARTIFACTS / f"{name}.json").write_text(text + "\n", encoding="utf-8")
-
-
-def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """The test process's environment without WEBPLATFORM_* settings, plus ``extra``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
-    return base | dict(extra)
 
 
 def llm_env(fake: FakeLLM, **settings: object) -> dict[str, str]:

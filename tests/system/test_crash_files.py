@@ -17,13 +17,12 @@ import pytest
 from fastmcp import Client
 
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
+from tests.server_process import ServerProcess, running_server
 from tests.server_support import SAMPLE_VERSION, seed_samples
 from tests.system.support import (
-    ServerProcess,
     check_digests,
     llm_env,
     record_figures,
-    start_server,
     temp_leftovers,
 )
 from webplatform_digest.runs.registry import RunRegistry, RunStatus
@@ -81,16 +80,13 @@ def _runs(root: Path) -> dict[str, RunStatus]:
 
 
 async def _kill_mid_run(root: Path, fake: FakeLLM, after: int) -> None:
-    server = start_server(root, llm_env(fake, progress_min_interval=0))
     out: list[Any] = []
-    try:
+    with running_server(root, llm_env(fake, progress_min_interval=0)) as server:
         async with anyio.create_task_group() as group:
             group.start_soon(_digest_until_killed, server, out)
             start = fake.count
             await fake.until(lambda f: f.count >= start + after, timeout=30)
             server.kill()
-    finally:
-        server.kill()
     assert out
     assert isinstance(out[0], Exception)  # the call never completed
 
@@ -113,10 +109,10 @@ async def test_readers_recover_after_sigkill_and_the_next_start_cleans_up(tmp_pa
     seed_samples(root)
     figures: dict[str, Any] = {"after_kill": []}
     with running_fake_llm(FaultProfile(latency_ms=(20, 80), seed=9)) as fake:
-        first = start_server(root, llm_env(fake))
-        async with Client(first.mcp_url) as client:
-            await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
-        assert first.terminate(timeout=10) == 0
+        with running_server(root, llm_env(fake)) as first:
+            async with Client(first.mcp_url) as client:
+                await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+            assert first.terminate(timeout=10) == 0
         with anyio.fail_after(120):
             for kills, after in enumerate(KILL_AFTER, start=1):
                 await _kill_mid_run(root, fake, after)
@@ -130,15 +126,12 @@ async def test_readers_recover_after_sigkill_and_the_next_start_cleans_up(tmp_pa
                     {"events": len(events), "corrupt": corrupt, "temps": len(temp_leftovers(root))}
                 )
             torn = _tear_last_line(root / ".monitoring" / "telemetry.jsonl")
-            final = start_server(root, llm_env(fake), log_name="final-stderr.log")
-            try:
+            with running_server(root, llm_env(fake), log_name="final-stderr.log") as final:
                 async with Client(final.mcp_url) as client:
                     result = await client.call_tool(
                         "webplatform_digest", {"version": SAMPLE_VERSION}
                     )
                 assert final.terminate(timeout=10) == 0
-            finally:
-                final.kill()
             leftovers = temp_leftovers(root)  # swept at start; none made since survives a stop
     summary = result.structured_content
     assert summary is not None

@@ -22,16 +22,15 @@ from tests.fake_llm import (
     FaultProfile,
     running_fake_llm,
 )
+from tests.server_process import ServerProcess, running_server
 from tests.server_support import SAMPLE_VERSION, seed_samples
 from tests.system.support import (
-    ServerProcess,
     check_digests,
     check_pages,
     digest_paths,
     files_outside_tree,
     llm_env,
     record_figures,
-    start_server,
 )
 
 pytestmark = pytest.mark.system
@@ -57,11 +56,8 @@ def fake() -> Iterator[FakeLLM]:
 def server(tmp_path: Path, fake: FakeLLM) -> Iterator[ServerProcess]:
     """An HTTP server over the samples whose LLM is the hostile fake."""
     seed_samples(tmp_path)
-    running = start_server(tmp_path, llm_env(fake, sampling_timeout=10))
-    try:
+    with running_server(tmp_path, llm_env(fake, sampling_timeout=10)) as running:
         yield running
-    finally:
-        running.kill()
 
 
 def _site_files(root: Path) -> list[Path]:

@@ -16,9 +16,9 @@ import pytest
 from fastmcp import Client
 
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
+from tests.server_process import ServerProcess, running_server
 from tests.server_support import SAMPLE_VERSION, seed_samples
 from tests.system.support import (
-    ServerProcess,
     check_digests,
     digest_paths,
     flush_telemetry,
@@ -26,7 +26,6 @@ from tests.system.support import (
     metric,
     record_figures,
     scrape,
-    start_server,
     wait_for_metrics,
 )
 from webplatform_digest.telemetry.jsonl import read_events, telemetry_files
@@ -57,11 +56,8 @@ def server(tmp_path: Path, fake: FakeLLM) -> Iterator[ServerProcess]:
         circuit_threshold=THRESHOLD,
         failure_cooldown=COOLDOWN,
     )
-    running = start_server(tmp_path, env)
-    try:
+    with running_server(tmp_path, env) as running:
         yield running
-    finally:
-        running.kill()
 
 
 async def _digest(client: Client[Any]) -> dict[str, Any]:

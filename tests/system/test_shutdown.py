@@ -16,15 +16,14 @@ import pytest
 from fastmcp import Client
 
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
+from tests.server_process import ServerProcess, running_server
 from tests.server_support import SAMPLE_VERSION, seed_samples
 from tests.system.support import (
-    ServerProcess,
     check_digests,
     check_pages,
     llm_env,
     record_figures,
     seed_digests,
-    start_server,
     temp_leftovers,
 )
 from webplatform_digest.container import Container
@@ -103,8 +102,7 @@ async def test_sigterm_mid_run_exits_in_time_tears_nothing_and_leaves_a_resumabl
     results: dict[str, Any] = {}
     hit, code, shutdown_seconds = False, None, 0.0
     with running_fake_llm(SLOW) as fake:
-        server = start_server(root, llm_env(fake, sampling_timeout=30))
-        try:
+        with running_server(root, llm_env(fake, sampling_timeout=30)) as server:
             with anyio.fail_after(60):
                 async with Client(server.mcp_url) as client:
                     await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
@@ -121,16 +119,11 @@ async def test_sigterm_mid_run_exits_in_time_tears_nothing_and_leaves_a_resumabl
                     code = await anyio.to_thread.run_sync(lambda: server.terminate(timeout=10))
                     shutdown_seconds = time.monotonic() - started
             await fake.until(lambda f: f.in_flight == 0, timeout=10)
-        finally:
-            server.kill()
         log = server.log()
         leftovers_before = len(temp_leftovers(root))
 
-        restarted = start_server(root, llm_env(fake), log_name="restart-stderr.log")
-        try:
+        with running_server(root, llm_env(fake), log_name="restart-stderr.log") as restarted:
             assert restarted.terminate(timeout=10) == 0
-        finally:
-            restarted.kill()
         leftovers_after = temp_leftovers(root)
         (run,) = _runs(root)
         fake.configure(latency_ms=(0.0, 5.0))

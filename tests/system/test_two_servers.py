@@ -17,9 +17,9 @@ import pytest
 from fastmcp import Client
 
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
+from tests.server_process import ServerProcess, running_server
 from tests.server_support import SAMPLE_VERSION, seed_samples
 from tests.system.support import (
-    ServerProcess,
     check_digests,
     check_pages,
     digest_paths,
@@ -28,7 +28,6 @@ from tests.system.support import (
     record_figures,
     scrape,
     seed_digests,
-    start_server,
     temp_leftovers,
 )
 
@@ -50,8 +49,8 @@ def servers(tmp_path: Path) -> Iterator[dict[str, tuple[ServerProcess, FakeLLM]]
             fake = stack.enter_context(
                 running_fake_llm(FaultProfile(latency_ms=(2, 20), tag=tag, seed=len(running)))
             )
-            server = start_server(tmp_path, llm_env(fake), log_name=f"server-{name}.log")
-            stack.callback(server.kill)
+            log_name = f"server-{name}.log"
+            server = stack.enter_context(running_server(tmp_path, llm_env(fake), log_name=log_name))
             running[name] = (server, fake)
         yield running
 

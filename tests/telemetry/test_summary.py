@@ -243,10 +243,10 @@ def test_the_slowest_areas_are_the_top_five_of_all_area_totals_first_arrival_fir
 ) -> None:
     """Streaming keeps five entries only, yet ranks exactly as sorting every area total would."""
     events = [_stage(run, area, "area_total", "", "ok", seconds) for area, run, seconds in totals]
-    everything = sorted(
-        ({"area": a, "run_id": r, "seconds": round(s, 4)} for a, r, s in totals),
-        key=lambda entry: -entry["seconds"],
-    )
+    everything = [
+        {"area": a, "run_id": r, "seconds": round(s, 4)}
+        for a, r, s in sorted(totals, key=lambda total: -round(total[2], 4))
+    ]
     slowest = [
         {k: e[k] for k in ("area", "run_id", "seconds")} for e in summarise(events)["slowest_areas"]
     ]

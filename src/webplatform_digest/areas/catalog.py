@@ -8,7 +8,7 @@ is merged key by key over the earlier one (so an override can change just ``keyw
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -84,7 +84,7 @@ def load_document(name: str, text: str) -> Document:
         raise ConfigError(f"focus area file {name}: {problem}{where}") from None
     if not isinstance(document, dict):
         raise ConfigError(f"focus area file {name}: expected a mapping with id, name, ...")
-    document = dict(document)
+    document = dict(cast(Document, document))  # YAML mappings come back untyped
     unknown = sorted(str(key) for key in document if key not in ALLOWED_KEYS)
     if unknown:
         allowed = ", ".join(sorted(ALLOWED_KEYS))
@@ -140,10 +140,11 @@ def _string_list(name: str, document: Document, key: str) -> tuple[str, ...]:
     value = document.get(key, [])
     if value is None:
         return ()
-    if not isinstance(value, list) or len(value) > MAX_LIST_ITEMS:
+    entries = cast("list[object]", value) if isinstance(value, list) else None
+    if entries is None or len(entries) > MAX_LIST_ITEMS:
         raise ConfigError(f"focus area file {name}: {key!r} must be a list of strings")
     items: list[str] = []
-    for item in value:
+    for item in entries:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise ConfigError(f"focus area file {name}: {key!r} must be a list of strings")
         text = str(item).strip()

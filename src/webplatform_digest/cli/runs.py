@@ -7,7 +7,7 @@ with SIGKILL is listed as what it is, with the command that finishes it.
 import argparse
 import sys
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from webplatform_digest.cli._common import emit_json
 from webplatform_digest.container import Container
@@ -33,10 +33,10 @@ def limit_arg(text: str) -> int:
 def run_row(record: RunRecord) -> dict[str, Any]:
     """One run as the command shows it: identity, status, backend, times and digest counts."""
     counts = Counter(
-        str(cell.get("status", "pending"))
+        str(cast("dict[str, Any]", cell).get("status", "pending"))
         for row in record.results.values()
         if isinstance(row, dict)
-        for cell in row.values()
+        for cell in cast("dict[str, Any]", row).values()
         if isinstance(cell, dict)
     )
     return {

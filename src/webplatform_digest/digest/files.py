@@ -17,7 +17,7 @@ layout: digest
 The writer is the digest run; the readers are the pages generator and the MCP resources.
 """
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -70,6 +70,7 @@ def parse_digest_file(data: bytes, *, source: str = "<digest>") -> AreaDigest:
         raise ParseError(f"front matter is not valid YAML: {exc}", source=source, line=1) from None
     if not isinstance(front, dict):
         raise ParseError("front matter is not a mapping", source=source, line=1)
+    front = cast("dict[str, Any]", front)  # YAML mappings come back untyped
     body = text[end + 1 + len(_FENCE) :].removeprefix("\n")
     try:
         return AreaDigest(

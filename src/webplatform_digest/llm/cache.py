@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio.to_thread
 import cachetools
@@ -76,13 +76,16 @@ def decode_entry(data: bytes) -> tuple[LLMReply, float] | None:
         raw: Any = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
+    if not isinstance(raw, dict):
+        return None
+    entry = cast("dict[str, object]", raw)  # JSON objects come back untyped
+    if entry.get("format") != _FORMAT:
         return None
     text, model, created, usage = (
-        raw.get("text"),
-        raw.get("model"),
-        raw.get("created"),
-        raw.get("usage"),
+        entry.get("text"),
+        entry.get("model"),
+        entry.get("created"),
+        entry.get("usage"),
     )
     if not isinstance(text, str) or not isinstance(model, str):
         return None
@@ -92,9 +95,10 @@ def decode_entry(data: bytes) -> tuple[LLMReply, float] | None:
 
 
 def _usage(raw: object) -> Usage | None:
-    if not isinstance(raw, list) or len(raw) != 2:
+    pair = cast("list[object]", raw) if isinstance(raw, list) else None
+    if pair is None or len(pair) != 2:
         return None
-    prompt, completion = raw
+    prompt, completion = pair
     return Usage(
         prompt_tokens=prompt if isinstance(prompt, int) else None,
         completion_tokens=completion if isinstance(completion, int) else None,

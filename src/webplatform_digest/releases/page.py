@@ -13,6 +13,7 @@ links, raw HTML). The markdown starts with the header the release-note parser re
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urljoin, urlsplit
@@ -192,11 +193,12 @@ def find_versions(html: str, track: Track, page_url: str) -> tuple[int, ...]:
 
 
 def _article_body(root: Element) -> Element | None:
-    for predicate in (
+    predicates: tuple[Callable[[Element], bool], ...] = (
         lambda e: "devsite-article-body" in classes(e),
         lambda e: e.tag == "article",
         lambda e: e.tag == "main",
-    ):
+    )
+    for predicate in predicates:
         found = find_first(root, predicate)
         if found is not None:
             return found

@@ -177,10 +177,11 @@ class JsonlHook:
         lines: list[bytes] = []
         for item in batch:
             if isinstance(item, tuple):
+                record: Record = item
                 try:
-                    lines.append(self._encode(item))
+                    lines.append(self._encode(record))
                 except orjson.JSONEncodeError as exc:  # one odd event must not stop the writer
-                    log.warning("telemetry: %s not written: %s", type(item[1]).__name__, exc)
+                    log.warning("telemetry: %s not written: %s", type(record[1]).__name__, exc)
                 continue
             self._write(lines)
             lines = []
@@ -374,4 +375,5 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
         or not isinstance(value.get("ts"), int | float)
     ):
         return None
-    return value
+    record: dict[str, Any] = value
+    return record
