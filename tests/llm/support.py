@@ -10,6 +10,7 @@ from webplatform_digest.events import Event, LLMAttempt, RecordingHook, Telemetr
 from webplatform_digest.llm.governor import Governor, GovernorConfig
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.retry import RetryPolicy
+from webplatform_digest.settings import load_settings
 
 E = TypeVar("E", bound=Event)
 
@@ -24,6 +25,27 @@ FAST = GovernorConfig(
     call_deadline=60.0,
     retry=RetryPolicy(attempts=1, base_delay=0.5, max_delay=8.0, total_timeout=60.0),
 )
+
+
+def product_defaults() -> GovernorConfig:
+    """The governor limits of a default ``Settings()`` (built the way the container does)."""
+    settings = load_settings()
+    return GovernorConfig(
+        max_concurrency=settings.max_concurrency,
+        rate_limit=settings.rate_limit,
+        rate_burst=settings.rate_burst,
+        circuit_threshold=settings.circuit_threshold,
+        failure_cooldown=settings.failure_cooldown,
+        attempt_timeout=settings.sampling_timeout,
+        call_deadline=settings.call_deadline,
+        retry=RetryPolicy(
+            attempts=settings.max_retries + 1,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+            total_timeout=settings.call_deadline,
+        ),
+        wait_for_breaker=settings.breaker_wait,
+    )
 
 
 def ask(text: str = "Summarise CSS in Chrome 144.", *, area: str = "css") -> LLMRequest:

@@ -9,6 +9,9 @@ the next admission) → ``half_open`` → probe success → ``closed`` / probe f
   frees the probe slot and leaves the breaker half-open, so the next call probes.
 * A probe that never reports is bounded by ``probe_lease`` (the governor also cuts every attempt
   at its timeout): after the lease a new probe is admitted and the old one is ignored.
+* ``failed_probes`` counts the probes that failed since the breaker last closed: the governor
+  lets calls wait for the breaker through a bounded number of them (an outage that outlasts a
+  few probes is not a hiccup).
 * Every transition bumps a generation; a call reports against the generation it was admitted
   in, so calls started before the breaker opened can neither close nor re-open it.
 * A call admitted while closed may queue (slot, rate token) while the breaker trips; ``confirm``
@@ -75,6 +78,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probe_since: float | None = None
+        self._failed_probes = 0
 
     @property
     def state(self) -> str:
@@ -90,6 +94,22 @@ class CircuitBreaker:
     def failures(self) -> int:
         """Consecutive failures counted while closed."""
         return self._failures
+
+    @property
+    def failed_probes(self) -> int:
+        """Probes that failed since the breaker last closed (0 while closed)."""
+        return self._failed_probes
+
+    @property
+    def probing(self) -> bool:
+        """Half-open with a probe in flight (its verdict decides the next state)."""
+        return self._state == HALF_OPEN and self._probe_since is not None
+
+    def cooldown_left(self) -> float:
+        """Seconds until an open breaker admits a probe (0 when not open or already due)."""
+        if self._state != OPEN:
+            return 0.0
+        return max(0.0, self._cooldown - (self._clock() - self._opened_at))
 
     def admit(self) -> Ticket:
         """Admit one call or raise.
@@ -131,8 +151,10 @@ class CircuitBreaker:
         if ticket.probe:
             self._probe_since = None
             if verdict == "success":
+                self._failed_probes = 0
                 self._move(CLOSED)
             elif verdict == "failure":
+                self._failed_probes += 1
                 self._trip()
         elif self._state == CLOSED:
             if verdict == "success":

@@ -3,8 +3,10 @@
 Definitions (every rate is ``None`` when its denominator is 0):
 
 * *attempts*: LLM attempts that were not answered by the cache; *logical calls*: attempts
-  number 1 among them.
-* ``failure_rate``: attempts that ended ``error``, ``timeout`` or ``rejected_open`` / attempts.
+  number 1 among them. A call refused by an open breaker keeps its attempt number (a refusal
+  spends no attempt), so refusals count as attempts but neither as logical calls nor retries.
+* ``failure_rate``: attempts that ended ``error``, ``timeout``, ``rate_limited`` or
+  ``rejected_open`` / attempts.
   (``rejected``, a user declining a sampling request, and ``cancelled`` are not failures.)
 * ``timeout_rate``: attempts that timed out / attempts.
 * ``retry_rate``: attempts with number > 1 (retries performed) / logical calls.
@@ -30,7 +32,7 @@ Record = dict[str, Any]
 PERCENTILES = (50, 95, 99)
 FALLBACK_STAGES = frozenset({"english_fallback", "translation_fallback"})
 TOTAL_STAGES = frozenset({"area_total", "run_total"})
-FAILED_ATTEMPTS = frozenset({"error", "timeout", "rejected_open"})
+FAILED_ATTEMPTS = frozenset({"error", "timeout", "rate_limited", "rejected_open"})
 SLOWEST_AREAS = 5
 _SINCE = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -90,13 +92,14 @@ def attempt_figures(events: Iterable[Record]) -> dict[str, Any]:
     """LLM attempt counts: totals, per backend, per outcome, per run."""
     attempts = of_type(events, "LLMAttempt")
     served = [a for a in attempts if a.get("outcome") != "cached"]
+    tried = [a for a in served if a.get("outcome") != "rejected_open"]
     per_run = Counter(str(a.get("run_id")) for a in served if a.get("run_id"))
     runs = {str(r.get("run_id")) for r in of_type(events, "RunStarted") if r.get("run_id")}
     runs |= set(per_run)
     return {
         "attempts": len(served),
-        "logical_calls": sum(1 for a in served if a.get("attempt") == 1),
-        "retries": sum(1 for a in served if (_number(a, "attempt") or 1) > 1),
+        "logical_calls": sum(1 for a in tried if a.get("attempt") == 1),
+        "retries": sum(1 for a in tried if (_number(a, "attempt") or 1) > 1),
         "cached": len(attempts) - len(served),
         "by_backend": dict(sorted(Counter(str(a.get("backend")) for a in served).items())),
         "by_outcome": dict(sorted(Counter(str(a.get("outcome")) for a in attempts).items())),
