@@ -308,22 +308,21 @@ BreakerMachine.TestCase.settings = settings(max_examples=150, stateful_step_coun
 test_breaker_state_machine = BreakerMachine.TestCase
 
 
-def test_failed_probes_are_counted_until_a_probe_succeeds(fake_clock: FakeClock) -> None:
-    """Each failed probe adds one; a successful probe closes the breaker and resets the count."""
+def test_probing_and_the_cooldown_left_follow_the_probe(fake_clock: FakeClock) -> None:
+    """Open: the cooldown counts down; half-open: probing until the probe reports."""
     b, _ = breaker(fake_clock)
     fail(b, 3)
-    assert (b.failed_probes, b.cooldown_left()) == (0, 5.0)
-    for expected in (1, 2):
-        fake_clock.advance(5.0)
-        probe = b.admit()
-        assert b.probing
-        b.record(probe, LLMTimeoutError("hung"))
-        assert (b.state, b.failed_probes, b.probing) == (OPEN, expected, False)
+    assert (b.probing, b.cooldown_left()) == (False, 5.0)
     fake_clock.advance(3.0)
     assert b.cooldown_left() == pytest.approx(2.0)
     fake_clock.advance(2.0)
+    probe = b.admit()
+    assert (b.probing, b.cooldown_left()) == (True, 0.0)
+    b.record(probe, LLMTimeoutError("hung"))
+    assert (b.state, b.probing, b.cooldown_left()) == (OPEN, False, 5.0)
+    fake_clock.advance(5.0)
     b.record(b.admit())
-    assert (b.state, b.failed_probes, b.cooldown_left()) == (CLOSED, 0, 0.0)
+    assert (b.state, b.probing, b.cooldown_left()) == (CLOSED, False, 0.0)
 
 
 def test_a_rate_limited_answer_is_not_a_breaker_failure(fake_clock: FakeClock) -> None:
@@ -335,4 +334,4 @@ def test_a_rate_limited_answer_is_not_a_breaker_failure(fake_clock: FakeClock) -
     fail(b, 3)
     fake_clock.advance(5.0)
     b.record(b.admit(), RateLimitedError("HTTP 429"))
-    assert (b.state, b.probing, b.failed_probes) == (HALF_OPEN, False, 0)
+    assert (b.state, b.probing) == (HALF_OPEN, False)

@@ -2,10 +2,10 @@
 
 A real ``webplatform-digest run`` subprocess with the OpenAI-compatible backend pointed at the
 loopback fake LLM, every ``WEBPLATFORM_*`` governor setting at its default (concurrency 4,
-2 requests/s, breaker threshold 3 and cooldown 5 s, 2 retries). Four areas, so four English
-requests are in flight when the hiccup hits. Two hiccups: the first 3 requests answer HTTP 500;
-every answer within 6 s of the first request answers HTTP 503. Either way every area must end
-with a model-written digest (0 fallbacks).
+2 requests/s, breaker threshold 3 and cooldown 5 s, 2 retries). Three areas, so the first three
+requests are three different calls and all of them wait on the breaker. Two hiccups: the first
+3 requests answer HTTP 500; every answer within 6 s of the first request answers HTTP 503.
+Either way every area must end with a model-written digest (0 fallbacks).
 """
 
 import json
@@ -30,7 +30,6 @@ AREAS = {
     "css": ["Caret shapes", "Highlight pseudos"],
     "javascript": ["Iterator helpers", "Float16 arrays"],
     "security-privacy": ["Storage partitioning"],
-    "html-dom": ["Popover hints"],
 }
 HICCUPS = {
     "first_3_http_500": FaultProfile(fail_first=3, fail_status=500),
@@ -40,7 +39,7 @@ HICCUPS = {
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A workspace whose Chrome 144 data has four areas with features."""
+    """A workspace whose Chrome 144 data has three areas with features."""
     workspace = Workspace.at(tmp_path)
     write_processed(workspace, tuple(subject(area, titles) for area, titles in AREAS.items()))
     return tmp_path

@@ -9,9 +9,6 @@ the next admission) → ``half_open`` → probe success → ``closed`` / probe f
   frees the probe slot and leaves the breaker half-open, so the next call probes.
 * A probe that never reports is bounded by ``probe_lease`` (the governor also cuts every attempt
   at its timeout): after the lease a new probe is admitted and the old one is ignored.
-* ``failed_probes`` counts the probes that failed since the breaker last closed: the governor
-  lets calls wait for the breaker through a bounded number of them (an outage that outlasts a
-  few probes is not a hiccup).
 * Every transition bumps a generation; a call reports against the generation it was admitted
   in, so calls started before the breaker opened can neither close nor re-open it.
 * A call admitted while closed may queue (slot, rate token) while the breaker trips; ``confirm``
@@ -78,7 +75,6 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probe_since: float | None = None
-        self._failed_probes = 0
 
     @property
     def state(self) -> str:
@@ -94,11 +90,6 @@ class CircuitBreaker:
     def failures(self) -> int:
         """Consecutive failures counted while closed."""
         return self._failures
-
-    @property
-    def failed_probes(self) -> int:
-        """Probes that failed since the breaker last closed (0 while closed)."""
-        return self._failed_probes
 
     @property
     def probing(self) -> bool:
@@ -151,10 +142,8 @@ class CircuitBreaker:
         if ticket.probe:
             self._probe_since = None
             if verdict == "success":
-                self._failed_probes = 0
                 self._move(CLOSED)
             elif verdict == "failure":
-                self._failed_probes += 1
                 self._trip()
         elif self._state == CLOSED:
             if verdict == "success":

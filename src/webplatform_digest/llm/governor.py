@@ -10,10 +10,11 @@ admission comes before queueing, so an open circuit fails fast instead of waitin
 
 Waiting for the breaker (``wait_for_breaker``) spends no attempt: a refused call sleeps out the
 cooldown, or waits for the verdict of the probe in flight, and goes again; a probe that fails
-sends its carrier back to wait rather than using up its attempts. Calls stop waiting once the
-breaker has failed ``max(1, attempts - 1)`` probes in this outage (then they fail at once until
-a probe succeeds) or their deadline would pass. After a successful probe the waiting calls go
-ahead through the concurrency slots and rate tokens like any others. HTTP 429
+sends its carrier back to wait rather than using up its attempts. A call gives up waiting after
+seeing as many failed probes as it has tries, at once when the last probe hung until its
+timeout (so a hung endpoint does not cost an attempt timeout per area), and never waits past
+its deadline. After a successful probe the waiting calls go ahead through the concurrency
+slots and rate tokens like any others. HTTP 429
 (``RateLimitedError``) is retried after its ``Retry-After`` however long, as long as the call's
 deadline allows; a longer ask fails the call at once.
 Every attempt emits ``LLMAttempt``; all waiting uses the injected ``clock`` and ``sleep``.
@@ -46,7 +47,13 @@ from webplatform_digest.events import (
     RetryScheduled,
     Telemetry,
 )
-from webplatform_digest.llm.breaker import OPEN, CircuitBreaker, Ticket, TransitionHook
+from webplatform_digest.llm.breaker import (
+    HALF_OPEN,
+    OPEN,
+    CircuitBreaker,
+    Ticket,
+    TransitionHook,
+)
 from webplatform_digest.llm.cache import ReplyCache, reply_key
 from webplatform_digest.llm.limiter import RateLimiter
 from webplatform_digest.llm.limits import GovernorConfig
@@ -62,6 +69,14 @@ __all__ = ["Governor", "GovernorConfig"]
 
 #: placeholder ticket of an attempt before admission (never matches a generation)
 _UNADMITTED = Ticket(-1)
+
+
+@dataclass(slots=True)
+class _Patience:
+    """How much of one call's patience with the breaker is used up."""
+
+    #: probes that failed while the call waited for them (or that it carried)
+    failed_probes: int = 0
 
 
 @dataclass(slots=True)
@@ -97,6 +112,8 @@ class Governor:
         self._breakers: dict[str, CircuitBreaker] = {}
         #: per backend, set (and replaced) when its breaker moves or its probe reports
         self._verdicts: dict[str, anyio.Event] = {}
+        #: per backend, whether its last failed probe hung until the attempt timeout
+        self._hung: dict[str, bool] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._slots = anyio.CapacityLimiter(max(1, config.max_concurrency))
         self._peak = 0
@@ -204,18 +221,17 @@ class Governor:
     ) -> LLMReply:
         started = self.clock()
         number = 1
+        patience = _Patience()
         while True:
             attempt = _Attempt(number, self.clock())
             try:
                 return await self._attempt(backend, request, attempt, deadline)
             except LLMError as exc:
-                if isinstance(exc, CircuitOpenError) and attempt.service_at is None:
-                    # refused by our breaker before the backend was called: no attempt spent
-                    await self._wait_for_breaker(backend, request, number, exc, deadline)
-                    continue
-                if self._probe_failed(attempt, exc):
-                    # the outage failed, not this call: it waits with the others, attempt kept
-                    await self._wait_for_breaker(backend, request, number, exc, deadline)
+                if self._turned_away(attempt, exc):
+                    # the breaker's verdict, not this call's: wait with the others, attempt kept
+                    if attempt.ticket.probe:
+                        patience.failed_probes += 1
+                    await self._wait_for_breaker(backend, request, attempt, exc, deadline, patience)
                     continue
                 delay = self._retry_delay(exc, number, started, deadline)
                 if delay is None:
@@ -241,31 +257,38 @@ class Governor:
             return None
         return delay
 
-    def _probe_failed(self, attempt: _Attempt, exc: LLMError) -> bool:
-        return self.config.wait_for_breaker and attempt.ticket.probe and exc.counts_as_failure
+    def _turned_away(self, attempt: _Attempt, exc: LLMError) -> bool:
+        """Refused by our breaker before the backend was called, or carried a probe that failed."""
+        if not self.config.wait_for_breaker:
+            return False
+        if isinstance(exc, CircuitOpenError) and attempt.service_at is None:
+            return True
+        return attempt.ticket.probe and exc.counts_as_failure
 
     async def _wait_for_breaker(
         self,
         backend: Backend,
         request: LLMRequest,
-        number: int,
+        attempt: _Attempt,
         exc: LLMError,
         deadline: float,
+        patience: "_Patience",
     ) -> None:
-        """Wait until the breaker may admit this call again, or raise ``exc``.
+        """Wait until the breaker may admit this call again, or raise ``exc`` (no attempt spent).
 
-        Costs no attempt. Raises ``exc`` when waiting is off, the breaker has failed more probes
-        in this outage than the call's retries, or the deadline would pass first.
+        An open breaker: sleep out the cooldown. A probe in flight: wait for its verdict. Raises
+        ``exc`` once the call has seen as many failed probes as it has tries, when the last
+        probe hung until its timeout (waiting again would cost another attempt timeout), or
+        when the deadline would pass first.
         """
         breaker = self.breaker(backend.name)
-        patience = max(1, self.config.retry.attempts - 1)
-        if not self.config.wait_for_breaker or breaker.failed_probes >= patience:
+        if patience.failed_probes >= self.config.retry.attempts or self._hung.get(backend.name):
             raise exc
         if breaker.state == OPEN:
             delay = breaker.cooldown_left()
             if self.clock() + delay >= deadline:
                 raise exc
-            self._retry_scheduled(backend, request, number, delay, exc)
+            self._retry_scheduled(backend, request, attempt.number, delay, exc)
             await self._sleep(delay)
         elif breaker.probing:
             verdict = self._verdicts.get(backend.name)
@@ -278,6 +301,8 @@ class Governor:
             except TimeoutError:
                 if self.clock() >= deadline:
                     raise exc from None
+            if breaker.state == OPEN:  # the probe failed, for this call too
+                patience.failed_probes += 1
 
     def _verdict(self, backend: str) -> None:
         """Wake every call waiting for the breaker of ``backend`` (it moved or its probe ended)."""
@@ -321,8 +346,11 @@ class Governor:
         return reply
 
     def _record(self, backend: str, ticket: Ticket, exc: BaseException | None = None) -> None:
-        self.breaker(backend).record(ticket, exc)
+        breaker = self.breaker(backend)
+        breaker.record(ticket, exc)
         if ticket.probe:
+            if breaker.state != HALF_OPEN:  # a verdict (a neutral one leaves it half-open)
+                self._hung[backend] = isinstance(exc, LLMTimeoutError)
             self._verdict(backend)  # a neutral verdict moves nothing but frees the probe
 
     async def _admitted(
