@@ -1,4 +1,5 @@
-"""Governor figures: per-call overhead, rate conformance, retry amplification, fail-fast cost.
+"""Governor figures: per-call overhead, rate conformance, retry amplification, fail-fast cost,
+and what start-of-run hiccups cost at the default settings.
 
 Overhead and fail-fast latency use real asyncio time (that is what they measure); conformance
 and amplification run on the fake clock, so they are exact and take no real waiting.
@@ -13,7 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
-from tests.fakes import FakeClock, ScriptedBackend
+from tests.fakes import HANG, FakeClock, ScriptedBackend
+from tests.llm.support import product_defaults
 
 from benchmarks.common import percentile
 from webplatform_digest.configs import governor_config
@@ -155,6 +157,38 @@ async def _probes_in_half_open() -> int:
     return len(slow.calls)
 
 
+async def _hiccup(failing_for: float, *, hang: bool = False) -> dict[str, Any]:
+    """28 calls, 4 at a time as a run issues them, default limits; the backend fails (503, or
+    hangs) for ``failing_for`` seconds from the start. Failed calls would be fallbacks."""
+    clock = FakeClock(0.0)
+    governor = Governor(product_defaults(), Telemetry(), clock=clock, sleep=clock.sleep)
+
+    def answer(request: LLMRequest) -> object:
+        if clock() >= failing_for:
+            return "ok"
+        return HANG if hang else BackendError("HTTP 503", status=503)
+
+    backend = ScriptedBackend(script=answer, clock=clock, latency=0.01)
+    calls = iter(range(28))
+    failed: list[int] = []
+
+    async def worker() -> None:
+        for i in calls:
+            try:
+                await governor.call(backend, REQUEST)
+            except LLMError:
+                failed.append(i)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(worker)
+    return {
+        "failed": len(failed),
+        "seconds": round(clock(), 1),
+        "backend_calls": len(backend.calls),
+    }
+
+
 async def _all() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     figures |= await _overhead()
@@ -167,6 +201,11 @@ async def _all() -> dict[str, Any]:
     unguarded = await _outage(20, threshold=100)
     figures["outage_without_breaker_retry_amplification"] = unguarded["retry_amplification"]
     figures["half_open_probes_admitted_of_10"] = await _probes_in_half_open()
+    for seconds in (6.0, 6.5, 12.0, 17.0, 30.0, float("inf")):
+        found = await _hiccup(seconds)
+        figures |= {f"hiccup_503_for_{seconds:g}_s_{k}": v for k, v in found.items()}
+    found = await _hiccup(float("inf"), hang=True)
+    figures |= {f"hiccup_hung_for_good_{k}": v for k, v in found.items()}
     return figures
 
 

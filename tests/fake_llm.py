@@ -10,6 +10,8 @@ prompt (``tests.digest_samples.answer_from_prompt``), after a latency drawn unif
 * outage windows (``start_outage()`` … ``end_outage()``): every answer *sent* inside the window
   is an error, including answers to requests that arrived before it (their latency is cut
   short; hangs stay hangs);
+* hiccups at the start (``fail_first``, ``fail_window``): the first N requests, or every answer
+  sent within a window that opens when the first request arrives, fail with ``fail_status``;
 * hostile replies (``hostile`` kinds, cycled in order): script tags, ``javascript:`` and
   ``data:`` links, front matter, Liquid, path-like text, event-handler attributes, a 5 MB reply;
 * a ``tag`` paragraph appended to every valid reply, to tell two fakes' output apart.
@@ -88,6 +90,11 @@ class FaultProfile:
     seed: int = 0
     #: appended as a last paragraph to every valid reply (tells two fakes' output apart)
     tag: str = ""
+    #: the first ``fail_first`` requests answer ``fail_status``
+    fail_first: int = 0
+    #: answers sent less than ``fail_window`` seconds after the first request arrived fail too
+    fail_window: float = 0.0
+    fail_status: int = 503
 
     def __post_init__(self) -> None:
         lo, hi = self.latency_ms
@@ -117,7 +124,7 @@ class Exchange:
     arrived_at: float
     fate: Fate
     answered_at: float | None = None
-    outcome: str = "open"  # ok, error, outage, hang, hostile:<kind>, bad_request, abandoned
+    outcome: str = "open"  # ok, error, outage, hiccup, hang, hostile:<kind>, bad_request, abandoned
     status: int | None = None
 
 
@@ -364,6 +371,18 @@ class FakeLLM:
                 lambda: self._outage_open() or self._release.is_set(), timeout=seconds
             )
 
+    def _hiccup_status(self, exchange: Exchange) -> int | None:
+        """The status to fail with if ``exchange`` falls in a start-of-run hiccup."""
+        with self._cond:
+            state = self._state
+            profile = state.profile
+            if exchange.index < profile.fail_first:
+                return profile.fail_status
+            opened = state.exchanges[0].arrived_at
+            if time.time() - opened < profile.fail_window:
+                return profile.fail_status
+            return None
+
     def _outage_status(self) -> int | None:
         """The status to fail with if an outage is on now (decided when an answer is sent)."""
         with self._cond:
@@ -445,7 +464,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         fake._wait_latency(fate.latency)
-        if (status := fake._outage_status()) is not None:
+        if (status := fake._hiccup_status(exchange)) is not None:
+            fake._settle(exchange, "hiccup", status)
+            self._send(status, error_body("injected hiccup"))
+        elif (status := fake._outage_status()) is not None:
             fake._settle(exchange, "outage", status)
             self._send(status, error_body("injected outage"))
         elif fate.kind == "error":

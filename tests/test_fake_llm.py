@@ -1,6 +1,7 @@
 """The loopback fake LLM: valid answers, injected errors, hangs, outages, hostile replies."""
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -83,6 +84,25 @@ def test_an_error_rate_of_one_answers_only_injected_error_statuses() -> None:
     assert {r.status_code for r in responses} <= {500, 503}
     assert all(r.json()["error"]["message"] == "injected failure" for r in responses)
     assert fake.outcomes() == {"error": 6}
+
+
+def test_the_first_requests_fail_with_the_hiccup_status() -> None:
+    """``fail_first=3``: requests 1-3 answer 500, the fourth a valid reply."""
+    with running_fake_llm(FaultProfile(fail_first=3, fail_status=500)) as fake:
+        statuses = [_post(fake).status_code for _ in range(4)]
+    assert statuses == [500, 500, 500, 200]
+    assert fake.outcomes() == {"hiccup": 3, "ok": 1}
+
+
+def test_a_hiccup_window_opens_at_the_first_request_and_closes_after_its_length() -> None:
+    """``fail_window``: answers inside the window from the first arrival fail, later ones pass."""
+    with running_fake_llm(FaultProfile(fail_window=0.3, fail_status=503)) as fake:
+        first = _post(fake)
+        opened = fake.exchanges()[0].arrived_at
+        time.sleep(max(0.0, opened + 0.35 - time.time()))  # the window's length is the subject
+        after = _post(fake)
+    assert (first.status_code, after.status_code) == (503, 200)
+    assert fake.outcomes() == {"hiccup": 1, "ok": 1}
 
 
 def test_a_hanging_request_ends_when_the_client_gives_up() -> None:

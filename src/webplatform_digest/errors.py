@@ -18,6 +18,7 @@ WebplatformError
 │   ├── LLMTimeoutError         an attempt exceeded its timeout
 │   ├── DeadlineExceededError   the run or call deadline passed
 │   ├── BackendError            backend answered with an error (status, retryable)
+│   │   └── RateLimitedError    HTTP 429: retried after Retry-After, not a breaker failure
 │   ├── SamplingRejectedError   the user declined the sampling request (not a failure)
 │   └── SamplingUnavailableError client cannot sample and no other backend fits
 ├── WriteError                  a workspace write failed; the old file is intact
@@ -147,6 +148,21 @@ class BackendError(LLMError):
         self.retryable = retryable
         self.counts_as_failure = counts_as_failure
         self.retry_after = retry_after
+
+
+class RateLimitedError(BackendError):
+    """The backend answered HTTP 429: it is up but asks us to slow down.
+
+    Retried after ``retry_after`` seconds when the server says so (up to the call's deadline,
+    not capped by the backoff ceiling); never a breaker failure.
+    """
+
+    outcome = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(
+            message, status=429, retryable=True, counts_as_failure=False, retry_after=retry_after
+        )
 
 
 class SamplingRejectedError(LLMError):

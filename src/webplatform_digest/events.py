@@ -31,6 +31,7 @@ ATTEMPT_OUTCOMES = (
     "timeout",
     "error",
     "rejected_open",
+    "rate_limited",
     "rejected",
     "cancelled",
     "cached",

@@ -6,10 +6,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from tests.fakes import FakeClock
+from webplatform_digest.configs import governor_config
 from webplatform_digest.events import Event, LLMAttempt, RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor, GovernorConfig
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.retry import RetryPolicy
+from webplatform_digest.settings import load_settings
 
 E = TypeVar("E", bound=Event)
 
@@ -24,6 +26,11 @@ FAST = GovernorConfig(
     call_deadline=60.0,
     retry=RetryPolicy(attempts=1, base_delay=0.5, max_delay=8.0, total_timeout=60.0),
 )
+
+
+def product_defaults() -> GovernorConfig:
+    """The governor limits of a default ``Settings()``, mapped the way the container maps them."""
+    return governor_config(load_settings())
 
 
 def ask(text: str = "Summarise CSS in Chrome 144.", *, area: str = "css") -> LLMRequest:

@@ -14,6 +14,7 @@ from webplatform_digest.errors import (
     DeadlineExceededError,
     InputError,
     LLMTimeoutError,
+    RateLimitedError,
     SamplingRejectedError,
 )
 from webplatform_digest.llm.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, Ticket, classify
@@ -198,7 +199,7 @@ def test_confirm_rejects_a_queued_call_once_the_breaker_has_tripped(fake_clock: 
         (CircuitOpenError("open"), "neutral"),
         (DeadlineExceededError("run over"), "neutral"),
         (BackendError("408", status=408), "failure"),
-        (BackendError("429", status=429, retry_after=3.0), "failure"),
+        (RateLimitedError("429", retry_after=3.0), "neutral"),
         (BackendError("500", status=500), "failure"),
         (BackendError("503", status=503), "failure"),
         (LLMTimeoutError("attempt timeout"), "failure"),
@@ -206,7 +207,7 @@ def test_confirm_rejects_a_queued_call_once_the_breaker_has_tripped(fake_clock: 
     ],
 )
 def test_failure_classification_per_class(exc: BaseException | None, verdict: str) -> None:
-    """Cancellation, rejection, 4xx and our own errors are not failures; 408/429/5xx/timeout are."""
+    """Cancellation, rejection, 4xx (429 too), our errors: not failures; 408/5xx/timeouts are."""
     assert classify(exc) == verdict
 
 
@@ -305,3 +306,32 @@ class BreakerMachine(RuleBasedStateMachine):
 
 BreakerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 test_breaker_state_machine = pytest.mark.slow(BreakerMachine.TestCase)
+
+
+def test_probing_and_the_cooldown_left_follow_the_probe(fake_clock: FakeClock) -> None:
+    """Open: the cooldown counts down; half-open: probing until the probe reports."""
+    b, _ = breaker(fake_clock)
+    fail(b, 3)
+    assert (b.probing, b.cooldown_left()) == (False, 5.0)
+    fake_clock.advance(3.0)
+    assert b.cooldown_left() == pytest.approx(2.0)
+    fake_clock.advance(2.0)
+    probe = b.admit()
+    assert (b.probing, b.cooldown_left()) == (True, 0.0)
+    b.record(probe, LLMTimeoutError("hung"))
+    assert (b.state, b.probing, b.cooldown_left()) == (OPEN, False, 5.0)
+    fake_clock.advance(5.0)
+    b.record(b.admit())
+    assert (b.state, b.probing, b.cooldown_left()) == (CLOSED, False, 0.0)
+
+
+def test_a_rate_limited_answer_is_not_a_breaker_failure(fake_clock: FakeClock) -> None:
+    """Any number of 429s leave a closed breaker closed and a probe's verdict open."""
+    b, _ = breaker(fake_clock)
+    for _ in range(10):
+        b.record(b.admit(), RateLimitedError("HTTP 429", retry_after=1.0))
+    assert (b.state, b.failures) == (CLOSED, 0)
+    fail(b, 3)
+    fake_clock.advance(5.0)
+    b.record(b.admit(), RateLimitedError("HTTP 429"))
+    assert (b.state, b.probing) == (HALF_OPEN, False)

@@ -6,8 +6,18 @@ from dataclasses import replace
 import anyio
 import pytest
 
-from tests.fakes import HANG, FakeClock, ScriptedBackend
-from tests.llm.support import FAST, ask, attempts, governed, leftover_tasks, of, outcomes, retrying
+from tests.fakes import HANG, FakeClock, Hang, ScriptedBackend
+from tests.llm.support import (
+    FAST,
+    ask,
+    attempts,
+    governed,
+    leftover_tasks,
+    of,
+    outcomes,
+    product_defaults,
+    retrying,
+)
 from webplatform_digest.configs import governor_config
 from webplatform_digest.errors import (
     BackendError,
@@ -16,6 +26,7 @@ from webplatform_digest.errors import (
     InputError,
     LLMError,
     LLMTimeoutError,
+    RateLimitedError,
     SamplingRejectedError,
 )
 from webplatform_digest.events import (
@@ -296,9 +307,9 @@ async def test_a_400_is_tried_once(fake_clock: FakeClock) -> None:
 async def test_retry_after_is_honoured_and_capped(
     fake_clock: FakeClock, retry_after: float, waited: float
 ) -> None:
-    """429 with Retry-After 3 waits 3 s; 60 is capped at ``retry_max_delay`` (8 s)."""
+    """503 with Retry-After 3 waits 3 s; 60 is capped at ``retry_max_delay`` (8 s)."""
     governor, _ = governed(fake_clock, retry=retrying(2, cap=8.0))
-    limited = BackendError("HTTP 429", status=429, retry_after=retry_after)
+    limited = BackendError("HTTP 503", status=503, retry_after=retry_after)
     backend = ScriptedBackend(steps=[limited, "ok"])
     started = fake_clock()
     assert (await governor.call(backend, ask())).text == "ok"
@@ -308,7 +319,7 @@ async def test_retry_after_is_honoured_and_capped(
 async def test_retries_stop_when_the_backoff_would_pass_the_deadline(fake_clock: FakeClock) -> None:
     """No backoff sleep that ends past the deadline: fail with the last error instead."""
     governor, _ = governed(fake_clock, retry=retrying(5))
-    limited = BackendError("HTTP 429", status=429, retry_after=6.0)
+    limited = BackendError("HTTP 503", status=503, retry_after=6.0)
     backend = ScriptedBackend(steps=[limited, "unused"])
     with pytest.raises(BackendError):
         await governor.call(backend, ask(), deadline=fake_clock() + 5.0)
@@ -586,3 +597,174 @@ async def test_waiting_for_the_breaker_keeps_a_total_outage_to_one_probe_per_coo
     cooldowns = (fake_clock() - started) / FAST.failure_cooldown
     assert all(isinstance(r, LLMError) for r in results)
     assert len(dead.calls) <= FAST.circuit_threshold + int(cooldowns) + 1
+
+
+def test_settings_make_the_governor_wait_for_the_breaker_by_default() -> None:
+    """The product default waits; WEBPLATFORM_BREAKER_WAIT=false restores fail-fast."""
+    assert governor_config(load_settings()).wait_for_breaker is True
+    assert governor_config(load_settings(breaker_wait=False)).wait_for_breaker is False
+
+
+# Hiccups cost time, not digests ---------------------------------------------------------------
+
+
+async def pool(calls: list[Callable[[], Awaitable[object]]], workers: int) -> list[object]:
+    """Run the calls ``workers`` at a time, each next one as a worker frees (as a run does)."""
+    results: list[object] = [None] * len(calls)
+    queue = iter(range(len(calls)))
+
+    async def worker() -> None:
+        for i in queue:
+            try:
+                results[i] = await calls[i]()
+            except LLMError as exc:
+                results[i] = exc
+
+    async with anyio.create_task_group() as group:
+        for _ in range(workers):
+            group.start_soon(worker)
+    return results
+
+
+async def test_a_refused_call_does_not_spend_an_attempt(fake_clock: FakeClock) -> None:
+    """No retries at all: refused by the open breaker, the call waits and its one attempt wins."""
+    governor, hook = governed(fake_clock, wait_for_breaker=True)  # one attempt per call
+    await trip(governor, fake_clock)
+    backend = ScriptedBackend(steps=["recovered"], clock=fake_clock)
+    assert (await governor.call(backend, ask())).text == "recovered"
+    assert [(e.attempt, e.outcome) for e in attempts(hook)[-2:]] == [
+        (1, "rejected_open"),
+        (1, "success"),
+    ]
+
+
+async def test_a_successful_probe_releases_the_waiting_calls_up_to_the_concurrency_limit(
+    fake_clock: FakeClock,
+) -> None:
+    """Ten calls wait on an open breaker: the probe goes alone, then the rest four at a time."""
+    governor, _ = governed(fake_clock, wait_for_breaker=True, max_concurrency=4)
+    await trip(governor, fake_clock)
+    opened = fake_clock()
+    states: list[str] = []
+
+    def fine(request: LLMRequest) -> str:
+        states.append(governor.breaker("scripted").state)
+        return "fine"
+
+    backend = ScriptedBackend(script=fine, clock=fake_clock, latency=1.0)
+    results = await gather([lambda: governor.call(backend, ask()) for _ in range(10)])
+    assert [r.text for r in results if isinstance(r, LLMReply)] == ["fine"] * 10
+    assert states == [HALF_OPEN] + [CLOSED] * 9
+    assert backend.peak == 4
+    # cooldown 5 s, the probe 1 s, then 9 calls 4 at a time (3 rounds of 1 s)
+    assert fake_clock() - opened == pytest.approx(5.0 + 1.0 + 3.0)
+
+
+async def test_a_failed_probe_costs_the_waiting_calls_no_attempt(fake_clock: FakeClock) -> None:
+    """Default limits, four calls, 503s for 6.5 s: the probe at ~6 s fails, every call succeeds."""
+    governor, hook = governed(fake_clock, product_defaults())
+    start = fake_clock()
+
+    def window(request: LLMRequest) -> str | Exception:
+        return unavailable() if fake_clock() - start < 6.5 else "fine"
+
+    backend = ScriptedBackend(script=window, clock=fake_clock)
+    results = await gather([lambda: governor.call(backend, ask()) for _ in range(4)])
+    assert [r.text for r in results if isinstance(r, LLMReply)] == ["fine"] * 4
+    assert outcomes(hook).count("error") == 4  # three before the trip, one failed probe
+    assert governor.breaker("scripted").state == CLOSED
+
+
+async def test_a_waiting_call_gives_up_after_as_many_failed_probes_as_it_has_tries(
+    fake_clock: FakeClock,
+) -> None:
+    """Default limits (3 tries), a dead backend: four calls wait through three failed probes,
+    one per cooldown, then fail; the backend saw the three trip failures and the probes only."""
+    config = product_defaults()
+    governor, _ = governed(fake_clock, config)
+    states: list[str] = []
+
+    def down(request: LLMRequest) -> Exception:
+        states.append(governor.breaker("scripted").state)
+        return unavailable()
+
+    dead = ScriptedBackend(script=down, clock=fake_clock)
+    start = fake_clock()
+    results = await gather([lambda: governor.call(dead, ask()) for _ in range(4)])
+    assert all(isinstance(r, LLMError) for r in results)
+    tries = config.retry.attempts
+    assert states == [CLOSED] * config.circuit_threshold + [HALF_OPEN] * tries
+    # tripped by 1 s (three requests at 2/s), then one probe per 5 s cooldown
+    assert fake_clock() - start == pytest.approx(1.0 + tries * config.failure_cooldown)
+
+
+async def test_a_hung_endpoint_opens_the_breaker_after_threshold_timeouts(
+    fake_clock: FakeClock,
+) -> None:
+    """Default limits, twelve areas four at a time, every request hangs: three 120 s timeouts
+    open the breaker, the first hung probe ends the wait, the rest fail at once, not 120 s each."""
+    config = product_defaults()
+    governor, hook = governed(fake_clock, config)
+    states: list[str] = []
+
+    def hang(request: LLMRequest) -> Hang:
+        states.append(governor.breaker("scripted").state)
+        return HANG
+
+    hung = ScriptedBackend(script=hang, clock=fake_clock)
+    start = fake_clock()
+    ended: list[float] = []
+
+    async def call() -> object:
+        try:
+            return await governor.call(hung, ask())
+        finally:
+            ended.append(fake_clock() - start)
+
+    results = await pool([call] * 12, workers=4)
+    assert all(isinstance(r, LLMError) for r in results)
+    transitions = [(t.from_state, t.to_state) for t in of(hook, BreakerTransition)]
+    assert transitions[0] == (CLOSED, OPEN)
+    assert outcomes(hook)[:3] == ["timeout"] * 3
+    # after the trip only the probes reach the backend (retries admitted before it may overhang)
+    assert states[states.index(HALF_OPEN) :] == [HALF_OPEN]
+    timeout = config.attempt_timeout
+    assert max(ended) == pytest.approx(2 * timeout + config.failure_cooldown, abs=2.0)
+    assert len({round(t, 3) for t in ended[4:]}) == 1  # the last eight ended together, at once
+
+
+async def test_a_429_is_labelled_rate_limited_and_never_opens_the_breaker(
+    fake_clock: FakeClock,
+) -> None:
+    """Ten 429s in a row: ten ``rate_limited`` attempts, the breaker stays closed."""
+    governor, hook = governed(fake_clock)
+    busy = ScriptedBackend(script=lambda request: RateLimitedError("HTTP 429"))
+    for _ in range(10):
+        with pytest.raises(RateLimitedError):
+            await governor.call(busy, ask())
+    assert outcomes(hook) == ["rate_limited"] * 10
+    assert governor.breaker("scripted").state == CLOSED
+    assert len(busy.calls) == 10
+
+
+async def test_a_429_retry_after_is_honoured_past_the_backoff_cap(fake_clock: FakeClock) -> None:
+    """``Retry-After: 30`` waits 30 s (the 8 s backoff cap does not cut it), then succeeds."""
+    governor, hook = governed(fake_clock, product_defaults())
+    busy = ScriptedBackend(steps=[RateLimitedError("HTTP 429", retry_after=30.0), "done"])
+    started = fake_clock()
+    assert (await governor.call(busy, ask())).text == "done"
+    assert fake_clock() - started == pytest.approx(30.0)
+    assert [e.reason for e in of(hook, RetryScheduled)] == ["RateLimitedError"]
+
+
+async def test_a_429_retry_after_past_the_deadline_fails_the_call_at_once(
+    fake_clock: FakeClock,
+) -> None:
+    """``Retry-After: 3600`` with a 600 s call deadline: no pointless wait, no second request."""
+    governor, _ = governed(fake_clock, product_defaults())
+    busy = ScriptedBackend(steps=[RateLimitedError("HTTP 429", retry_after=3600.0), "unused"])
+    started = fake_clock()
+    with pytest.raises(RateLimitedError):
+        await governor.call(busy, ask())
+    assert fake_clock() == started
+    assert len(busy.calls) == 1

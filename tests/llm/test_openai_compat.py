@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.llm.support import FAST, ask, outcomes, retrying
-from webplatform_digest.errors import BackendError, LLMTimeoutError
+from webplatform_digest.errors import BackendError, LLMTimeoutError, RateLimitedError
 from webplatform_digest.events import RecordingHook, Telemetry
 from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.openai_compat import (
@@ -143,17 +143,32 @@ async def test_no_key_means_no_authorization_header(
     assert "Authorization" not in endpoint.received[0][0]
 
 
-@pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
+@pytest.mark.parametrize("status", [408, 500, 502, 503])
 async def test_server_side_statuses_are_retryable_breaker_failures(
     endpoint: Endpoint, http: httpx.AsyncClient, status: int
 ) -> None:
-    """408, 429 and 5xx: retry, and count against the breaker."""
+    """408 and 5xx: retry, and count against the breaker."""
     endpoint.actions.append(answer({"error": {"message": "busy"}}, status))
     with pytest.raises(BackendError) as caught:
         await backend_for(endpoint, http).complete(ask())
     error = caught.value
     assert (error.status, error.retryable, error.counts_as_failure) == (status, True, True)
     assert f"HTTP {status}: busy" in str(error)
+
+
+async def test_a_429_is_rate_limited_retryable_and_not_a_breaker_failure(
+    endpoint: Endpoint, http: httpx.AsyncClient
+) -> None:
+    """429: the endpoint is up but busy; labelled ``rate_limited``, Retry-After kept uncut."""
+    endpoint.actions.append(
+        answer({"error": {"message": "slow down"}}, 429, **{"Retry-After": "3600"})
+    )
+    with pytest.raises(RateLimitedError) as caught:
+        await backend_for(endpoint, http).complete(ask())
+    error = caught.value
+    assert (error.status, error.retryable, error.counts_as_failure) == (429, True, False)
+    assert (error.outcome, error.retry_after) == ("rate_limited", 3600.0)
+    assert "HTTP 429: slow down" in str(error)
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422])

@@ -35,4 +35,5 @@ def test_retry_reasons_accept_the_governors_error_class_names() -> None:
     assert retry_reason("LLMTimeoutError") == "timeout"
     assert retry_reason("BackendError") == "backend_error"
     assert retry_reason("rate_limited") == "rate_limited"
+    assert retry_reason("RateLimitedError") == "rate_limited"
     assert retry_reason("KeyError") == "other"

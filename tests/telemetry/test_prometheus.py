@@ -58,8 +58,8 @@ AREAS = (
     "isolation",
     "other-apis",
 )
-#: series budget after a full run with a 20-area catalogue (promtool --extended; measured 591:
-#: 431 fixed, 3 per catalogue area, 14 per stage/language/outcome histogram set that occurs)
+#: series budget after a full run with a 20-area catalogue (promtool --extended; measured 594:
+#: 434 fixed, 3 per catalogue area, 14 per stage/language/outcome histogram set that occurs)
 SERIES_BUDGET = 700
 P = "webplatform_digest_"
 
@@ -138,6 +138,15 @@ def test_each_event_type_updates_its_series() -> None:
                 delay_seconds=1,
                 reason="rate_limited",
             ),
+            LLMAttempt(
+                backend="openai",
+                stage="translation",
+                language="zh",
+                area="css",
+                attempt=1,
+                outcome="rate_limited",
+                service_seconds=0.5,
+            ),
             RateLimitWait(backend="openai", seconds=0.3),
             ConcurrencyChanged(in_flight=3, limit=4),
             CacheLookup(cache="reply", hit=True, layer="disk"),
@@ -165,7 +174,8 @@ def test_each_event_type_updates_its_series() -> None:
     assert _value(r, "stage_duration_seconds_count", **area_total) == 1.0
     assert _value(r, "area_results_total", area="css", outcome="ok") == 1.0
     assert _value(r, "llm_attempts_total", backend="openai", outcome="success") == 1.0
-    assert _value(r, "llm_attempt_duration_seconds_sum", backend="openai") == 2.5
+    assert _value(r, "llm_attempts_total", backend="openai", outcome="rate_limited") == 1.0
+    assert _value(r, "llm_attempt_duration_seconds_sum", backend="openai") == 3.0
     assert _value(r, "llm_attempt_wait_seconds_sum") == pytest.approx(0.2)
     assert _value(r, "llm_retries_total", backend="openai", reason="rate_limited") == 1.0
     assert _value(r, "rate_limiter_wait_seconds_sum") == pytest.approx(0.3)

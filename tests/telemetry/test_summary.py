@@ -129,6 +129,22 @@ def test_llm_figures_count_served_attempts_per_run() -> None:
     assert llm["service_seconds"]["max"] == 30.0
 
 
+def test_a_refused_attempt_is_neither_a_logical_call_nor_a_retry() -> None:
+    """Refused at attempt 1, then served at attempt 1: one logical call, no retry, one failure."""
+    events = _stamped(
+        [
+            _attempt("r3", "css", "en", 1, "rejected_open", 0.0),
+            _attempt("r3", "css", "en", 1, "rate_limited", 0.1),
+            _attempt("r3", "css", "en", 2, "success", 1.0),
+        ],
+        0.0,
+    )
+    summary = summarise(events)
+    llm = summary["llm"]
+    assert (llm["attempts"], llm["logical_calls"], llm["retries"]) == (3, 1, 1)
+    assert summary["rates"]["failure_rate"] == pytest.approx(0.6667)
+
+
 def test_stage_percentiles_per_stage_and_language() -> None:
     """English generation over both runs: durations 2, 1, 1 → p50 1, p95 1.9, max 2."""
     stages = summarise(EVENTS)["stages"]

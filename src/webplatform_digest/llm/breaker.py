@@ -91,6 +91,17 @@ class CircuitBreaker:
         """Consecutive failures counted while closed."""
         return self._failures
 
+    @property
+    def probing(self) -> bool:
+        """Half-open with a probe in flight (its verdict decides the next state)."""
+        return self._state == HALF_OPEN and self._probe_since is not None
+
+    def cooldown_left(self) -> float:
+        """Seconds until an open breaker admits a probe (0 when not open or already due)."""
+        if self._state != OPEN:
+            return 0.0
+        return max(0.0, self._cooldown - (self._clock() - self._opened_at))
+
     def admit(self) -> Ticket:
         """Admit one call or raise.
 

@@ -7,6 +7,16 @@ Order per logical call (outer → inner)::
 
 The slot and the token are taken per attempt and released before any backoff sleep. Breaker
 admission comes before queueing, so an open circuit fails fast instead of waiting in line.
+
+Waiting for the breaker (``wait_for_breaker``) spends no attempt: a refused call sleeps out the
+cooldown, or waits for the verdict of the probe in flight, and goes again; a probe that fails
+sends its carrier back to wait rather than using up its attempts. A call gives up waiting after
+seeing as many failed probes as it has tries, at once when the last probe hung until its
+timeout (so a hung endpoint does not cost an attempt timeout per area), and never waits past
+its deadline. After a successful probe the waiting calls go ahead through the concurrency
+slots and rate tokens like any others. HTTP 429
+(``RateLimitedError``) is retried after its ``Retry-After`` however long, as long as the call's
+deadline allows; a longer ask fails the call at once.
 Every attempt emits ``LLMAttempt``; all waiting uses the injected ``clock`` and ``sleep``.
 Backends that do no I/O (``local = True``, e.g. offline) bypass breaker, slot, token and cache.
 """
@@ -26,6 +36,7 @@ from webplatform_digest.errors import (
     DeadlineExceededError,
     LLMError,
     LLMTimeoutError,
+    RateLimitedError,
     WebplatformError,
 )
 from webplatform_digest.events import (
@@ -36,7 +47,13 @@ from webplatform_digest.events import (
     RetryScheduled,
     Telemetry,
 )
-from webplatform_digest.llm.breaker import CircuitBreaker, Ticket, TransitionHook
+from webplatform_digest.llm.breaker import (
+    HALF_OPEN,
+    OPEN,
+    CircuitBreaker,
+    Ticket,
+    TransitionHook,
+)
 from webplatform_digest.llm.cache import ReplyCache, reply_key
 from webplatform_digest.llm.limiter import RateLimiter
 from webplatform_digest.llm.limits import GovernorConfig
@@ -51,6 +68,14 @@ __all__ = ["Governor", "GovernorConfig"]
 
 #: placeholder ticket of an attempt before admission (never matches a generation)
 _UNADMITTED = Ticket(-1)
+
+
+@dataclass(slots=True)
+class _Patience:
+    """How much of one call's patience with the breaker is used up."""
+
+    #: probes that failed while the call waited for them (or that it carried)
+    failed_probes: int = 0
 
 
 @dataclass(slots=True)
@@ -84,6 +109,10 @@ class Governor:
         self._cache = cache
         self._rand = rand
         self._breakers: dict[str, CircuitBreaker] = {}
+        #: per backend, set (and replaced) when its breaker moves or its probe reports
+        self._verdicts: dict[str, anyio.Event] = {}
+        #: per backend, whether its last failed probe hung until the attempt timeout
+        self._hung: dict[str, bool] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._slots = anyio.CapacityLimiter(max(1, config.max_concurrency))
         self._peak = 0
@@ -175,45 +204,113 @@ class Governor:
         self, backend: Backend, request: LLMRequest, deadline: float
     ) -> LLMReply:
         started = self.clock()
-        number = 0
+        number = 1
+        patience = _Patience()
         while True:
-            number += 1
+            attempt = _Attempt(number, self.clock())
             try:
-                return await self._attempt(backend, request, number, deadline)
+                return await self._attempt(backend, request, attempt, deadline)
             except LLMError as exc:
+                if self._turned_away(attempt, exc):
+                    # the breaker's verdict, not this call's: wait with the others, attempt kept
+                    if attempt.ticket.probe:
+                        patience.failed_probes += 1
+                    await self._wait_for_breaker(backend, request, attempt, exc, deadline, patience)
+                    continue
                 delay = self._retry_delay(exc, number, started, deadline)
                 if delay is None:
                     raise
-                self._telemetry.emit(
-                    RetryScheduled(
-                        backend=backend.name,
-                        stage=request.meta.stage,
-                        attempt=number,
-                        delay_seconds=delay,
-                        reason=type(exc).__name__,
-                        run_id=request.meta.run_id,
-                    )
-                )
+                self._retry_scheduled(backend, request, number, delay, exc)
                 await self._sleep(delay)
+                number += 1
 
     def _retry_delay(
         self, exc: LLMError, number: int, started: float, deadline: float
     ) -> float | None:
-        waits_for_breaker = isinstance(exc, CircuitOpenError) and self.config.wait_for_breaker
-        if not (exc.retryable or waits_for_breaker):
+        if not exc.retryable:
             return None
-        retry_after = exc.retry_after if isinstance(exc, BackendError | CircuitOpenError) else None
         policy = self.config.retry
-        delay = policy.backoff(number, self._rand, retry_after)
+        if isinstance(exc, RateLimitedError):
+            # the server said how long it needs: honour it in full, the deadline is the limit
+            delay = max(policy.backoff(number, self._rand), exc.retry_after or 0.0)
+        else:
+            retry_after = exc.retry_after if isinstance(exc, BackendError) else None
+            delay = policy.backoff(number, self._rand, retry_after)
         now = self.clock()
         if not policy.may_retry(number, now - started, delay) or now + delay >= deadline:
             return None
         return delay
 
+    def _turned_away(self, attempt: _Attempt, exc: LLMError) -> bool:
+        """Refused by our breaker before the backend was called, or carried a probe that failed."""
+        if not self.config.wait_for_breaker:
+            return False
+        if isinstance(exc, CircuitOpenError) and attempt.service_at is None:
+            return True
+        return attempt.ticket.probe and exc.counts_as_failure
+
+    async def _wait_for_breaker(
+        self,
+        backend: Backend,
+        request: LLMRequest,
+        attempt: _Attempt,
+        exc: LLMError,
+        deadline: float,
+        patience: "_Patience",
+    ) -> None:
+        """Wait until the breaker may admit this call again, or raise ``exc`` (no attempt spent).
+
+        An open breaker: sleep out the cooldown. A probe in flight: wait for its verdict. Raises
+        ``exc`` once the call has seen as many failed probes as it has tries, when the last
+        probe hung until its timeout (waiting again would cost another attempt timeout), or
+        when the deadline would pass first.
+        """
+        breaker = self.breaker(backend.name)
+        if patience.failed_probes >= self.config.retry.attempts or self._hung.get(backend.name):
+            raise exc
+        if breaker.state == OPEN:
+            delay = breaker.cooldown_left()
+            if self.clock() + delay >= deadline:
+                raise exc
+            self._retry_scheduled(backend, request, attempt.number, delay, exc)
+            await self._sleep(delay)
+        elif breaker.probing:
+            verdict = self._verdicts.get(backend.name)
+            if verdict is None:
+                verdict = self._verdicts[backend.name] = anyio.Event()
+            # bounded by the attempt timeout too, in case a probe is lost (its lease then ends)
+            budget = min(deadline - self.clock(), self.config.attempt_timeout)
+            try:
+                await run_within(self._sleep, budget, verdict.wait)
+            except TimeoutError:
+                if self.clock() >= deadline:
+                    raise exc from None
+            if breaker.state == OPEN:  # the probe failed, for this call too
+                patience.failed_probes += 1
+
+    def _verdict(self, backend: str) -> None:
+        """Wake every call waiting for the breaker of ``backend`` (it moved or its probe ended)."""
+        event = self._verdicts.pop(backend, None)
+        if event is not None:
+            event.set()
+
+    def _retry_scheduled(
+        self, backend: Backend, request: LLMRequest, number: int, delay: float, exc: LLMError
+    ) -> None:
+        self._telemetry.emit(
+            RetryScheduled(
+                backend=backend.name,
+                stage=request.meta.stage,
+                attempt=number,
+                delay_seconds=delay,
+                reason=type(exc).__name__,
+                run_id=request.meta.run_id,
+            )
+        )
+
     async def _attempt(
-        self, backend: Backend, request: LLMRequest, number: int, deadline: float
+        self, backend: Backend, request: LLMRequest, attempt: _Attempt, deadline: float
     ) -> LLMReply:
-        attempt = _Attempt(number, self.clock())
         if attempt.queued_at >= deadline:
             raise DeadlineExceededError("the LLM call deadline passed before the next attempt")
         breaker = self.breaker(backend.name)
@@ -225,12 +322,20 @@ class Governor:
         try:
             reply = await self._admitted(backend, request, attempt, deadline)
         except BaseException as exc:
-            breaker.record(attempt.ticket, exc)
+            self._record(backend.name, attempt.ticket, exc)
             self._emit_attempt(backend, request, attempt, _outcome(exc), exc)
             raise
-        breaker.record(attempt.ticket)
+        self._record(backend.name, attempt.ticket)
         self._emit_attempt(backend, request, attempt, "success")
         return reply
+
+    def _record(self, backend: str, ticket: Ticket, exc: BaseException | None = None) -> None:
+        breaker = self.breaker(backend)
+        breaker.record(ticket, exc)
+        if ticket.probe:
+            if breaker.state != HALF_OPEN:  # a verdict (a neutral one leaves it half-open)
+                self._hung[backend] = isinstance(exc, LLMTimeoutError)
+            self._verdict(backend)  # a neutral verdict moves nothing but frees the probe
 
     async def _admitted(
         self, backend: Backend, request: LLMRequest, attempt: _Attempt, deadline: float
@@ -325,6 +430,7 @@ class Governor:
     def _transition_hook(self, backend: str) -> TransitionHook:
         def emit(from_state: str, to_state: str) -> None:
             log.info("circuit for %s: %s -> %s", backend, from_state, to_state)
+            self._verdict(backend)
             self._telemetry.emit(
                 BreakerTransition(backend=backend, from_state=from_state, to_state=to_state)
             )

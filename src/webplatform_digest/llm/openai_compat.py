@@ -3,12 +3,13 @@
 Works against OpenAI, Ollama (``http://127.0.0.1:11434/v1``), vLLM and LiteLLM. One pooled
 ``httpx.AsyncClient`` per process is passed in; the container owns and closes it.
 
-Errors: 408, 429 and 5xx are retryable breaker failures (with ``Retry-After`` when the server
-sends one); other 4xx are neither retried nor breaker failures (the request is wrong, the
-backend is up); transport errors are retryable failures; timeouts raise ``LLMTimeoutError``;
-malformed JSON, an empty ``choices`` list or a reply over ``max_reply_bytes`` is a
-``BackendError``. The API key travels only in the ``Authorization`` header: it is never logged
-and is masked out of any error text taken from the response.
+Errors: 408 and 5xx are retryable breaker failures (with ``Retry-After`` when the server sends
+one); 429 is a ``RateLimitedError`` (retried after its ``Retry-After``, never a breaker failure:
+the backend is up, just busy); other 4xx are neither retried nor breaker failures (the request
+is wrong, the backend is up); transport errors are retryable failures; timeouts raise
+``LLMTimeoutError``; malformed JSON, an empty ``choices`` list or a reply over
+``max_reply_bytes`` is a ``BackendError``. The API key travels only in the ``Authorization``
+header: it is never logged and is masked out of any error text taken from the response.
 """
 
 import email.utils
@@ -21,12 +22,17 @@ import httpx
 import orjson
 
 from webplatform_digest.clock import wall_time
-from webplatform_digest.errors import BackendError, LLMTimeoutError
+from webplatform_digest.errors import (
+    BackendError,
+    LLMTimeoutError,
+    RateLimitedError,
+)
 from webplatform_digest.llm.port import LLMReply, LLMRequest, Usage
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE_4XX = frozenset({408, 429})
+_RETRYABLE_4XX = frozenset({408})
+_TOO_MANY_REQUESTS = 429
 _DETAIL_CHARS = 200
 _ERROR_BODY_BYTES = 8192
 
@@ -139,12 +145,15 @@ class OpenAICompatBackend:
         retryable = status in _RETRYABLE_4XX or status >= 500
         detail = self._redact(_error_detail(body))
         message = f"LLM endpoint answered HTTP {status}" + (f": {detail}" if detail else "")
+        retry_after = parse_retry_after(resp.headers.get("retry-after"), self._wall())
+        if status == _TOO_MANY_REQUESTS:
+            return RateLimitedError(message, retry_after=retry_after)
         return BackendError(
             message,
             status=status,
             retryable=retryable,
             counts_as_failure=retryable,
-            retry_after=parse_retry_after(resp.headers.get("retry-after"), self._wall()),
+            retry_after=retry_after,
         )
 
     def _parse(self, body: bytes) -> LLMReply:

@@ -31,6 +31,7 @@ RETRY_REASONS = ("timeout", "backend_error", "circuit_open", "rate_limited", "in
 _RETRY_ALIASES = {
     "LLMTimeoutError": "timeout",
     "BackendError": "backend_error",
+    "RateLimitedError": "rate_limited",
     "CircuitOpenError": "circuit_open",
 }
 BREAKER_STATES = {"closed": 0, "open": 1, "half_open": 2}

@@ -444,7 +444,7 @@ class PrometheusHook:
 
 #: attempts that reached the backend and therefore have a service time
 _TOTALS = frozenset({"area_total", "run_total"})
-_SERVED_OUTCOMES = frozenset({"success", "timeout", "error", "rejected"})
+_SERVED_OUTCOMES = frozenset({"success", "timeout", "error", "rate_limited", "rejected"})
 
 
 def _counter(r: CollectorRegistry, name: str, doc: str, labels: tuple[str, ...]) -> Counter:

@@ -3,8 +3,10 @@
 Definitions (every rate is ``None`` when its denominator is 0):
 
 * *attempts*: LLM attempts that were not answered by the cache; *logical calls*: attempts
-  number 1 among them.
-* ``failure_rate``: attempts that ended ``error``, ``timeout`` or ``rejected_open`` / attempts.
+  number 1 among them. A call refused by an open breaker keeps its attempt number (a refusal
+  spends no attempt), so refusals count as attempts but neither as logical calls nor retries.
+* ``failure_rate``: attempts that ended ``error``, ``timeout``, ``rate_limited`` or
+  ``rejected_open`` / attempts.
   (``rejected``, a user declining a sampling request, and ``cancelled`` are not failures.)
 * ``timeout_rate``: attempts that timed out / attempts.
 * ``retry_rate``: attempts with number > 1 (retries performed) / logical calls.
@@ -32,7 +34,7 @@ Record = dict[str, Any]
 PERCENTILES = (50, 95, 99)
 FALLBACK_STAGES = frozenset({"english_fallback", "translation_fallback"})
 TOTAL_STAGES = frozenset({"area_total", "run_total"})
-FAILED_ATTEMPTS = frozenset({"error", "timeout", "rejected_open"})
+FAILED_ATTEMPTS = frozenset({"error", "timeout", "rate_limited", "rejected_open"})
 SLOWEST_AREAS = 5
 _SINCE = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -97,8 +99,9 @@ class _Attempts:
         if record.get("outcome") == "cached":
             return
         self.served += 1
-        self.logical += record.get("attempt") == 1
-        self.retries += (_number(record, "attempt") or 1) > 1
+        if record.get("outcome") != "rejected_open":  # a refusal spends no attempt
+            self.logical += record.get("attempt") == 1
+            self.retries += (_number(record, "attempt") or 1) > 1
         self.by_backend[str(record.get("backend"))] += 1
         if record.get("run_id"):
             self.per_run[str(record.get("run_id"))] += 1
