@@ -22,6 +22,7 @@ PURE_MODULES = (
     "areas/data.py",
     "digest/prompts.py",
     "digest/checks.py",
+    "digest/repair.py",
     "digest/machine.py",
     "digest/plan.py",
     "digest/state.py",

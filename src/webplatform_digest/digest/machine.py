@@ -1,6 +1,6 @@
 """A digest run as a sans-I/O state machine: LLM requests out, replies (or failures) in.
 
-Per area: English generation → check → one corrective retry with the problems stated →
+Per area: English generation → repair → check → one corrective retry with the problems stated →
 deterministic fallback; then the Chinese translation of the final English → check → one retry →
 fallback. An area's Chinese item becomes ready the moment its English is final (no stage
 barrier). Drivers (``runs/driver.py``) move requests and replies; this module does no I/O, keeps
@@ -60,7 +60,9 @@ _STAGES = {
 _SEVERITY = (
     DigestStatus.ERROR,
     DigestStatus.FALLBACK,
+    DigestStatus.PARTIAL,
     DigestStatus.RETRIED,
+    DigestStatus.REPAIRED,
     DigestStatus.OK,
     DigestStatus.CACHED,
     DigestStatus.EMPTY,
@@ -210,14 +212,12 @@ class DigestRun:
             return
         verdict = self._check(item, reply.text)
         if verdict.ok:
-            status = DigestStatus.RETRIED if item.attempt > 1 else DigestStatus.OK
-            if reply.cached and item.attempt == 1:
-                status = DigestStatus.CACHED
-            outcome = "cached" if status is DigestStatus.CACHED else "ok"
+            status = _accepted_status(item.attempt, reply.cached, verdict.repairs)
             reason = "; ".join(item.problems) if item.attempt > 1 else ""
-            self._record(item, stage, outcome, reason)
+            self._record(item, stage, _OUTCOMES.get(status, "ok"), _stage_reason(verdict, reason))
             self._finish(item, verdict.markdown, status, self.plan.backend)
             item.reason = f"corrected after: {reason}" if reason else ""
+            item.repairs = verdict.repairs
         elif item.attempt == 1:
             self._record(item, stage, "retried", "; ".join(verdict.problems))
             item.previous, item.problems, item.phase = reply.text, verdict.problems, Phase.READY
@@ -257,7 +257,7 @@ class DigestRun:
         self, item: ItemState, markdown: str, status: DigestStatus, backend: str = FALLBACK_BACKEND
     ) -> None:
         item.markdown, item.status, item.phase, item.backend = markdown, status, Phase.DONE, backend
-        item.previous = ""
+        item.previous, item.repairs = "", ()
         self._last = f"{item.area} {item.language.value}: {status.value}"
 
     def _after(self, item: ItemState) -> None:
@@ -400,4 +400,29 @@ def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
         backend=item.backend,
         reason=item.reason,
         title=digest_title(subject, item.language),
+        repairs=item.repairs,
     )
+
+
+#: the stage outcome recorded for an accepted reply's status
+_OUTCOMES = {
+    DigestStatus.CACHED: "cached",
+    DigestStatus.REPAIRED: "repaired",
+    DigestStatus.PARTIAL: "partial",
+}
+
+
+def _accepted_status(attempt: int, cached: bool, repairs: tuple[str, ...]) -> DigestStatus:
+    if cached and attempt == 1:
+        return DigestStatus.CACHED  # the written file keeps its own status (runs/output.py)
+    if repairs:
+        return DigestStatus.REPAIRED
+    return DigestStatus.RETRIED if attempt > 1 else DigestStatus.OK
+
+
+def _stage_reason(verdict: Verdict, reason: str) -> str:
+    """The outcome's reason; repairs are listed first as ``repairs: kind, kind``."""
+    if not verdict.repairs:
+        return reason
+    listed = "repairs: " + ", ".join(verdict.repairs)
+    return f"{listed}; {reason}" if reason else listed

@@ -13,6 +13,7 @@ from importlib import resources
 from string import Template
 
 from webplatform_digest.digest.checks import Verdict, check_chinese, check_english
+from webplatform_digest.digest.repair import repair_chinese, repair_english
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.models import AreaData, Channel, Feature, Language
 
@@ -230,18 +231,35 @@ def chinese_retry_request(
 
 
 def validate_english(subject: Subject, reply: str) -> Verdict:
-    """Check an English reply: feature headings, input-only links, structure, length."""
-    return check_english(
-        reply,
+    """Repair, then check an English reply: feature headings, input-only links, structure,
+    length, and sections that are about their features."""
+    urls = allowed_urls(subject.data)
+    repaired = repair_english(reply, subject.titles, urls)
+    verdict = check_english(
+        repaired.markdown,
         subject.titles,
-        allowed_urls(subject.data),
+        urls,
         max_chars=max_chars(len(subject.titles)),
+        sources=feature_sources(subject),
     )
+    return replace(verdict, repairs=repaired.kinds)
 
 
 def validate_chinese(english: str, reply: str) -> Verdict:
-    """Check a Chinese reply: same heading levels, same URL set, enough CJK text."""
-    return check_chinese(reply, english, max_chars=3 * len(english) + 3000)
+    """Repair, then check a Chinese reply: same heading levels, same URL set, enough CJK text."""
+    repaired = repair_chinese(reply, english)
+    verdict = check_chinese(repaired.markdown, english, max_chars=3 * len(english) + 3000)
+    return replace(verdict, repairs=repaired.kinds)
+
+
+def feature_sources(subject: Subject) -> dict[str, str]:
+    """The release-note text of each feature title: the title, the bodies and link labels."""
+    found: dict[str, list[str]] = {}
+    for feature in subject.data.features:
+        parts = found.setdefault(feature.title.strip(), [feature.title])
+        parts.append(feature.body)
+        parts.extend(link.title for link in feature.links)
+    return {title: "\n".join(parts) for title, parts in found.items()}
 
 
 def fallback_english(subject: Subject) -> str:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from webplatform_digest.digest.checks import clean_reply, normalise_url
+from webplatform_digest.digest.checks import clean_reply, normalise_url, strip_reasoning
 
 #: every kind of repair, in the order they are reported (also the metric label values)
 REPAIR_KINDS = (
@@ -140,7 +140,8 @@ def _fixed(kind: str, step: Callable[[str], str]) -> _Step:
 def _run(reply: str, steps: tuple[_Step, ...]) -> Repair:
     """Apply the steps until nothing changes; each step that changed the text names its kinds."""
     text = clean_reply(reply)
-    kinds: set[str] = set()
+    # the checks' own cleaning unwraps a plain fence: still a slip worth recording
+    kinds = {"code_fence"} if text != strip_reasoning(reply) else set[str]()
     for _ in range(_MAX_ROUNDS):
         before = text
         for step in steps:

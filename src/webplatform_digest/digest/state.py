@@ -81,6 +81,7 @@ class ItemState:
     status: DigestStatus | None = None
     reason: str = ""
     backend: str = ""
+    repairs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready state."""
@@ -95,6 +96,7 @@ class ItemState:
             "status": self.status.value if self.status else None,
             "reason": self.reason,
             "backend": self.backend,
+            "repairs": list(self.repairs),
         }
 
     @classmethod
@@ -111,6 +113,7 @@ class ItemState:
             status=DigestStatus(raw["status"]) if raw["status"] else None,
             reason=str(raw["reason"]),
             backend=str(raw["backend"]),
+            repairs=tuple(str(k) for k in raw.get("repairs", ())),
         )
 
 
