@@ -75,6 +75,7 @@ ENGLISH_SLIPS: dict[str, Slip] = {
     "invented_link": lambda t: _first_section_line(
         t, "Read [the explainer](https://example.com/explainer) for details."
     ),
+    "missing_section": lambda t: t[: t.rindex("\n## ")] if t.count("\n## ") > 1 else t,
 }
 #: Chinese slips
 CHINESE_SLIPS: dict[str, Slip] = {

@@ -181,6 +181,24 @@ def english_retry_request(
     return _corrective(first, previous, correction, "english_retry")
 
 
+def english_focused_request(
+    subject: Subject, missing: tuple[str, ...], options: RequestOptions
+) -> LLMRequest:
+    """The focused retry: a fresh request for only the features a reply missed.
+
+    The request's fallback stays the whole area's deterministic digest (what the offline
+    backend answers and what a failed run falls back to).
+    """
+    wanted = set(missing)
+    features = tuple(f for f in subject.data.features if f.title.strip() in wanted)
+    focused = replace(subject, data=replace(subject.data, features=features))
+    first = english_request(focused, options)
+    return replace(
+        first,
+        meta=replace(first.meta, stage="english_retry", fallback=fallback_english(subject)),
+    )
+
+
 def _corrective(first: LLMRequest, previous: str, correction: str, stage: str) -> LLMRequest:
     """The first request continued by the rejected reply and the correction, as ``stage``."""
     return replace(
@@ -272,11 +290,12 @@ def fallback_english(subject: Subject) -> str:
         f"{release_label(data.version, data.channel)} lists {count} "
         f"change{'s' if count != 1 else ''} in {subject.name}."
     )
-    sections = [_fallback_section(subject, title) for title in subject.titles]
+    sections = [fallback_section(subject, title) for title in subject.titles]
     return "\n\n".join([OFFLINE_NOTE, intro, *sections]) + "\n"
 
 
-def _fallback_section(subject: Subject, title: str) -> str:
+def fallback_section(subject: Subject, title: str) -> str:
+    """The deterministic section of one feature title: heading, body, links."""
     features = [f for f in subject.data.features if f.title.strip() == title]
     parts = [f"## {title}"]
     for feature in features:

@@ -5,7 +5,7 @@ everything else here is a frozen value the drivers see.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -82,6 +82,11 @@ class ItemState:
     reason: str = ""
     backend: str = ""
     repairs: tuple[str, ...] = ()
+    #: partial acceptance: the overview and the good sections of a rejected English reply
+    kept_preamble: str = ""
+    kept: dict[str, str] = field(default_factory=dict[str, str])
+    #: the feature titles a focused retry asks for
+    wanted: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready state."""
@@ -97,6 +102,9 @@ class ItemState:
             "reason": self.reason,
             "backend": self.backend,
             "repairs": list(self.repairs),
+            "kept_preamble": self.kept_preamble,
+            "kept": dict(self.kept),
+            "wanted": list(self.wanted),
         }
 
     @classmethod
@@ -114,6 +122,9 @@ class ItemState:
             reason=str(raw["reason"]),
             backend=str(raw["backend"]),
             repairs=tuple(str(k) for k in raw.get("repairs", ())),
+            kept_preamble=str(raw.get("kept_preamble", "")),
+            kept={str(k): str(v) for k, v in dict(raw.get("kept", {})).items()},
+            wanted=tuple(str(t) for t in raw.get("wanted", ())),
         )
 
 
