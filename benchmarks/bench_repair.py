@@ -7,7 +7,8 @@ a lost link bullet). Every area of Chrome 143 and 144 from the corpus runs throu
 state machine in both languages. Reported: the share of digests written by the model (``ok``,
 ``repaired``, ``retried`` or ``partial``) overall and per slip type, the share the checks
 alone would have accepted without repair, whether any slip survived into an accepted digest,
-and content-check false rejections of compliant replies over every Chrome release.
+content-check false rejections of compliant replies over every Chrome release, and the
+estimated prompt size in tokens of the first English and Chinese requests.
 """
 
 import time
@@ -17,14 +18,17 @@ from typing import Any
 
 from tests.slips import ENGLISH_SLIPS, SloppyModel, compliant_english, corpus_plan
 
-from benchmarks.common import corpus_dir
+from benchmarks.common import corpus_dir, percentile
 from webplatform_digest.digest.checks import check_chinese, check_english, headings
 from webplatform_digest.digest.machine import DigestRun
 from webplatform_digest.digest.prompts import (
     RequestOptions,
     allowed_urls,
+    chinese_request,
     english_request,
+    fallback_english,
     max_chars,
+    prompt_tokens,
     validate_english,
 )
 from webplatform_digest.models import DigestStatus, Language
@@ -61,6 +65,7 @@ def run() -> dict[str, Any]:
     started = time.perf_counter()
     figures = _slipped_runs(corpus)
     figures.update(_false_rejections(corpus))
+    figures.update(_prompt_sizes(corpus))
     figures["seconds"] = round(time.perf_counter() - started, 3)
     return figures
 
@@ -90,6 +95,7 @@ def _slipped_runs(corpus: Path) -> dict[str, Any]:
                 written = digest.status in WRITTEN
                 digests += 1
                 totals["written" if written else digest.status.value] += 1
+                totals[f"status_{digest.status.value}"] += 1
                 for slip in model.made.get(key, ()):
                     per_slip.setdefault(f"{digest.language.value}_{slip}", Counter())[
                         "written" if written else "not"
@@ -113,6 +119,7 @@ def _slipped_runs(corpus: Path) -> dict[str, Any]:
         "accepted_without_repair_share": round(raw_accepted / max(1, digests), 4),
         "fallbacks": totals["fallback"],
         "slips_left_in_written_digests": leftovers,
+        **{k: v for k, v in sorted(totals.items()) if k.startswith("status_")},
     }
     for name in sorted(per_slip):
         counts = per_slip[name]
@@ -156,4 +163,22 @@ def _false_rejections(corpus: Path) -> dict[str, Any]:
         "compliant_sections_checked": sections,
         "content_check_false_rejections": rejected,
         "slip_kinds": len(ENGLISH_SLIPS),
+    }
+
+
+def _prompt_sizes(corpus: Path) -> dict[str, Any]:
+    """Estimated tokens of the first requests of every area of Chrome 143 and 144."""
+    english: list[float] = []
+    chinese: list[float] = []
+    for version in VERSIONS:
+        for subject in corpus_plan(corpus, version).subjects:
+            if subject.data.features:
+                english.append(prompt_tokens(english_request(subject, RequestOptions())))
+                source = fallback_english(subject)
+                chinese.append(prompt_tokens(chinese_request(subject, source, RequestOptions())))
+    return {
+        "prompt_tokens_en_p50": round(percentile(english, 50)),
+        "prompt_tokens_en_max": round(max(english, default=0)),
+        "prompt_tokens_zh_p50": round(percentile(chinese, 50)),
+        "prompt_tokens_zh_max": round(max(chinese, default=0)),
     }

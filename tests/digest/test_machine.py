@@ -357,7 +357,7 @@ def test_prompt_echoes_and_empty_sections_are_never_accepted() -> None:
     """Both replies are retried and, repeated, end in the deterministic fallback."""
     subjects = (sample_subjects()[1],)
     for reply in (
-        lambda request: request.messages[0].text.split("<<<RELEASE NOTES")[0],
+        lambda request: request.messages[0].text.split("RELEASE NOTES>>>")[1],
         lambda request: "\n\n".join(
             ["Overview of JavaScript."]
             + [

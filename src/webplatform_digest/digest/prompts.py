@@ -29,6 +29,9 @@ _LINK_LINE = re.compile(r"^\s*(?:\[[^\]]*\]\([^)]*\)\s*\|?\s*)+$")
 _BODY_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)")
 _BODY_URL = re.compile(r"https?://[^\s<>()\[\]`\"']+")
 _BODY_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_CJK_CHAR = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+#: characters per token of English text and markdown (a common rule of thumb)
+CHARS_PER_TOKEN = 4
 
 UNTRANSLATED_BANNER = (
     "> **未翻译（Untranslated）**：自动翻译暂不可用，以下为英文原文。"
@@ -46,6 +49,17 @@ def prompt_text(name: str) -> str:
     """
     files = resources.files("webplatform_digest").joinpath("data", "prompts", f"{name}.md")
     return files.read_text(encoding="utf-8").strip()
+
+
+def estimate_tokens(text: str) -> int:
+    """A simple token estimate: one per CJK character, one per four other characters."""
+    cjk = len(_CJK_CHAR.findall(text))
+    return cjk + -(-(len(text) - cjk) // CHARS_PER_TOKEN)
+
+
+def prompt_tokens(request: LLMRequest) -> int:
+    """Estimated prompt size of a request: the system prompt and every message."""
+    return estimate_tokens(request.system) + sum(estimate_tokens(m.text) for m in request.messages)
 
 
 def _render(name: str, **values: object) -> str:
