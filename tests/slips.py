@@ -149,17 +149,30 @@ class SloppyModel:
     def __call__(self, request: LLMRequest) -> LLMReply:
         """Answer with a compliant reply, slipped."""
         text = compliant_reply(request)
-        table = CHINESE_SLIPS if request.meta.language == "zh" else ENGLISH_SLIPS
+        zh = request.meta.language == "zh"
         key = f"{request.meta.area}.{request.meta.language}"
         draw = random.Random(f"{self.seed}:{key}:{request.meta.stage}")
         if self.only is not None:
-            names = [self.only] if self.only in table else []
+            table = CHINESE_SLIPS if zh else ENGLISH_SLIPS
+            names = (self.only,) if self.only in table else ()
         else:
-            names = draw.sample(sorted(table), self.slips)
-        for name in names:
-            text = table[name](text)
-        self.made.setdefault(key, tuple(names))
-        return LLMReply(text=text, model="sloppy")
+            names = draw_slips(zh, self.slips, draw)
+        self.made.setdefault(key, names)
+        return LLMReply(text=apply_slips(text, zh, names), model="sloppy")
+
+
+def draw_slips(zh: bool, count: int, draw: random.Random) -> tuple[str, ...]:
+    """``count`` distinct slip names of the language's table."""
+    table = CHINESE_SLIPS if zh else ENGLISH_SLIPS
+    return tuple(draw.sample(sorted(table), min(count, len(table))))
+
+
+def apply_slips(text: str, zh: bool, names: tuple[str, ...]) -> str:
+    """``text`` with the named slips made, in order."""
+    table = CHINESE_SLIPS if zh else ENGLISH_SLIPS
+    for name in names:
+        text = table[name](text)
+    return text
 
 
 def corpus_plan(corpus: Path, version: int, *, run_id: str = "bench") -> RunPlan:
