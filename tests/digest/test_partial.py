@@ -141,3 +141,15 @@ def test_a_last_translation_attempt_keeps_its_translated_sections() -> None:
     assert zh.markdown.count(SECTION_UNTRANSLATED_NOTE) == 1
     assert "## 功能：Caret shapes" in zh.markdown
     assert zh.reason == "1 of 4 sections kept in English (not translated)"
+
+
+def test_repairs_of_the_kept_sections_are_recorded_on_the_finished_digest() -> None:
+    """A lead-in repaired in the first reply still shows in the partial digest's repairs."""
+    run = _english_run()
+    (first,) = run.ready_requests(4)
+    run.feed(first.request_id, _reply("Sure! Here is the digest:\n\n" + WITHOUT_SNAP))
+    (retry,) = run.ready_requests(4)
+    run.feed(retry.request_id, _reply("Nothing useful here."))
+    (digest,) = run.results()
+    assert digest.status is DigestStatus.PARTIAL
+    assert digest.repairs == ("chatter",)

@@ -267,6 +267,7 @@ class DigestRun:
         if usable is None:
             return False
         item.kept_preamble, item.kept = usable
+        item.repairs = verdict.repairs  # the kept sections' repairs count for the digest
         if item.attempt == 1:
             item.wanted = verdict.missing
             reason = f"partial: {len(verdict.missing)} of {len(subject.titles)} features missing"
