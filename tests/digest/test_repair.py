@@ -293,5 +293,5 @@ def test_repairing_a_compliant_translation_returns_it_unchanged(
     assert link_targets(once.markdown) <= link_targets(english)
 
 
-_URL = re.compile(r"https?://[^\s<>()\[\]`\"']+")
+_URL = re.compile(r"https?://[^\s<>()\[\]`\"']+", re.IGNORECASE)
 _ANY_HEADING = re.compile(r"^#{1,6} (.*)$", re.MULTILINE)
