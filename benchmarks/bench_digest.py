@@ -48,9 +48,11 @@ _LABEL = re.compile(r"\[[^\]]*\]\(")
 
 
 def _english(request: LLMRequest) -> str:
-    prompt = request.messages[0].text.split("<<<RELEASE NOTES")[0]
+    prompt = re.sub(
+        r"<<<RELEASE NOTES.*?RELEASE NOTES>>>", "", request.messages[0].text, flags=re.DOTALL
+    )
     headings = [line for line in prompt.split("\n") if line.startswith("## ")]
-    sections = [f"{h}\n\nA simulated summary of this change for web developers." for h in headings]
+    sections = [f"{h}\n\nA simulated summary of {h[3:]} for web developers." for h in headings]
     return "\n\n".join(["A simulated overview of the area.", *sections])
 
 

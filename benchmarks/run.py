@@ -17,7 +17,17 @@ import orjson
 
 import benchmarks
 
-ORDER = ("pipeline", "server", "governor", "digest", "mcp_digest", "pages", "telemetry", "monitor")
+ORDER = (
+    "pipeline",
+    "server",
+    "governor",
+    "digest",
+    "repair",
+    "mcp_digest",
+    "pages",
+    "telemetry",
+    "monitor",
+)
 
 
 def _sections() -> list[str]:

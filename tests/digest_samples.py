@@ -186,7 +186,7 @@ def answer_from_prompt(prompt: str) -> str:
     quoted = _DIGEST.search(prompt)
     if quoted:
         return fake_translation(quoted.group(1))
-    required = prompt.split("<<<RELEASE NOTES")[0]
+    required = re.sub(r"<<<RELEASE NOTES.*?RELEASE NOTES>>>", "", prompt, flags=re.DOTALL)
     headings = [line for line in required.split("\n") if line.startswith("## ")]
-    sections = [f"{h}\n\nThis change helps developers build better pages." for h in headings]
+    sections = [f"{h}\n\nWith {h[3:]}, developers build better pages." for h in headings]
     return "\n\n".join(["An overview of the area in this release.", *sections])

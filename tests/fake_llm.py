@@ -14,7 +14,8 @@ prompt (``tests.digest_samples.answer_from_prompt``), after a latency drawn unif
   sent within a window that opens when the first request arrives, fail with ``fail_status``;
 * hostile replies (``hostile`` kinds, cycled in order): script tags, ``javascript:`` and
   ``data:`` links, front matter, Liquid, path-like text, event-handler attributes, a 5 MB reply;
-* a ``tag`` paragraph appended to every valid reply, to tell two fakes' output apart.
+* a ``tag`` paragraph appended to every valid reply, to tell two fakes' output apart;
+* format slips (``slips`` per valid reply, ``tests.slips``): right content, near-miss shape.
 
 The profile can be changed while the server runs (``configure``). Every request is recorded
 (arrival and answer wall times, outcome, status); ``peak_in_flight`` is the most requests open
@@ -39,6 +40,7 @@ import anyio
 import orjson
 
 from tests.digest_samples import answer_from_prompt
+from tests.slips import apply_slips, draw_slips
 
 MB = 1024 * 1024
 
@@ -95,6 +97,8 @@ class FaultProfile:
     #: answers sent less than ``fail_window`` seconds after the first request arrived fail too
     fail_window: float = 0.0
     fail_status: int = 503
+    #: format slips made in every valid reply (lead-in, fence, numbered headings, …)
+    slips: int = 0
 
     def __post_init__(self) -> None:
         lo, hi = self.latency_ms
@@ -395,6 +399,10 @@ class FakeLLM:
         valid = answer_from_prompt(prompt)
         if tag := self.profile.tag:
             valid = f"{valid}\n\n{tag}"
+        if self.profile.slips:
+            zh = "<<<DIGEST" in prompt
+            draw = random.Random(f"{self.profile.seed}:{prompt}")
+            valid = apply_slips(valid, zh, draw_slips(zh, self.profile.slips, draw))
         hostile = _HOSTILE.get(fate.kind)
         return hostile(valid) if hostile else valid
 

@@ -17,6 +17,7 @@ from tests.fake_llm import (
     FaultProfile,
     running_fake_llm,
 )
+from webplatform_digest.digest.repair import repair_english
 
 ENGLISH_PROMPT = (
     "Write a digest with these headings:\n## Caret shapes\n## Float16 arrays\n"
@@ -244,3 +245,15 @@ def test_invalid_profiles_are_refused() -> None:
         FaultProfile(latency_ms=(5.0, 1.0))
     with pytest.raises(ValueError, match="hostile"):
         FaultProfile(hostile=("nope",))
+
+
+def test_slipped_replies_keep_their_content_and_repair_back_to_the_valid_one() -> None:
+    """With ``slips=2`` the reply differs from the valid one; repair restores the English one."""
+    titles = ("Caret shapes", "Float16 arrays")
+    with running_fake_llm(FaultProfile(slips=2, seed=3)) as fake:
+        english = _text(_post(fake, ENGLISH_PROMPT))
+        chinese = _text(_post(fake, TRANSLATION_PROMPT))
+    valid = answer_from_prompt(ENGLISH_PROMPT)
+    assert english != valid
+    assert chinese != answer_from_prompt(TRANSLATION_PROMPT)
+    assert repair_english(english, titles, set()).markdown == valid

@@ -24,7 +24,17 @@ STAGES = (
     "run_total",
 )
 #: stage outcomes
-OUTCOMES = ("ok", "retried", "fallback", "error", "cached", "timeout", "rejected_open")
+OUTCOMES = (
+    "ok",
+    "retried",
+    "repaired",
+    "partial",
+    "fallback",
+    "error",
+    "cached",
+    "timeout",
+    "rejected_open",
+)
 #: per-attempt LLM outcomes
 ATTEMPT_OUTCOMES = (
     "success",

@@ -135,6 +135,10 @@ class DigestStatus(StrEnum):
 
     OK = "ok"
     RETRIED = "retried"
+    #: the reply was accepted after deterministic repairs of its format
+    REPAIRED = "repaired"
+    #: some features were written by the model, the rest filled from the release notes
+    PARTIAL = "partial"
     FALLBACK = "fallback"
     ERROR = "error"
     CACHED = "cached"
@@ -156,6 +160,8 @@ class AreaDigest:
     title: str = ""
     generated_at: str = ""
     links: tuple[str, ...] = field(default=())
+    #: repairs applied to the model's reply (``digest.repair.REPAIR_KINDS``)
+    repairs: tuple[str, ...] = ()
 
 
 def parse_version(value: object) -> int:

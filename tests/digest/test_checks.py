@@ -154,9 +154,72 @@ def test_the_english_fallback_translates_to_a_checkable_structure() -> None:
 def test_tags_the_input_titles_show_unquoted_are_tolerated_but_script_never_is() -> None:
     """A title such as 'Allow <use> …' may be repeated; <script> is always rejected."""
     titles = ("Allow <use> to reference a root", "Escape <script> text")
-    text = "## Allow <use> to reference a root\n\nx\n\n## Escape <script> text\n\ny\n"
+    text = (
+        "## Allow <use> to reference a root\n\nA root element can be referenced now.\n\n"
+        "## Escape <script> text\n\nScript text is escaped in attributes.\n"
+    )
     problems = check_english(text, titles, set(), max_chars=10_000).problems
     assert problems == (
         "the reply contains raw HTML (<script>); write element names in inline code such as "
         "`<dialog>`",
+    )
+
+
+SOURCES = {
+    "Caret shapes": "Caret shapes\nThe `caret-shape` property picks a bar, block or underscore.",
+    "Scroll `snap-type` tweaks": "Scroll `snap-type` tweaks\nSnapping respects `scroll-padding`.",
+}
+
+
+def _content(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    verdict = check_english(text, TITLES, URLS, max_chars=10_000, sources=SOURCES)
+    return verdict.problems, verdict.missing
+
+
+def test_a_reply_echoing_the_prompt_under_the_right_headings_is_not_accepted() -> None:
+    """Instructions repeated as a section's text make that section missing."""
+    echo = (
+        "The focus area has 1 feature(s). Your reply must contain exactly these level-2 "
+        "headings, in this order:"
+    )
+    problems, missing = _content(GOOD.replace("Text about carets.", echo))
+    assert missing == ("Caret shapes",)
+    assert "repeat the prompt's instructions" in " ".join(problems)
+
+
+def test_prompt_markers_before_the_first_section_are_not_accepted() -> None:
+    """``<<<RELEASE NOTES`` or a feature block header in the overview rejects the reply."""
+    for marker in ("<<<RELEASE NOTES", "--- Feature 1 of 2 ---"):
+        problems, _ = _content(f"{marker}\n\n{GOOD}")
+        assert any("repeats the prompt" in p for p in problems), marker
+
+
+def test_a_section_with_only_its_heading_or_links_is_missing() -> None:
+    """No prose of its own: the title is reported missing."""
+    links_only = GOOD.replace("Text about carets.\n\n", "")
+    problems, missing = _content(links_only)
+    assert missing == ("Caret shapes",)
+    assert "no prose of their own" in " ".join(problems)
+
+
+def test_a_section_about_something_else_is_missing() -> None:
+    """Prose sharing no title word, API or code name with the release note is off-topic."""
+    problems, missing = _content(GOOD.replace("Text about carets.", "Bananas are yellow fruit."))
+    assert missing == ("Caret shapes",)
+    assert "do not mention anything from their feature's release note" in " ".join(problems)
+
+
+def test_a_section_sharing_a_code_name_or_a_title_word_is_on_topic() -> None:
+    """`scroll-padding` from the body, or a word of the title, is enough."""
+    for text in ("Honours `scroll-padding` now.", "Snapping got better in small ways."):
+        problems, missing = _content(GOOD.replace("Text about snapping.", text))
+        assert (problems, missing) == ((), ()), text
+
+
+def test_a_translation_echoing_the_prompt_is_not_accepted() -> None:
+    """A Chinese reply repeating the translation markers is rejected."""
+    english = fallback_english(sample_subjects()[0])
+    zh = "<<<DIGEST\n" + fake_translation(english) + "\nDIGEST>>>"
+    assert any(
+        "repeats the prompt" in p for p in check_chinese(zh, english, max_chars=50_000).problems
     )

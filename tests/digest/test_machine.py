@@ -3,6 +3,8 @@
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -11,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from tests.digest_samples import good_answer, plan, sample_subjects, subject
 from webplatform_digest.digest.codec import restore_run, run_snapshot
+from webplatform_digest.digest.files import parse_digest_file, render_digest_file
 from webplatform_digest.digest.machine import DigestRun, Failure, parse_languages
 from webplatform_digest.digest.prompts import UNTRANSLATED_BANNER
 from webplatform_digest.errors import InputError, RunStateError
@@ -93,7 +96,7 @@ def test_an_invalid_reply_gets_one_corrective_retry_stating_the_problems() -> No
     retry = run.ready_requests(4)[0]
     assert retry.request_id == "javascript.en.2"
     assert retry.request.meta.stage == "english_retry"
-    assert "not in the input: https://evil.example.test" in retry.request.messages[-1].text
+    assert "no '## <title>' heading: Float16 arrays, Iterator" in retry.request.messages[-1].text
     run.feed(retry.request_id, good_answer(subjects)(retry.request))
     (digest,) = run.results()
     assert digest.status is DigestStatus.RETRIED
@@ -305,3 +308,58 @@ RunInterleavings.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_any_interleaving_terminates_with_every_digest = pytest.mark.slow(RunInterleavings.TestCase)
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "digest" / "compliant-run.md"
+
+
+def test_a_compliant_model_gives_the_same_digest_files_byte_for_byte() -> None:
+    """Repair and the content checks change nothing for replies that were already accepted."""
+    subjects = sample_subjects()
+    run = DigestRun(plan(subjects))
+    _drive(run, good_answer(subjects))
+    written = b"".join(
+        render_digest_file(replace(d, generated_at="2026-01-13T10:00:00Z")) for d in run.results()
+    )
+    assert written == GOLDEN.read_bytes()
+
+
+def test_a_reply_with_format_slips_is_accepted_as_repaired_and_names_its_repairs() -> None:
+    """Chatter and a numbered level-3 heading are repaired; status, stage and file say so."""
+    subjects = (sample_subjects()[1],)
+    run = DigestRun(plan(subjects, languages=(Language.EN,)))
+    (first,) = run.ready_requests(4)
+    good = good_answer(subjects)(first.request).text
+    slipped = "Sure! Here is the digest:\n\n" + good.replace("## Iterator", "### 1. Iterator")
+    outcomes = run.feed(first.request_id, LLMReply(text=slipped, model="m"))
+    assert (outcomes[0].stage, outcomes[0].outcome, outcomes[0].reason) == (
+        "english_generation",
+        "repaired",
+        "repairs: chatter, heading_text, heading_level",
+    )
+    (digest,) = run.results()
+    assert digest.status is DigestStatus.REPAIRED
+    assert digest.markdown == good
+    assert digest.repairs == ("chatter", "heading_text", "heading_level")
+    front = render_digest_file(digest).decode()
+    assert "\nstatus: repaired\n" in front
+    assert "\nrepairs:\n- chatter\n- heading_text\n- heading_level\n---\n" in front
+    assert parse_digest_file(render_digest_file(digest)).repairs == digest.repairs
+
+
+def test_prompt_echoes_and_empty_sections_are_never_accepted() -> None:
+    """Both replies are retried and, repeated, end in the deterministic fallback."""
+    subjects = (sample_subjects()[1],)
+    for reply in (
+        lambda request: request.messages[0].text.split("RELEASE NOTES>>>")[1],
+        lambda request: "\n\n".join(
+            ["Overview of JavaScript."]
+            + [
+                f"## {t}\n\n- [Bug](https://bugs.example.test/issues/100)"
+                for t in subjects[0].titles
+            ]
+        ),
+    ):
+        run = DigestRun(plan(subjects, languages=(Language.EN,)))
+        _drive(run, lambda request, reply=reply: LLMReply(text=reply(request), model="m"))
+        assert run.statuses() == {"javascript": {"en": "fallback"}}

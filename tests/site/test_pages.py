@@ -77,6 +77,13 @@ def test_a_fallback_digest_carries_a_notice() -> None:
     assert "without an LLM" in content.notice
 
 
+def test_a_partial_digest_says_which_sections_are_not_the_models() -> None:
+    """Partial pages point at the marked sections; repaired ones need no notice."""
+    page = PageRef(PageKind.DIGEST, Language.EN, KEY, "css")
+    assert "marked sections" in page_content(_model(DigestStatus.PARTIAL), page).notice
+    assert page_content(_model(DigestStatus.REPAIRED), page).notice == ""
+
+
 def test_an_area_page_lists_its_releases_newest_first() -> None:
     """The area page links each release that has a digest of the area."""
     content = page_content(_model(), PageRef(PageKind.AREA, Language.EN, area="css"))

@@ -359,3 +359,22 @@ def test_promtool_accepts_a_real_scrape_after_a_full_run_within_the_series_budge
     assert total is not None, extended.stdout.decode()
     assert int(total.group(1)) <= SERIES_BUDGET
     assert b"client-" not in extended.stdout
+
+
+def test_a_repaired_stage_counts_each_repair_kind_by_language() -> None:
+    """The kinds listed in a ``repaired`` stage's reason become ``digest_repairs`` samples."""
+    hook, registry = _hook()
+    stage = StageFinished(
+        area="css",
+        stage="english_generation",
+        language="en",
+        outcome="repaired",
+        seconds=1.0,
+        reason="repairs: chatter, heading_level, made_up",
+    )
+    _emit(hook, [stage, stage])
+    name = "digest_repairs_total"
+    assert _value(registry, name, language="en", kind="chatter") == 2
+    assert _value(registry, name, language="en", kind="heading_level") == 2
+    assert _value(registry, name, language="en", kind="other") == 2
+    assert _value(registry, name, language="zh", kind="chatter") == 0

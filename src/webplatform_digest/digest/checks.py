@@ -3,10 +3,15 @@
 English: every feature title is a level-2 heading, links come only from the input data, no front
 matter, no level-1 heading, no raw HTML, bounded length. Chinese: the same heading levels in the
 same order as the accepted English, the same URL set, enough CJK text.
+
+Content sanity (cheap and deterministic): a reply must not echo the prompt's instructions or
+markers, and every feature section needs prose of its own that shares at least one substantive
+term (a title word, an API name, a code identifier) with the feature's release-note text. A
+section failing these is treated as missing.
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -22,6 +27,124 @@ _THINK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
 _WRAPPED = re.compile(r"^```[A-Za-z]*[ \t]*\n(.*)\n```[ \t]*$", re.DOTALL)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_LINK_ONLY = re.compile(
+    r"^\s*(?:[-*+]\s+)?(?:\[[^\]]*\]\([^)]*\)|<[^>\s]+>|https?://\S+)"
+    r"(?:\s*[|,;:·-]?\s*(?:\[[^\]]*\]\([^)]*\)|<[^>\s]+>|https?://\S+))*\s*$"
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+_CODE_SPAN = re.compile(r"`+([^`]+)`+")
+#: text only the prompts contain: a reply repeating it echoes its instructions, not a digest
+ECHO_MARKERS = (
+    "<<<RELEASE NOTES",
+    "RELEASE NOTES>>>",
+    "<<<DIGEST",
+    "DIGEST>>>",
+    "your reply must contain",
+    "level-2 headings, in this order",
+    "treat everything between the markers",
+    "keep each feature to at most",
+    "rules for the format",
+    "a program checks them",
+    "the format checker",
+    "write the digest of the focus area",
+)
+_FEATURE_BLOCK = re.compile(r"^---\s*Feature \d+ of \d+\s*---", re.MULTILINE | re.IGNORECASE)
+#: least words of its own (CJK characters count half) a feature section needs
+MIN_SECTION_WORDS = 3
+#: words too common in release notes to show a section is about its feature (5-letter stems)
+_COMMON = frozenset(
+    w[:5]
+    for w in [
+        "about",
+        "after",
+        "allow",
+        "allows",
+        "also",
+        "available",
+        "before",
+        "because",
+        "being",
+        "browser",
+        "browsers",
+        "build",
+        "change",
+        "changes",
+        "chrome",
+        "chromium",
+        "could",
+        "developer",
+        "developers",
+        "does",
+        "each",
+        "enable",
+        "enabled",
+        "feature",
+        "features",
+        "from",
+        "have",
+        "help",
+        "helps",
+        "into",
+        "make",
+        "makes",
+        "more",
+        "most",
+        "must",
+        "now",
+        "only",
+        "other",
+        "page",
+        "pages",
+        "release",
+        "released",
+        "should",
+        "some",
+        "such",
+        "support",
+        "supported",
+        "supports",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "used",
+        "user",
+        "users",
+        "using",
+        "version",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "would",
+        "able",
+        "better",
+        "like",
+        "just",
+        "well",
+        "very",
+        "same",
+        "both",
+        "over",
+        "under",
+        "what",
+        "your",
+        "site",
+        "sites",
+        "thing",
+        "things",
+        "work",
+        "works",
+    ]
+)
 
 #: tags never accepted, even when the input mentions them unquoted
 _NEVER_TAGS = frozenset(
@@ -41,6 +164,10 @@ class Verdict:
 
     markdown: str
     problems: tuple[str, ...] = ()
+    #: repairs applied before the checks (``repair.REPAIR_KINDS``)
+    repairs: tuple[str, ...] = ()
+    #: feature titles whose section is absent or unusable (no prose, echo, off-topic)
+    missing: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -56,10 +183,15 @@ class Heading:
     text: str
 
 
+def strip_reasoning(text: str) -> str:
+    """``text`` with LF line ends, without a leading think block, stripped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _THINK.sub("", text, count=1).strip()
+
+
 def clean_reply(text: str) -> str:
     """Undo harmless wrapping models add: CRLF, a leading think block, a whole-reply code fence."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _THINK.sub("", text, count=1).strip()
+    text = strip_reasoning(text)
     wrapped = _WRAPPED.match(text)
     if wrapped and "```" not in wrapped.group(1):
         text = wrapped.group(1).strip()
@@ -165,23 +297,156 @@ def common_problems(
     return problems
 
 
+def echoes(text: str) -> tuple[str, ...]:
+    """The prompt markers and instruction phrases ``text`` repeats (outside code)."""
+    body = prose(text).casefold()
+    found = [m for m in ECHO_MARKERS if m.casefold() in body]
+    if _FEATURE_BLOCK.search(body):
+        found.append("--- Feature N of M ---")
+    return tuple(found)
+
+
+def own_words(section: str) -> int:
+    """Words of prose in a section body: link-only lines and code blocks excluded."""
+    lines = [line for line in prose_lines(section) if not _LINK_ONLY.match(line)]
+    body = _LINK_TARGET.sub("]", "\n".join(lines))
+    body = _BARE_URL.sub(" ", body)
+    return len(_WORD.findall(body)) + len(_CJK.findall(body)) // 2
+
+
+def terms(text: str) -> frozenset[str]:
+    """Substantive terms of a text: code identifiers whole, other words by a 5-letter stem."""
+    found = {span.strip().casefold() for span in _CODE_SPAN.findall(text) if span.strip()}
+    for word in _WORD.findall(_CODE_SPAN.sub(lambda m: " " + m.group(1) + " ", text)):
+        stem = word.casefold()[:5]
+        if len(word) >= 4 and stem not in _COMMON:
+            found.add(stem)
+    return frozenset(found)
+
+
+def sections(text: str) -> dict[str, str]:
+    """Level-2 sections by their loosely normalised heading: the body up to the next level-2."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in prose_and_code_lines(text):
+        match = _HEADING.match(line[1]) if not line[0] else None
+        if match and len(match.group(1)) <= 2:
+            current = found.setdefault(normalise_title(match.group(2)), [])
+            continue
+        if current is not None:
+            current.append(line[1])
+    return {key: "\n".join(body) for key, body in found.items()}
+
+
+def prose_and_code_lines(text: str) -> Iterator[tuple[bool, str]]:
+    """Every line of ``text`` with whether it belongs to a fenced code block."""
+    fence: str | None = None
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence is None and opened:
+            fence = opened.group(1)[0] * len(opened.group(1))
+            yield True, line
+        elif fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+            yield True, line
+        else:
+            yield False, line
+
+
+def section_problems(
+    text: str, titles: tuple[str, ...], sources: Mapping[str, str] | None
+) -> tuple[list[str], tuple[str, ...]]:
+    """Problems of the feature sections and the titles they make missing.
+
+    A section is unusable when it echoes the prompt, has fewer than ``MIN_SECTION_WORDS``
+    words of its own, or (given the release-note ``sources`` per title) shares no
+    substantive term with its feature's text.
+    """
+    found = sections(text)
+    echoed: list[str] = []
+    empty: list[str] = []
+    unrelated: list[str] = []
+    for title in titles:
+        body = found.get(normalise_title(title))
+        if body is None:
+            continue
+        if echoes(body):
+            echoed.append(title)
+        elif own_words(body) < MIN_SECTION_WORDS:
+            empty.append(title)
+        elif sources and title in sources and not terms(_own_prose(body)) & terms(sources[title]):
+            unrelated.append(title)
+    problems: list[str] = []
+    if echoed:
+        problems.append(
+            "these sections repeat the prompt's instructions instead of describing the "
+            f"feature: {_shown(echoed, 8)}"
+        )
+    if empty:
+        problems.append(
+            f"these sections have no prose of their own (only a heading or links): "
+            f"{_shown(empty, 8)}"
+        )
+    if unrelated:
+        problems.append(
+            "these sections do not mention anything from their feature's release note "
+            f"(no title word, API or code name): {_shown(unrelated, 8)}"
+        )
+    return problems, tuple(dict.fromkeys((*echoed, *empty, *unrelated)))
+
+
+def _own_prose(section: str) -> str:
+    lines = [line for line in section.split("\n") if not _LINK_ONLY.match(line)]
+    return _BARE_URL.sub(" ", _LINK_TARGET.sub("]", "\n".join(lines)))
+
+
 def check_english(
-    reply: str, titles: tuple[str, ...], allowed_urls: set[str], *, max_chars: int
+    reply: str,
+    titles: tuple[str, ...],
+    allowed_urls: set[str],
+    *,
+    max_chars: int,
+    sources: Mapping[str, str] | None = None,
 ) -> Verdict:
-    """Check an English digest reply against the feature titles and the input URLs."""
+    """Check an English digest reply against the feature titles and the input URLs.
+
+    ``sources`` (title → release-note text) enables the check that each section is about its
+    feature; without it only the structure, echo and empty-section checks apply.
+    """
     text = clean_reply(reply)
     problems = common_problems(text, max_chars, html_tags("\n".join(titles)))
     if problems == ["the reply is empty"]:
-        return Verdict(text, tuple(problems))
-    problems += _heading_problems(text, titles)
+        return Verdict(text, tuple(problems), missing=titles)
+    heading_problems, absent = _heading_problems(text, titles)
+    problems += heading_problems
+    content_problems, unusable = section_problems(text, titles, sources)
+    problems += content_problems
+    preamble = _preamble(text)
+    if echoes(preamble):
+        problems.append(
+            f"the reply repeats the prompt's instructions or markers ({_shown(echoes(preamble))})"
+        )
     allowed = {normalise_url(u) for u in allowed_urls}
     unknown = link_targets(text) - allowed
     if unknown:
         problems.append(f"the reply links to URLs that are not in the input: {_shown(unknown)}")
-    return Verdict(text, tuple(problems))
+    missing = tuple(t for t in titles if t in set(absent) | set(unusable))
+    return Verdict(text, tuple(problems), missing=missing)
 
 
-def _heading_problems(text: str, titles: tuple[str, ...]) -> list[str]:
+def _preamble(text: str) -> str:
+    """The text before the first level-2 heading (and any level-1 heading's section)."""
+    lines: list[str] = []
+    for code, line in prose_and_code_lines(text):
+        match = None if code else _HEADING.match(line)
+        if match and len(match.group(1)) == 2:
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _heading_problems(text: str, titles: tuple[str, ...]) -> tuple[list[str], list[str]]:
     wanted = {normalise_title(t): t for t in titles}
     seen: dict[str, int] = {}
     extra: list[str] = []
@@ -195,6 +460,7 @@ def _heading_problems(text: str, titles: tuple[str, ...]) -> list[str]:
             extra.append(heading.text)
     problems: list[str] = []
     missing = [title for key, title in wanted.items() if key not in seen]
+    doubled_titles = [wanted[key] for key, count in seen.items() if count > 1]
     if missing:
         problems.append(f"these features have no '## <title>' heading: {_shown(missing, 8)}")
     doubled = [wanted[key] for key, count in seen.items() if count > 1]
@@ -204,7 +470,7 @@ def _heading_problems(text: str, titles: tuple[str, ...]) -> list[str]:
         problems.append(
             "these level-2 headings are not feature titles from the input: " + _shown(extra)
         )
-    return problems
+    return problems, [*missing, *doubled_titles]
 
 
 def check_chinese(reply: str, english: str, *, max_chars: int) -> Verdict:
@@ -213,6 +479,11 @@ def check_chinese(reply: str, english: str, *, max_chars: int) -> Verdict:
     problems = common_problems(text, max_chars, html_tags(english))
     if problems == ["the reply is empty"]:
         return Verdict(text, tuple(problems))
+    echoed = echoes(text)
+    if echoed:
+        problems.append(
+            f"the reply repeats the prompt's instructions or markers ({_shown(echoed)})"
+        )
     source_levels = [h.level for h in headings(english)]
     levels = [h.level for h in headings(text)]
     if levels != source_levels:

@@ -14,7 +14,9 @@ layout: digest
 ---
 <markdown body>
 ```
-The writer is the digest run; the readers are the pages generator and the MCP resources.
+``reason`` and ``repairs`` (the kinds of format repair applied to the model's reply) appear only
+when there is something to say. The writer is the digest run; the readers are the pages
+generator and the MCP resources.
 """
 
 from typing import Any, cast
@@ -47,6 +49,8 @@ def render_digest_file(digest: AreaDigest) -> bytes:
     }
     if digest.reason:
         front["reason"] = digest.reason
+    if digest.repairs:
+        front["repairs"] = list(digest.repairs)
     head = yaml.dump(front, Dumper=_SafeDumper, allow_unicode=True, sort_keys=False, width=1000)
     body = digest.markdown if digest.markdown.endswith("\n") else digest.markdown + "\n"
     return (_FENCE + head + _FENCE + "\n" + body).encode("utf-8")
@@ -84,6 +88,14 @@ def parse_digest_file(data: bytes, *, source: str = "<digest>") -> AreaDigest:
             reason=str(front.get("reason", "")),
             title=str(front.get("title", "")),
             generated_at=str(front.get("generated_at", "")),
+            repairs=_repairs(front.get("repairs")),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise ParseError(f"front matter field invalid: {exc}", source=source, line=1) from None
+
+
+def _repairs(raw: object) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        return ()
+    items: list[object] = raw  # pyright: ignore[reportUnknownVariableType]
+    return tuple(str(kind) for kind in items)

@@ -1,16 +1,27 @@
 """A digest run as a sans-I/O state machine: LLM requests out, replies (or failures) in.
 
-Per area: English generation → check → one corrective retry with the problems stated →
+Per area: English generation → repair → check → one corrective retry with the problems stated →
 deterministic fallback; then the Chinese translation of the final English → check → one retry →
-fallback. An area's Chinese item becomes ready the moment its English is final (no stage
-barrier). Drivers (``runs/driver.py``) move requests and replies; this module does no I/O, keeps
-no clock; ``digest.codec`` gives its state a JSON form, so a run can continue in a later round
-or after a restart.
+fallback. A reply that gets some features right keeps them: the retry asks only for the missing
+features, and what is still missing then is filled from the release notes, marked per section
+(status ``partial``); a last translation attempt keeps its translated sections and leaves the
+rest in English, marked. An area's Chinese item becomes ready the moment its English is final
+(no stage barrier). Drivers (``runs/driver.py``) move requests and replies; this module does no
+I/O, keeps no clock; ``digest.codec`` gives its state a JSON form, so a run can continue in a
+later round or after a restart.
 """
 
 from dataclasses import replace
 
 from webplatform_digest.digest.checks import Verdict
+from webplatform_digest.digest.partial import (
+    assemble_chinese,
+    assemble_english,
+    english_parts,
+    restricted,
+    usable_chinese,
+    usable_english,
+)
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.prompts import (
     Subject,
@@ -18,6 +29,7 @@ from webplatform_digest.digest.prompts import (
     chinese_retry_request,
     digest_title,
     empty_page,
+    english_focused_request,
     english_request,
     english_retry_request,
     fallback_chinese,
@@ -59,7 +71,9 @@ _STAGES = {
 _SEVERITY = (
     DigestStatus.ERROR,
     DigestStatus.FALLBACK,
+    DigestStatus.PARTIAL,
     DigestStatus.RETRIED,
+    DigestStatus.REPAIRED,
     DigestStatus.OK,
     DigestStatus.CACHED,
     DigestStatus.EMPTY,
@@ -153,6 +167,8 @@ class DigestRun:
         if item.language is Language.EN:
             if item.attempt == 1:
                 return english_request(subject, options)
+            if item.wanted:
+                return english_focused_request(subject, item.wanted, options)
             return english_retry_request(subject, item.previous, item.problems, options)
         english = self._items[(item.area, Language.EN)].markdown
         if item.attempt == 1:
@@ -207,15 +223,15 @@ class DigestRun:
             item.reason = "offline digest (no LLM)"
             return
         verdict = self._check(item, reply.text)
+        if self._partly(item, reply, verdict, stage):
+            return
         if verdict.ok:
-            status = DigestStatus.RETRIED if item.attempt > 1 else DigestStatus.OK
-            if reply.cached and item.attempt == 1:
-                status = DigestStatus.CACHED
-            outcome = "cached" if status is DigestStatus.CACHED else "ok"
+            status = _accepted_status(item.attempt, reply.cached, verdict.repairs)
             reason = "; ".join(item.problems) if item.attempt > 1 else ""
-            self._record(item, stage, outcome, reason)
+            self._record(item, stage, _OUTCOMES.get(status, "ok"), _stage_reason(verdict, reason))
             self._finish(item, verdict.markdown, status, self.plan.backend)
             item.reason = f"corrected after: {reason}" if reason else ""
+            item.repairs = verdict.repairs
         elif item.attempt == 1:
             self._record(item, stage, "retried", "; ".join(verdict.problems))
             item.previous, item.problems, item.phase = reply.text, verdict.problems, Phase.READY
@@ -224,9 +240,81 @@ class DigestRun:
             reason = "still invalid after a corrective retry: " + verdict.problems[0]
             self._fallback(item, reason, fallback)
 
+    def _partly(self, item: ItemState, reply: LLMReply, verdict: Verdict, stage: str) -> bool:
+        """Partial acceptance took the reply (True), or the usual path applies (False)."""
+        if item.language is Language.EN:
+            return bool(item.wanted or not verdict.ok) and self._partly_answered(
+                item, reply, verdict, stage
+            )
+        return item.attempt > 1 and not verdict.ok and self._partly_translated(item, verdict, stage)
+
+    def _partly_answered(
+        self, item: ItemState, reply: LLMReply, verdict: Verdict, stage: str
+    ) -> bool:
+        """Partial acceptance of an English reply; False leaves the usual path to it."""
+        subject = self._subjects[item.area]
+        if item.wanted:  # the focused retry: whatever it got right joins the kept sections
+            written = english_parts(verdict, item.wanted) if verdict.ok else {}
+            if not verdict.ok and (
+                usable := usable_english(restricted(subject, item.wanted), verdict)
+            ):
+                written = usable[1]
+            self._finish_parts(item, written, stage, verdict, "; ".join(verdict.problems))
+            return True
+        usable = usable_english(subject, verdict)
+        if usable is None:
+            return False
+        item.kept_preamble, item.kept = usable
+        item.repairs = verdict.repairs  # the kept sections' repairs count for the digest
+        if item.attempt == 1:
+            item.wanted = verdict.missing
+            reason = f"partial: {len(verdict.missing)} of {len(subject.titles)} features missing"
+            self._record(item, stage, "retried", f"{reason}; " + "; ".join(verdict.problems))
+            item.previous, item.problems, item.phase = reply.text, verdict.problems, Phase.READY
+            return True
+        self._finish_parts(item, {}, stage, verdict, "; ".join(verdict.problems))
+        return True
+
+    def _finish_parts(
+        self, item: ItemState, written: dict[str, str], stage: str, verdict: Verdict, why: str
+    ) -> None:
+        """The English digest from the kept and newly written sections, the rest filled."""
+        subject = self._subjects[item.area]
+        repairs = tuple(dict.fromkeys((*item.repairs, *verdict.repairs)))
+        markdown, filled = assemble_english(subject, item.kept_preamble, {**item.kept, **written})
+        if filled:
+            status = DigestStatus.PARTIAL
+            reason = (
+                f"{len(filled)} of {len(subject.titles)} sections written without an LLM: "
+                + ", ".join(filled)
+            )
+        else:
+            status = DigestStatus.REPAIRED if repairs else DigestStatus.RETRIED
+            reason = "corrected after: " + "; ".join(item.problems)
+        self._record(item, stage, _OUTCOMES.get(status, "ok"), _listed(repairs, why or reason))
+        self._finish(item, markdown, status, self.plan.backend)
+        item.reason, item.repairs = reason[:500], repairs
+
+    def _partly_translated(self, item: ItemState, verdict: Verdict, stage: str) -> bool:
+        """Keep the translated sections of a last translation attempt; False if none."""
+        english = self._items[(item.area, Language.EN)].markdown
+        good = usable_chinese(english, verdict)
+        if good is None:
+            return False
+        left = good.count(False)
+        reason = f"{left} of {len(good)} sections kept in English (not translated)"
+        self._record(item, stage, "partial", _listed(verdict.repairs, reason))
+        self._finish(item, assemble_chinese(english, verdict.markdown, good), DigestStatus.PARTIAL,
+                     self.plan.backend)  # fmt: skip
+        item.reason, item.repairs = reason, verdict.repairs
+        return True
+
     def _check(self, item: ItemState, text: str) -> Verdict:
         if item.language is Language.EN:
-            return validate_english(self._subjects[item.area], text)
+            subject = self._subjects[item.area]
+            return validate_english(
+                restricted(subject, item.wanted) if item.wanted else subject, text
+            )
         return validate_chinese(self._items[(item.area, Language.EN)].markdown, text)
 
     def _failed(self, item: ItemState, reason: str, fallback: str) -> None:
@@ -240,6 +328,9 @@ class DigestRun:
         return fallback_chinese(self._items[(item.area, Language.EN)].markdown)
 
     def _fallback(self, item: ItemState, reason: str, text: str | None = None) -> None:
+        if item.kept:  # the good sections of an earlier reply are still worth keeping
+            self._finish_parts(item, {}, _STAGES[item.language][2], Verdict(""), reason)
+            return
         self._record(item, _STAGES[item.language][2], "fallback", reason)
         text = self._fallback_text(item) if text is None else text
         self._finish(item, text, DigestStatus.FALLBACK, FALLBACK_BACKEND)
@@ -255,7 +346,8 @@ class DigestRun:
         self, item: ItemState, markdown: str, status: DigestStatus, backend: str = FALLBACK_BACKEND
     ) -> None:
         item.markdown, item.status, item.phase, item.backend = markdown, status, Phase.DONE, backend
-        item.previous = ""
+        item.previous, item.repairs = "", ()
+        item.kept_preamble, item.kept, item.wanted = "", {}, ()
         self._last = f"{item.area} {item.language.value}: {status.value}"
 
     def _after(self, item: ItemState) -> None:
@@ -391,4 +483,33 @@ def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
         backend=item.backend,
         reason=item.reason,
         title=digest_title(subject, item.language),
+        repairs=item.repairs,
     )
+
+
+#: the stage outcome recorded for an accepted reply's status
+_OUTCOMES = {
+    DigestStatus.CACHED: "cached",
+    DigestStatus.REPAIRED: "repaired",
+    DigestStatus.PARTIAL: "partial",
+}
+
+
+def _accepted_status(attempt: int, cached: bool, repairs: tuple[str, ...]) -> DigestStatus:
+    if cached and attempt == 1:
+        return DigestStatus.CACHED  # the written file keeps its own status (runs/output.py)
+    if repairs:
+        return DigestStatus.REPAIRED
+    return DigestStatus.RETRIED if attempt > 1 else DigestStatus.OK
+
+
+def _stage_reason(verdict: Verdict, reason: str) -> str:
+    """The outcome's reason; repairs are listed first as ``repairs: kind, kind``."""
+    return _listed(verdict.repairs, reason)
+
+
+def _listed(repairs: tuple[str, ...], reason: str) -> str:
+    if not repairs:
+        return reason
+    listed = "repairs: " + ", ".join(repairs)
+    return f"{listed}; {reason}" if reason else listed

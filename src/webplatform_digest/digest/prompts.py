@@ -13,6 +13,7 @@ from importlib import resources
 from string import Template
 
 from webplatform_digest.digest.checks import Verdict, check_chinese, check_english
+from webplatform_digest.digest.repair import repair_chinese, repair_english
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.models import AreaData, Channel, Feature, Language
 
@@ -28,6 +29,9 @@ _LINK_LINE = re.compile(r"^\s*(?:\[[^\]]*\]\([^)]*\)\s*\|?\s*)+$")
 _BODY_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)")
 _BODY_URL = re.compile(r"https?://[^\s<>()\[\]`\"']+")
 _BODY_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_CJK_CHAR = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+#: characters per token of English text and markdown (a common rule of thumb)
+CHARS_PER_TOKEN = 4
 
 UNTRANSLATED_BANNER = (
     "> **未翻译（Untranslated）**：自动翻译暂不可用，以下为英文原文。"
@@ -45,6 +49,17 @@ def prompt_text(name: str) -> str:
     """
     files = resources.files("webplatform_digest").joinpath("data", "prompts", f"{name}.md")
     return files.read_text(encoding="utf-8").strip()
+
+
+def estimate_tokens(text: str) -> int:
+    """A simple token estimate: one per CJK character, one per four other characters."""
+    cjk = len(_CJK_CHAR.findall(text))
+    return cjk + -(-(len(text) - cjk) // CHARS_PER_TOKEN)
+
+
+def prompt_tokens(request: LLMRequest) -> int:
+    """Estimated prompt size of a request: the system prompt and every message."""
+    return estimate_tokens(request.system) + sum(estimate_tokens(m.text) for m in request.messages)
 
 
 def _render(name: str, **values: object) -> str:
@@ -180,6 +195,24 @@ def english_retry_request(
     return _corrective(first, previous, correction, "english_retry")
 
 
+def english_focused_request(
+    subject: Subject, missing: tuple[str, ...], options: RequestOptions
+) -> LLMRequest:
+    """The focused retry: a fresh request for only the features a reply missed.
+
+    The request's fallback stays the whole area's deterministic digest (what the offline
+    backend answers and what a failed run falls back to).
+    """
+    wanted = set(missing)
+    features = tuple(f for f in subject.data.features if f.title.strip() in wanted)
+    focused = replace(subject, data=replace(subject.data, features=features))
+    first = english_request(focused, options)
+    return replace(
+        first,
+        meta=replace(first.meta, stage="english_retry", fallback=fallback_english(subject)),
+    )
+
+
 def _corrective(first: LLMRequest, previous: str, correction: str, stage: str) -> LLMRequest:
     """The first request continued by the rejected reply and the correction, as ``stage``."""
     return replace(
@@ -230,18 +263,35 @@ def chinese_retry_request(
 
 
 def validate_english(subject: Subject, reply: str) -> Verdict:
-    """Check an English reply: feature headings, input-only links, structure, length."""
-    return check_english(
-        reply,
+    """Repair, then check an English reply: feature headings, input-only links, structure,
+    length, and sections that are about their features."""
+    urls = allowed_urls(subject.data)
+    repaired = repair_english(reply, subject.titles, urls)
+    verdict = check_english(
+        repaired.markdown,
         subject.titles,
-        allowed_urls(subject.data),
+        urls,
         max_chars=max_chars(len(subject.titles)),
+        sources=feature_sources(subject),
     )
+    return replace(verdict, repairs=repaired.kinds)
 
 
 def validate_chinese(english: str, reply: str) -> Verdict:
-    """Check a Chinese reply: same heading levels, same URL set, enough CJK text."""
-    return check_chinese(reply, english, max_chars=3 * len(english) + 3000)
+    """Repair, then check a Chinese reply: same heading levels, same URL set, enough CJK text."""
+    repaired = repair_chinese(reply, english)
+    verdict = check_chinese(repaired.markdown, english, max_chars=3 * len(english) + 3000)
+    return replace(verdict, repairs=repaired.kinds)
+
+
+def feature_sources(subject: Subject) -> dict[str, str]:
+    """The release-note text of each feature title: the title, the bodies and link labels."""
+    found: dict[str, list[str]] = {}
+    for feature in subject.data.features:
+        parts = found.setdefault(feature.title.strip(), [feature.title])
+        parts.append(feature.body)
+        parts.extend(link.title for link in feature.links)
+    return {title: "\n".join(parts) for title, parts in found.items()}
 
 
 def fallback_english(subject: Subject) -> str:
@@ -254,11 +304,12 @@ def fallback_english(subject: Subject) -> str:
         f"{release_label(data.version, data.channel)} lists {count} "
         f"change{'s' if count != 1 else ''} in {subject.name}."
     )
-    sections = [_fallback_section(subject, title) for title in subject.titles]
+    sections = [fallback_section(subject, title) for title in subject.titles]
     return "\n\n".join([OFFLINE_NOTE, intro, *sections]) + "\n"
 
 
-def _fallback_section(subject: Subject, title: str) -> str:
+def fallback_section(subject: Subject, title: str) -> str:
+    """The deterministic section of one feature title: heading, body, links."""
     features = [f for f in subject.data.features if f.title.strip() == title]
     parts = [f"## {title}"]
     for feature in features:

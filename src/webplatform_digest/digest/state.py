@@ -5,7 +5,7 @@ everything else here is a frozen value the drivers see.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +81,12 @@ class ItemState:
     status: DigestStatus | None = None
     reason: str = ""
     backend: str = ""
+    repairs: tuple[str, ...] = ()
+    #: partial acceptance: the overview and the good sections of a rejected English reply
+    kept_preamble: str = ""
+    kept: dict[str, str] = field(default_factory=dict[str, str])
+    #: the feature titles a focused retry asks for
+    wanted: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready state."""
@@ -95,7 +101,18 @@ class ItemState:
             "status": self.status.value if self.status else None,
             "reason": self.reason,
             "backend": self.backend,
+        } | self._partial_json()
+
+    def _partial_json(self) -> dict[str, Any]:
+        """The repair and partial-acceptance keys, only where set: a snapshot of a run that
+        needed neither stays byte-identical to schema 1 as first stored."""
+        extra: dict[str, Any] = {
+            "repairs": list(self.repairs),
+            "kept_preamble": self.kept_preamble,
+            "kept": dict(self.kept),
+            "wanted": list(self.wanted),
         }
+        return {key: value for key, value in extra.items() if value}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> "ItemState":
@@ -111,6 +128,10 @@ class ItemState:
             status=DigestStatus(raw["status"]) if raw["status"] else None,
             reason=str(raw["reason"]),
             backend=str(raw["backend"]),
+            repairs=tuple(str(k) for k in raw.get("repairs", ())),
+            kept_preamble=str(raw.get("kept_preamble", "")),
+            kept={str(k): str(v) for k, v in dict(raw.get("kept", {})).items()},
+            wanted=tuple(str(t) for t in raw.get("wanted", ())),
         )
 
 

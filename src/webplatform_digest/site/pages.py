@@ -36,6 +36,8 @@ LABELS: dict[Language, dict[str, str]] = {
         "switch": "中文",
         "none": "No digests yet.",
         "status_fallback": "Written without an LLM: a deterministic digest of the release notes.",
+        "status_partial": "Partly written without an LLM: the marked sections repeat the "
+        "release notes (or stay in English) because the model's text for them was unusable.",
         "status_error": "The digest could not be written; this page shows what is available.",
         "status_empty": "This release has no changes in this area.",
     },
@@ -58,6 +60,8 @@ LABELS: dict[Language, dict[str, str]] = {
         "switch": "English",
         "none": "暂无摘要。",
         "status_fallback": "本摘要未使用 LLM，由发布说明直接生成（确定性摘要）。",
+        "status_partial": "本摘要部分内容未使用 LLM：标注的小节直接取自发布说明"
+        "（或保留英文原文）。",
         "status_error": "未能生成本摘要，本页显示现有内容。",
         "status_empty": "此版本在该领域没有更新。",
     },
@@ -224,6 +228,8 @@ def _digest(model: SiteModel, page: PageRef) -> PageContent:
 def _status_notice(status: DigestStatus, language: Language) -> str:
     if status is DigestStatus.FALLBACK:
         return label(language, "status_fallback")
+    if status is DigestStatus.PARTIAL:
+        return label(language, "status_partial")
     if status is DigestStatus.ERROR:
         return label(language, "status_error")
     if status is DigestStatus.EMPTY:

@@ -7,6 +7,7 @@ Area ids come from the configured focus-area catalogue, passed in by the caller.
 
 from collections.abc import Iterable
 
+from webplatform_digest.digest.repair import REPAIR_KINDS as REPAIR_KINDS
 from webplatform_digest.events import OUTCOMES, STAGES
 
 OTHER = "other"
@@ -24,7 +25,7 @@ TOOLS = (
 )
 TOOL_OUTCOMES = ("ok", "error")
 LANGUAGES = ("en", "zh", "all")
-AREA_OUTCOMES = ("ok", "retried", "fallback", "error", "cached", "empty")
+AREA_OUTCOMES = ("ok", "retried", "repaired", "partial", "fallback", "error", "cached", "empty")
 STAGE_OUTCOMES = (*OUTCOMES, "empty")
 RETRY_REASONS = ("timeout", "backend_error", "circuit_open", "rate_limited", "invalid_reply")
 #: the governor reports the error class that caused a retry
@@ -72,6 +73,18 @@ def bounded(value: str, allowed: Iterable[str]) -> str:
 def language_label(language: str) -> str:
     """``en``/``zh`` as given; empty (area or run totals) → ``all``; anything else → ``other``."""
     return "all" if not language else bounded(language, LANGUAGES)
+
+
+def repair_kinds(reason: str) -> tuple[str, ...]:
+    """The repair kinds a stage reason lists (``repairs: chatter, heading_level; …``), bounded.
+
+    The digest run reports an accepted reply's repairs in its stage outcome's reason.
+    """
+    head = reason.split(";", 1)[0].strip()
+    if not head.startswith("repairs:"):
+        return ()
+    kinds = (k.strip() for k in head.removeprefix("repairs:").split(","))
+    return tuple(bounded(k, REPAIR_KINDS) for k in kinds if k)
 
 
 def retry_reason(reason: str) -> str:

@@ -55,6 +55,7 @@ from webplatform_digest.telemetry.labels import (
     FETCH_OUTCOMES,
     OTHER,
     PROGRESS_OUTCOMES,
+    REPAIR_KINDS,
     RETRY_REASONS,
     RUN_STATUSES,
     STAGE_LANGUAGES,
@@ -65,6 +66,7 @@ from webplatform_digest.telemetry.labels import (
     WRITE_OUTCOMES,
     bounded,
     language_label,
+    repair_kinds,
     retry_reason,
 )
 
@@ -172,6 +174,10 @@ class PrometheusHook:
         self.area_results = _counter(
             r, "area_results", "Areas finished by digest runs, by catalogue area and final "
             "outcome.", ("area", "outcome"),
+        )  # fmt: skip
+        self.digest_repairs = _counter(
+            r, "digest_repairs", "Format repairs applied to accepted LLM replies, by language "
+            "and kind.", ("language", "kind"),
         )  # fmt: skip
         self.runs = _counter(r, "runs", "Digest runs finished, by status.", ("status",))
         self.runs_in_progress = _gauge(r, "runs_in_progress", "Digest runs not yet finished.")
@@ -292,6 +298,9 @@ class PrometheusHook:
             self.cache_lookups.labels(cache, "miss")
         for status in RUN_STATUSES:
             self.runs.labels(status)
+        for language in ("en", "zh"):
+            for kind in REPAIR_KINDS:
+                self.digest_repairs.labels(language, kind)
         self._initialise_io()
 
     def _initialise_io(self) -> None:
@@ -334,6 +343,9 @@ class PrometheusHook:
         self._child(self.stage_duration, stage, language_label(event.language), outcome).observe(
             max(0.0, event.seconds), exemplar
         )
+        if outcome == "repaired":
+            for kind in repair_kinds(event.reason):
+                self._child(self.digest_repairs, language_label(event.language), kind).inc()
         if event.stage == "area_total":
             area = bounded(event.area, self._areas)
             self._child(self.area_results, area, bounded(event.outcome, AREA_OUTCOMES)).inc()
