@@ -15,6 +15,7 @@ from string import Template
 from webplatform_digest.digest.checks import Verdict, check_chinese, check_english
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.models import AreaData, Channel, Feature, Language
+from webplatform_digest.releases.code import code_segments, fence_code
 
 #: words per feature the prompt asks for (small areas / large areas)
 WORDS_PER_FEATURE = (150, 80)
@@ -272,18 +273,32 @@ def _fallback_section(subject: Subject, title: str) -> str:
 
 
 def clean_body(body: str) -> str:
-    """A feature body without its link row (listed apart), inner headings as bold lines, capped."""
+    """A feature body without its link row (listed apart), inner headings as bold lines, capped;
+    code fenced with its language and kept verbatim (never rewritten, never cut)."""
+    parts: list[str] = []
+    size = 0
+    for is_code, segment in code_segments(fence_code(body.strip())):
+        if is_code and size + len(segment) > 2 * MAX_BODY_CHARS:
+            parts.append("…")  # a block is shown whole or not at all
+            break
+        if not is_code:
+            segment = _clean_prose(segment)
+            if size + len(segment) > MAX_BODY_CHARS:
+                parts.append(segment[: max(0, MAX_BODY_CHARS - size)].rsplit(" ", 1)[0] + " …")
+                break
+        parts.append(segment)
+        size += len(segment)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(parts)).strip()
+
+
+def _clean_prose(text: str) -> str:
     lines: list[str] = []
-    for line in body.strip().split("\n"):
+    for line in text.split("\n"):
         if _LINK_LINE.match(line):
             continue
         heading = _BODY_HEADING.match(line)
         lines.append(f"**{heading.group(1)}**" if heading else line)
-    text = "\n".join(lines).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    if len(text) > MAX_BODY_CHARS:
-        text = text[:MAX_BODY_CHARS].rsplit(" ", 1)[0] + " …"
-    return text
+    return "\n".join(lines)
 
 
 def _label(text: str) -> str:

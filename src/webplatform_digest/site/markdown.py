@@ -8,7 +8,9 @@ extensions. The body is therefore re-emitted so that:
   attribute lists, no ``{::nomarkdown}``;
 * no ``<`` or ``>`` of the text survives (``&lt;``/``&gt;``): no tags, comments or raw blocks;
 * code spans and fenced blocks become our own ``<code>``/``<pre>`` elements whose content is
-  escaped as entities (shown exactly, parsed by neither Liquid nor kramdown);
+  escaped as entities (shown exactly, parsed by neither Liquid nor kramdown); indented code
+  blocks are fenced first (``releases.code.fence_code``), because inside kramdown's own code
+  block the entities below would show literally;
 * links are rebuilt only for ``http``, ``https`` and ``mailto`` targets; other targets lose the
   link and keep the text; images become links to the image; reference links are inlined;
 * every other ``[``, ``]``, backtick, backslash and ``$`` (math) is escaped.
@@ -20,6 +22,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote
+
+from webplatform_digest.releases.code import fence_code
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _REFERENCE = re.compile(
@@ -36,6 +40,7 @@ _LINK = re.compile(
 _BACKTICKS = re.compile(r"`+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
+_INDENTED = re.compile(r"^(?: {4}|\t)[ \t]*\S", re.MULTILINE)
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
 
 _TEXT_ESCAPES = str.maketrans(
@@ -220,6 +225,8 @@ def _references(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 def neutralise_markdown(markdown: str) -> str:
     """Untrusted markdown re-emitted so Liquid and kramdown render it as inert content."""
     text = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\r", "\n"))
+    if _INDENTED.search(text):  # indented code would show our escapes literally: fence it
+        text = fence_code(text)
     lines = text.split("\n")
     references: dict[str, str] = {}
     if "]:" in text:
