@@ -50,7 +50,7 @@ def test_home_lists_the_latest_release_all_releases_and_all_areas() -> None:
 def test_a_chinese_release_page_marks_links_to_english_only_digests() -> None:
     """Where an area has no Chinese digest, the link goes to English and says so."""
     content = page_content(_model(), PageRef(PageKind.VERSION, Language.ZH, KEY))
-    links = {link.label: link for link in content.sections[0].links}
+    links = {glance.link.label: glance.link for glance in content.glance}
     assert links["CSS 与 UI"].target.language is Language.ZH
     assert links["CSS 与 UI"].note == ""
     assert links["图形与 WebGPU"].target.language is Language.EN

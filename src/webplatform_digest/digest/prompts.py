@@ -35,6 +35,17 @@ UNTRANSLATED_BANNER = (
     "The Chinese translation is not available; the English original follows."
 )
 OFFLINE_NOTE = "_Generated without an LLM from the release-note data (deterministic digest)._"
+OFFLINE_NOTE_ZH = "_本摘要未使用 LLM，由发布说明数据直接生成（确定性摘要）。_"
+#: the fallback's own English sentences and link labels, and what the Chinese page says instead
+_FIXED_ZH = (
+    (
+        re.compile(r"^(Chrome [0-9]+(?: Beta)?) lists ([0-9]+) changes? in .+\.$", re.MULTILINE),
+        r"\1 的发布说明在本领域列出 \2 项更新。",
+    ),
+    (re.compile(r"^- \[Tracking bug( #?[0-9]+)?\]\(", re.MULTILINE), r"- [跟踪问题\1]("),
+    (re.compile(r"^- \[ChromeStatus(?:\.com)? entry\]\(", re.MULTILINE), "- [ChromeStatus 条目]("),
+    (re.compile(r"^- \[Spec(?:ification)?\]\(", re.MULTILINE), "- [规范]("),
+)
 
 
 @cache
@@ -306,8 +317,14 @@ def _label(text: str) -> str:
 
 
 def fallback_chinese(english: str) -> str:
-    """A deterministic, clearly labelled Chinese page: a notice, then the English original."""
-    return f"{UNTRANSLATED_BANNER}\n\n{english.strip()}\n"
+    """A deterministic, clearly labelled Chinese page: a notice, then the English original
+    with the fallback's own sentences and link labels in Chinese (code left as it is)."""
+    parts: list[str] = []
+    for is_code, segment in code_segments(english.strip().replace(OFFLINE_NOTE, OFFLINE_NOTE_ZH)):
+        for pattern, chinese in () if is_code else _FIXED_ZH:
+            segment = pattern.sub(chinese, segment)
+        parts.append(segment)
+    return f"{UNTRANSLATED_BANNER}\n\n{chr(10).join(parts)}\n"
 
 
 def empty_page(subject: Subject, language: Language) -> str:

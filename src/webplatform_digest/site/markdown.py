@@ -19,7 +19,7 @@ Headings, emphasis, lists, tables and block quotes keep their markdown.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -265,7 +265,54 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
+_H2 = re.compile(r"^ {0,3}##[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
+_EMPHASIS = re.compile(r"`+|\*\*|__")
+
+
+def feature_anchor(index: int) -> str:
+    """The id of the ``index``-th (from 1) feature heading of a digest page, in any language."""
+    return f"feature-{index}"
+
+
+def _h2_lines(markdown: str) -> Iterator[tuple[int, str]]:
+    """(line index, heading text) of the level-2 ATX headings outside code, as the neutraliser
+    sees the text (indented code fenced first)."""
+    text = markdown.replace("\r\n", "\n").replace("\r", "\n")
+    if _INDENTED.search(text):
+        text = fence_code(text)
+    fence: str | None = None
+    for index, line in enumerate(text.split("\n")):
+        if fence is not None:
+            fence = None if _closes(line, fence) else fence
+        elif opened := _FENCE.match(line):
+            fence = opened["fence"]
+        elif heading := _H2.match(line):
+            yield index, heading["text"]
+
+
+@lru_cache(maxsize=2048)
+def feature_headings(markdown: str) -> tuple[str, ...]:
+    """The feature titles of a digest: its level-2 headings outside code, as plain text."""
+    return tuple(
+        " ".join(_EMPHASIS.sub("", _CONTROL.sub("", text)).split())
+        for _, text in _h2_lines(markdown)
+    )
+
+
+def with_feature_anchors(neutralised: str) -> str:
+    """Neutralised markdown with ``{#feature-N}`` on its level-2 headings, so the release page
+    and the table of contents can link to each feature (ids are ours, never the model's)."""
+    lines = neutralised.split("\n")
+    count = 0
+    for index, line in enumerate(lines):
+        if heading := _H2.match(line):
+            count += 1
+            lines[index] = f"## {heading['text']} {{#{feature_anchor(count)}}}"
+    return "\n".join(lines)
+
+
 def clear_caches() -> None:
     """Forget rendered markdown (benchmarks measuring a cold start)."""
     neutralise_markdown.cache_clear()
+    feature_headings.cache_clear()
     _plain_line.cache_clear()

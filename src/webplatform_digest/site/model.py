@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.digest.prompts import OFFLINE_NOTE, OFFLINE_NOTE_ZH, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import (
     AREA_ID_PATTERN,
@@ -31,6 +32,7 @@ from webplatform_digest.models import (
     Language,
     ReleaseKey,
 )
+from webplatform_digest.site.markdown import feature_headings
 
 #: ``chrome-144-en.md`` / ``chrome-144-beta-zh.md`` under ``digest_markdown/areas/<area>/``
 DIGEST_NAME = re.compile(r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?-(?P<lang>en|zh)\.md$")
@@ -72,16 +74,52 @@ class Area:
 
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
-    """One digest file found on disk."""
+    """One digest file found on disk.
+
+    ``status`` is the front matter's value as written (statuses the site does not know yet get
+    a generic badge); ``markdown`` is the body without the notices the site shows itself (the
+    untranslated banner, the offline note); ``features`` are its feature headings (level 2)."""
 
     key: ReleaseKey
     area: str
     language: Language
     title: str
-    status: DigestStatus
+    status: str
     backend: str
     markdown: str
     source: PurePosixPath
+    features: tuple[str, ...] = ()
+    untranslated: bool = False
+    generated_at: str = ""
+
+
+#: the front matter's ``status`` line (its value checked before the strict reader sees it)
+_STATUS_LINE = re.compile(rb"^status:[ \t]*(['\"]?)([A-Za-z0-9_-]{1,40})\1[ \t]*$", re.MULTILINE)
+_KNOWN_STATUSES = frozenset(status.value for status in DigestStatus)
+_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z$")
+
+
+def _known_status(data: bytes) -> tuple[bytes, str | None]:
+    """``data`` readable by the digest parser, and the status it names when the parser does not
+    know it (a newer writer's status is shown, not a reason to drop the page)."""
+    end = data.find(b"\n---\n", 3)
+    found = _STATUS_LINE.search(data, 0, max(end, 0))
+    if found is None or found[2].decode() in _KNOWN_STATUSES:
+        return data, None
+    return data[: found.start(2)] + b"ok" + data[found.end(2) :], found[2].decode()
+
+
+def _without_notices(markdown: str) -> tuple[str, bool]:
+    """The body without a leading untranslated banner and offline note; whether it had the
+    banner (the page shows one notice of its own instead)."""
+    text = markdown.lstrip("\n")
+    untranslated = text.startswith(UNTRANSLATED_BANNER)
+    if untranslated:
+        text = text[len(UNTRANSLATED_BANNER) :].lstrip("\n")
+    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH):
+        if text.startswith(note):
+            text = text[len(note) :].lstrip("\n")
+    return text, untranslated
 
 
 def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
@@ -95,7 +133,8 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     area = rel.parent.name
     if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
         raise ParseError("not a digest file name", source=str(rel))
-    digest = parse_digest_file(data, source=str(rel))
+    readable, status = _known_status(data)
+    digest = parse_digest_file(readable, source=str(rel))
     key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
     if (digest.area, digest.version, digest.channel, digest.language.value) != (
         area,
@@ -104,11 +143,21 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
         match["lang"],
     ):
         raise ParseError("front matter does not match the file's location", source=str(rel))
-    markdown = digest.markdown
+    markdown, untranslated = _without_notices(digest.markdown)
     if len(markdown) > MAX_BODY_CHARS:
         markdown = markdown[:MAX_BODY_CHARS] + "\n\n*(digest shortened for the site)*\n"
     return DigestEntry(
-        key, area, digest.language, digest.title, digest.status, digest.backend, markdown, rel
+        key,
+        area,
+        digest.language,
+        digest.title,
+        status or digest.status.value,
+        digest.backend,
+        markdown,
+        rel,
+        feature_headings(markdown),
+        untranslated,
+        digest.generated_at if _TIMESTAMP.fullmatch(digest.generated_at) else "",
     )
 
 
@@ -148,6 +197,10 @@ class PageRef:
         """The same page in another language."""
         return PageRef(self.kind, language, self.release, self.area)
 
+    def with_release(self, release: ReleaseKey) -> "PageRef":
+        """The same page of another release."""
+        return PageRef(self.kind, self.language, release, self.area)
+
 
 @lru_cache(maxsize=16384)
 def page_parts(page: PageRef) -> tuple[str, ...]:
@@ -179,6 +232,17 @@ def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> 
     if name:
         return f"{path}/{name}" if path else name
     return f"{path}/" if path else "./"
+
+
+def feed_path(language: Language, area: str | None = None) -> PurePosixPath:
+    """The Atom feed of the whole site, or of one area, in ``language`` (from the site root)."""
+    base = PurePosixPath("zh") if language is Language.ZH else PurePosixPath()
+    return (base / "areas" / area if area else base) / "feed.xml"
+
+
+def relative_file(source: PageRef, target: PurePosixPath) -> str:
+    """A relative URL from ``source`` to a file given by its path from the site root."""
+    return "/".join([".."] * len(page_parts(source)) + list(target.parts))
 
 
 def release_label(key: ReleaseKey, language: Language) -> str:
@@ -216,6 +280,13 @@ class SiteModel:
     def releases_of(self, area_id: str) -> tuple[ReleaseKey, ...]:
         """Releases with a digest (any language) of ``area_id``, newest first."""
         return tuple(key for key in self.releases if self.has(key, area_id))
+
+    def neighbours(self, key: ReleaseKey) -> tuple[ReleaseKey | None, ReleaseKey | None]:
+        """(the release before ``key``, the release after it) in the site's release order."""
+        index = self.releases.index(key)
+        older = self.releases[index + 1] if index + 1 < len(self.releases) else None
+        newer = self.releases[index - 1] if index > 0 else None
+        return older, newer
 
     def digest_page(self, key: ReleaseKey, area: str, language: Language) -> PageRef | None:
         """The page of a digest in ``language``, else in the other language, else None."""
