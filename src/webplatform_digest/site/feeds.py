@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from xml.sax.saxutils import escape
 
-from webplatform_digest.models import Language
+from webplatform_digest.models import Language, ReleaseKey
 from webplatform_digest.site.model import (
     DigestEntry,
     PageKind,
     PageRef,
     SiteModel,
     feed_path,
+    page_parts,
     release_label,
 )
 from webplatform_digest.site.pages import HTML_LANG, label
@@ -46,7 +47,7 @@ def _absolute(site_path: str) -> str:
 
 def _page_url(page: PageRef) -> str:
     """A page's path from the site root: ``/zh/areas/css/`` or ``/versions/chrome-144/css.html``."""
-    parts = list(page.directory.parts)
+    parts = page_parts(page)
     if page.stem != "index":
         return "/" + "/".join([*parts, f"{page.stem}.html"])
     return "/" + "".join(f"{part}/" for part in parts)
@@ -60,9 +61,8 @@ def _entries(model: SiteModel, language: Language, area: str | None) -> list[Dig
     return [
         entry
         for key in model.releases
-        for candidate in model.areas
-        if area in (None, candidate.id)
-        and (entry := model.digest(key, candidate.id, language)) is not None
+        for candidate in ((area,) if area else model.area_ids)
+        if (entry := model.digests.get((key, candidate, language))) is not None
     ]
 
 
@@ -74,11 +74,10 @@ def _summary(entry: DigestEntry, language: Language) -> str:
     return f"{count}: {'; '.join(entry.features)}" if entry.features else count
 
 
-def _entry(model: SiteModel, entry: DigestEntry) -> str:
+def _entry(entry: DigestEntry, area_label: str) -> str:
     language = entry.language
     page = PageRef(PageKind.DIGEST, language, entry.key, entry.area)
-    area = model.area(entry.area)
-    title = entry.title or f"{area.label(language)} — {release_label(entry.key, language)}"
+    title = entry.title or f"{area_label} — {release_label(entry.key, language)}"
     return "\n".join(
         [
             "<entry>",
@@ -86,23 +85,33 @@ def _entry(model: SiteModel, entry: DigestEntry) -> str:
             f'<link rel="alternate" type="text/html" href="{_absolute(_page_url(page))}"/>',
             f"<id>{_urn(language.value, entry.key.slug, entry.area)}</id>",
             f"<updated>{entry.generated_at or EPOCH}</updated>",
-            f'<category term="{_text(entry.area)}" label="{_text(area.label(language))}"/>',
+            f'<category term="{_text(entry.area)}" label="{_text(area_label)}"/>',
             f"<summary>{_text(_summary(entry, language))}</summary>",
             "</entry>",
         ]
     )
 
 
-def render_feed(model: SiteModel, language: Language, area: str | None = None) -> bytes:
-    """The Atom feed of the site (or of ``area``) in ``language``, newest release first."""
-    entries = _entries(model, language, area)
+def render_feed(
+    model: SiteModel,
+    language: Language,
+    area: str | None = None,
+    entries: dict[tuple[ReleaseKey, str], str] | None = None,
+) -> bytes:
+    """The Atom feed of the site (or of ``area``) in ``language``, newest release first;
+    ``entries`` holds the entry elements already made for this language."""
+    digests = _entries(model, language, area)
+    made = entries if entries is not None else {}
+    for entry in digests:
+        if (entry.key, entry.area) not in made:
+            made[(entry.key, entry.area)] = _entry(entry, model.area(entry.area).label(language))
     path = feed_path(language, area)
     home = PageRef(PageKind.HOME, language) if area is None else PageRef(
         PageKind.AREA, language, area=area
     )  # fmt: skip
     site = label(language, "site")
     title = site if area is None else f"{model.area(area).label(language)} · {site}"
-    updated = max((entry.generated_at for entry in entries if entry.generated_at), default=EPOCH)
+    updated = max((entry.generated_at for entry in digests if entry.generated_at), default=EPOCH)
     lines = [
         "---",
         "layout: null",
@@ -116,7 +125,7 @@ def render_feed(model: SiteModel, language: Language, area: str | None = None) -
         f"<id>{_urn('feed', language.value, area or '')}</id>",
         f"<updated>{updated}</updated>",
         f"<author><name>{_text(site)}</name></author>",
-        *(_entry(model, entry) for entry in entries),
+        *(made[(entry.key, entry.area)] for entry in digests),
         "</feed>",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -136,4 +145,8 @@ def feed_paths(model: SiteModel) -> tuple[PurePosixPath, ...]:
 
 def render_feeds(model: SiteModel) -> dict[PurePosixPath, bytes]:
     """Every feed of the site by path relative to ``digest_markdown/``."""
-    return {feed_path(lang, area): render_feed(model, lang, area) for lang, area in _feeds(model)}
+    made: dict[Language, dict[tuple[ReleaseKey, str], str]] = {}
+    return {
+        feed_path(lang, area): render_feed(model, lang, area, made.setdefault(lang, {}))
+        for lang, area in _feeds(model)
+    }

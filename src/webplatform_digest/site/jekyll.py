@@ -11,7 +11,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
@@ -58,6 +58,7 @@ def site_asset(name: str) -> bytes:
     return resources.files("webplatform_digest").joinpath("data", "site", name).read_bytes()
 
 
+@lru_cache(maxsize=16384)
 def page_path(page: PageRef) -> PurePosixPath:
     """Where a page's markdown lives, relative to ``digest_markdown/``."""
     return page.directory / f"{page.stem}.md"

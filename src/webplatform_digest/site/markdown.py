@@ -18,8 +18,9 @@ extensions. The body is therefore re-emitted so that:
 Headings, emphasis, lists, tables and block quotes keep their markdown.
 """
 
+import html
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -265,8 +266,10 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
-_H2 = re.compile(r"^ {0,3}##[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
-_EMPHASIS = re.compile(r"`+|\*\*|__")
+_H2_ANYWHERE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_LABEL_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\([^()\s]*\)")
+_LABEL_TAG = re.compile(r"</?code(?: class=\"[^\"]*\")?>")
+_LABEL_ESCAPE = re.compile(r"\\(.)")
 
 
 def feature_anchor(index: int) -> str:
@@ -274,41 +277,32 @@ def feature_anchor(index: int) -> str:
     return f"feature-{index}"
 
 
-def _h2_lines(markdown: str) -> Iterator[tuple[int, str]]:
-    """(line index, heading text) of the level-2 ATX headings outside code, as the neutraliser
-    sees the text (indented code fenced first)."""
-    text = markdown.replace("\r\n", "\n").replace("\r", "\n")
-    if _INDENTED.search(text):
-        text = fence_code(text)
-    fence: str | None = None
-    for index, line in enumerate(text.split("\n")):
-        if fence is not None:
-            fence = None if _closes(line, fence) else fence
-        elif opened := _FENCE.match(line):
-            fence = opened["fence"]
-        elif heading := _H2.match(line):
-            yield index, heading["text"]
+def _plain_label(neutralised: str) -> str:
+    """A neutralised heading back as the plain text it shows (links, code tags, escapes gone)."""
+    text = _LABEL_LINK.sub(r"\1", neutralised)
+    text = _LABEL_ESCAPE.sub(r"\1", _LABEL_TAG.sub("", text))
+    return " ".join(html.unescape(text).replace("*", "").split())
 
 
 @lru_cache(maxsize=2048)
 def feature_headings(markdown: str) -> tuple[str, ...]:
-    """The feature titles of a digest: its level-2 headings outside code, as plain text."""
-    return tuple(
-        " ".join(_EMPHASIS.sub("", _CONTROL.sub("", text)).split())
-        for _, text in _h2_lines(markdown)
-    )
+    """The feature titles of a digest: its level-2 headings outside code, as plain text. Read
+    from the neutralised text, where code is one line, so they are the headings the page has."""
+    return tuple(_plain_label(text) for text in _H2_ANYWHERE.findall(neutralise_markdown(markdown)))
 
 
 def with_feature_anchors(neutralised: str) -> str:
     """Neutralised markdown with ``{#feature-N}`` on its level-2 headings, so the release page
-    and the table of contents can link to each feature (ids are ours, never the model's)."""
-    lines = neutralised.split("\n")
+    and the table of contents can link to each feature (ids are ours, never the model's).
+    Neutralised code is one ``<pre>`` line, so every heading line here is a heading."""
     count = 0
-    for index, line in enumerate(lines):
-        if heading := _H2.match(line):
-            count += 1
-            lines[index] = f"## {heading['text']} {{#{feature_anchor(count)}}}"
-    return "\n".join(lines)
+
+    def anchored(heading: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"## {heading[1]} {{#{feature_anchor(count)}}}"
+
+    return _H2_ANYWHERE.sub(anchored, neutralised)
 
 
 def clear_caches() -> None:

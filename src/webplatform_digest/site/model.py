@@ -14,18 +14,19 @@ Links are relative, so the site works under any base URL and from ``file://``.
 """
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from webplatform_digest.digest.files import parse_digest_file
 from webplatform_digest.digest.prompts import OFFLINE_NOTE, OFFLINE_NOTE_ZH, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import (
     AREA_ID_PATTERN,
+    AreaDigest,
     Channel,
     DigestStatus,
     FocusArea,
@@ -50,6 +51,7 @@ class AreaCatalogue(Protocol):
 
 
 AreaNames = Mapping[str, tuple[str, str]]
+T = TypeVar("T")
 
 
 def area_names(catalogue: AreaNames | AreaCatalogue) -> dict[str, tuple[str, str]]:
@@ -122,6 +124,61 @@ def _without_notices(markdown: str) -> tuple[str, bool]:
     return text, untranslated
 
 
+_FRONT_LINE = re.compile(r"([a-z_]{1,20}): (.*)")
+#: plain YAML scalars that are not strings, or that need the full parser to read
+_NOT_PLAIN = re.compile(
+    r"^(?:$|[-?:,\[\]{}#&*!|>'\"%@`~ ]"
+    r"|(?:null|true|false|yes|no|on|off|[-+.0-9][-+._0-9a-fA-FxXoOeE:]*)$)"
+    r"|: | #|[\t\\]| $",
+    re.IGNORECASE,
+)
+_FIELDS = frozenset(
+    {"title", "version", "channel", "area", "language", "generated_at", "backend", "status"}
+    | {"layout", "reason"}
+)
+
+
+def _scalar(raw: str) -> str | None:
+    """A front-matter value as the YAML reader would give it, or None when only it can tell."""
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        return raw[1:-1].replace("''", "'")
+    return None if _NOT_PLAIN.search(raw) else raw
+
+
+def quick_digest(data: bytes, source: str = "<digest>") -> AreaDigest | None:
+    """The digest as ``parse_digest_file`` reads it, for the front matter our own writer emits
+    (one ``key: scalar`` per line); None for anything else, which goes to the YAML reader.
+    Reading hundreds of digests per site build, the YAML reader is most of the time."""
+    text = data.decode("utf-8", errors="replace")
+    end = text.find("\n---\n", 3)
+    if not text.startswith("---\n") or end < 0:
+        return None
+    front: dict[str, str] = {}
+    for line in text[4:end].split("\n"):
+        found = _FRONT_LINE.fullmatch(line)
+        value = _scalar(found[2]) if found and found[1] in _FIELDS else None
+        if found is None or (value is None and found[1] != "version"):
+            return None
+        front[found[1]] = found[2] if value is None else value
+    if not front.get("version", "").isdigit() or {"area", "language"} - set(front):
+        return None
+    try:
+        return AreaDigest(
+            area=front["area"],
+            version=int(front["version"]),
+            channel=Channel(front.get("channel", "stable")),
+            language=Language(front["language"]),
+            markdown=text[end + 5 :].removeprefix("\n"),
+            status=DigestStatus(front.get("status", "ok")),
+            backend=front.get("backend", ""),
+            reason=front.get("reason", ""),
+            title=front.get("title", ""),
+            generated_at=front.get("generated_at", ""),
+        )
+    except ValueError:
+        return parse_digest_file(data, source=source)
+
+
 def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     """Read a digest file at ``digest_markdown/areas/<area>/<name>``; its front matter must agree
     with its location.
@@ -134,7 +191,7 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
         raise ParseError("not a digest file name", source=str(rel))
     readable, status = _known_status(data)
-    digest = parse_digest_file(readable, source=str(rel))
+    digest = quick_digest(readable, str(rel)) or parse_digest_file(readable, source=str(rel))
     key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
     if (digest.area, digest.version, digest.channel, digest.language.value) != (
         area,
@@ -234,6 +291,7 @@ def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> 
     return f"{path}/" if path else "./"
 
 
+@lru_cache(maxsize=4096)
 def feed_path(language: Language, area: str | None = None) -> PurePosixPath:
     """The Atom feed of the whole site, or of one area, in ``language`` (from the site root)."""
     base = PurePosixPath("zh") if language is Language.ZH else PurePosixPath()
@@ -260,10 +318,27 @@ class SiteModel:
     areas: tuple[Area, ...]
     languages: tuple[Language, ...]
     digests: Mapping[tuple[ReleaseKey, str, Language], DigestEntry] = field(default_factory=dict)
+    #: lookups derived from the fields above (filled once; not part of the value)
+    _by_id: dict[str, Area] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((area.id, area) for area in self.areas)
 
     def area(self, area_id: str) -> Area:
         """The area with ``area_id`` (every digest's area is in the model)."""
-        return next(area for area in self.areas if area.id == area_id)
+        return self._by_id[area_id]
+
+    @property
+    def area_ids(self) -> tuple[str, ...]:
+        """The ids of the areas, in catalogue order."""
+        return tuple(self._by_id)
+
+    def memo(self, key: object, make: Callable[[], T]) -> T:
+        """``make()``, computed once per model for ``key`` (pages ask the same questions)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return cast(T, self._memo[key])
 
     def digest(self, key: ReleaseKey, area: str, language: Language) -> DigestEntry | None:
         """The digest of one area of one release in one language, if present."""

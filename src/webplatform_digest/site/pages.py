@@ -291,6 +291,10 @@ def _listed(entry: DigestEntry) -> bool:
 
 
 def _listed_areas(model: SiteModel, key: ReleaseKey, language: Language) -> list[DigestEntry]:
+    return model.memo(("listed", key, language), lambda: _find_listed(model, key, language))
+
+
+def _find_listed(model: SiteModel, key: ReleaseKey, language: Language) -> list[DigestEntry]:
     found: list[DigestEntry] = []
     for area in model.areas_of(key):
         target = model.digest_page(key, area.id, language)
@@ -301,6 +305,10 @@ def _listed_areas(model: SiteModel, key: ReleaseKey, language: Language) -> list
 
 
 def _release_links(model: SiteModel, language: Language) -> tuple[Link, ...]:
+    return model.memo(("releases", language), lambda: _make_release_links(model, language))
+
+
+def _make_release_links(model: SiteModel, language: Language) -> tuple[Link, ...]:
     return tuple(
         Link(
             release_label(key, language),
