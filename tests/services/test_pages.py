@@ -71,7 +71,7 @@ async def test_the_site_has_every_documented_page(workspace: Workspace) -> None:
         "zh/areas/css/index.md",
     ):
         assert (site / rel).is_file(), rel
-    assert summary.pages == 2 * (3 + 3 + 3) + 18
+    assert summary.pages == 2 * (3 + 3 + 3 + 3) + 18  # + an area timeline per area
     assert summary.written == summary.pages + 5 + 2 * (1 + 3)  # + config, layouts, css; feeds
     assert _mismatches(workspace) == []
     assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]  # type: ignore[attr-defined]
@@ -105,7 +105,8 @@ async def test_pages_no_longer_valid_are_removed_and_digests_never_are(
     assert not (site / "areas/webgpu/index.md").exists()
     assert not (site / "zh/versions/chrome-144/webgpu.md").exists()
     assert not (preview / "versions/chrome-143/webgpu.html").exists()
-    assert summary.removed == 2 * (1 + 3) * 2 + 2  # pages, preview pages, the area's feeds
+    # area and timeline pages, digest pages, in markdown and preview; the area's feeds
+    assert summary.removed == 2 * (2 + 3) * 2 + 2
     assert (site / "areas/css/chrome-144-en.md").is_file()
     assert (preview / "versions/chrome-143/css.html").is_file()
     assert _mismatches(workspace) == []
@@ -148,9 +149,9 @@ async def test_a_version_filter_renders_only_that_releases_digest_pages(
     site = workspace.root / SITE
     assert "Changed 144" in (site / "versions/chrome-144/css.md").read_text("utf-8")
     assert "Changed 143" not in (site / "versions/chrome-143/css.md").read_text("utf-8")
-    # the changed page, the release pages listing the changed features, the site and area
-    # feeds, the manifest: never 143's digest page
-    assert summary.written == 6
+    # the changed page, the release pages and the area timeline listing the changed features,
+    # the site and area feeds, the manifest: never 143's digest page
+    assert summary.written == 7
     assert _mismatches(workspace) == []
 
 

@@ -100,10 +100,11 @@ def test_site_languages_always_include_english() -> None:
 
 
 def test_pages_cover_navigation_in_every_language_and_each_digest() -> None:
-    """Home, lists, releases and areas per language; one page per digest file."""
+    """Home, lists, releases, areas and area timelines per language; one page per digest."""
     model = model_of(("css", ReleaseKey(144), Language.EN), ("css", ReleaseKey(144), Language.ZH))
     kinds = [(p.kind, p.language) for p in model.pages()]
-    assert len(kinds) == 12
+    assert len(kinds) == 14
+    assert kinds.count((PageKind.TIMELINE, Language.ZH)) == 1
     assert kinds.count((PageKind.DIGEST, Language.ZH)) == 1
     assert (PageKind.HOME, Language.ZH) in kinds
 

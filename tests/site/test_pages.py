@@ -185,3 +185,45 @@ def test_an_untranslated_page_shows_one_notice_in_chinese() -> None:
     assert "LLM" not in content.digest.markdown.split("\n\n")[0]
     assert content.badge == Badge("untranslated", "未翻译")
     assert content.meta == "生成于 2026年1月13日"
+
+
+def _history_model() -> SiteModel:
+    """A ChromeStatus entry as an origin trial in 142 and shipped in CSS in 144."""
+    status = "https://chromestatus.com/feature/5110223547269120"
+    trial = f"## Widgets trial\n\nTry it. [ChromeStatus]({status})\n"
+    shipped = f"## Intro\n\nNo link.\n\n## Widgets\n\nShipped. [entry]({status})\n"
+    items = [
+        digest("origin-trials", ReleaseKey(142), Language.EN, trial),
+        digest("css", KEY, Language.EN, shipped),
+        digest("css", ReleaseKey(143), Language.EN, "## Unrelated\n"),
+    ]
+    return build_site_model([_entry(item) for item in items], NAMES)
+
+
+def test_a_feature_says_where_else_its_chromestatus_entry_appears() -> None:
+    """ "Widgets — Chrome 142 (origin trial)", linked to that release's section."""
+    content = page_content(_history_model(), PageRef(PageKind.DIGEST, Language.EN, KEY, "css"))
+    also = next(s for s in content.sections if s.heading == "In other releases")
+    [link] = also.links
+    assert link.label == "Widgets — Chrome 142 (origin trial)"
+    assert (link.target.release, link.target.area, link.fragment) == (
+        ReleaseKey(142),
+        "origin-trials",
+        "feature-1",
+    )
+    unrelated = page_content(
+        _history_model(), PageRef(PageKind.DIGEST, Language.EN, ReleaseKey(143), "css")
+    )
+    assert all(s.heading != "In other releases" for s in unrelated.sections)
+
+
+def test_an_area_timeline_lists_its_features_release_by_release() -> None:
+    content = page_content(_history_model(), PageRef(PageKind.TIMELINE, Language.ZH, area="css"))
+    assert content.title == "CSS 与 UI：时间线"
+    assert [(s.heading, [link.label for link in s.links]) for s in content.sections] == [
+        ("Chrome 144", ["Intro", "Widgets"]),
+        ("Chrome 143", ["Unrelated"]),
+    ]
+    assert content.sections[0].links[1].fragment == "feature-2"
+    assert content.sections[0].links[1].note == "（英文）"
+    assert [c.label for c in content.breadcrumbs] == ["首页", "关注领域", "CSS 与 UI"]

@@ -1,7 +1,7 @@
 """The built Jekyll site in a real browser: Chromium screenshots of the home page, a release,
-an area and a digest page in both languages and at phone width, served over loopback HTTP
-(the Jekyll output needs a server: its links are site-absolute). Screenshots are kept in
-``test-artifacts/site/`` for a person to look at."""
+an area, an area timeline and a digest page in both languages and at phone width, served
+over loopback HTTP (the Jekyll output needs a server: its folder links end in ``/``).
+Screenshots are kept in ``test-artifacts/site/`` for a person to look at."""
 
 import shutil
 import struct
@@ -92,6 +92,7 @@ SHOTS = [
     ("release-zh", "/zh/versions/chrome-{v}/", DESKTOP),
     ("area-en", "/areas/graphics-webgpu/", DESKTOP),
     ("area-zh", "/zh/areas/graphics-webgpu/", DESKTOP),
+    ("timeline-zh", "/zh/areas/css/timeline/", DESKTOP),
     ("digest-en", "/versions/chrome-{v}/graphics-webgpu.html", (1200, 2400)),
     ("digest-zh-phone", "/zh/versions/chrome-{v}/graphics-webgpu.html", PHONE),
 ]

@@ -227,6 +227,7 @@ class PageKind(StrEnum):
     DIGEST = "digest"
     AREAS = "areas"
     AREA = "area"
+    TIMELINE = "timeline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +272,7 @@ def page_parts(page: PageRef) -> tuple[str, ...]:
         PageKind.DIGEST: ("versions", release),
         PageKind.AREAS: ("areas",),
         PageKind.AREA: ("areas", page.area or ""),
+        PageKind.TIMELINE: ("areas", page.area or "", "timeline"),
     }[page.kind]
     return base + tail
 
@@ -390,6 +392,7 @@ class SiteModel:
             ]
             found += [PageRef(PageKind.VERSION, language, key) for key in self.releases]
             found += [PageRef(PageKind.AREA, language, area=area.id) for area in self.areas]
+            found += [PageRef(PageKind.TIMELINE, language, area=area.id) for area in self.areas]
         found += [
             PageRef(PageKind.DIGEST, lang, key, area)
             for key, area, lang in sorted(self.digests, key=_digest_order)

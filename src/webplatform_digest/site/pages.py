@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from webplatform_digest.models import Channel, DigestStatus, Language, ReleaseKey
+from webplatform_digest.site.history import elsewhere
 from webplatform_digest.site.markdown import feature_anchor
 from webplatform_digest.site.model import (
     DigestEntry,
@@ -68,6 +69,13 @@ LABELS: dict[Language, dict[str, str]] = {
         "badge_error": "error",
         "badge_empty": "no changes",
         "badge_other": "{status}",
+        "timeline": "Timeline across releases",
+        "timeline_of": "{name}: timeline",
+        "timeline_intro": "Every feature of this area, release by release, newest first.",
+        "also_in": "In other releases",
+        "seen_in": "{title} — {release}",
+        "stage_origin-trials": "origin trial",
+        "stage_deprecations": "deprecation or removal",
     },
     Language.ZH: {
         "site": "Web 平台更新摘要",
@@ -115,6 +123,13 @@ LABELS: dict[Language, dict[str, str]] = {
         "badge_error": "出错",
         "badge_empty": "无更新",
         "badge_other": "状态：{status}",
+        "timeline": "跨版本时间线",
+        "timeline_of": "{name}：时间线",
+        "timeline_intro": "按版本列出本领域的每项更新，最新版本在前。",
+        "also_in": "其他版本中的同一功能",
+        "seen_in": "{title} — {release}",
+        "stage_origin-trials": "源试用",
+        "stage_deprecations": "弃用或移除",
     },
 }
 
@@ -276,6 +291,10 @@ def _crumbs(page: PageRef) -> tuple[Link, ...]:
         return (home, versions)
     if page.kind is PageKind.AREA:
         return (home, areas)
+    if page.kind is PageKind.TIMELINE:
+        assert page.area is not None
+        area = Link(page.area, PageRef(PageKind.AREA, language, area=page.area))
+        return (home, areas, area)
     if page.kind is PageKind.DIGEST:
         assert page.release is not None
         release = PageRef(PageKind.VERSION, language, page.release)
@@ -413,14 +432,64 @@ def _area(model: SiteModel, page: PageRef) -> PageContent:
             note = " · ".join(part for part in (link.note, count) if part)
             links.append(Link(link.label, link.target, note))
     section = Section(label(language, "releases_of_area"), tuple(links), label(language, "none"))
+    timeline = Link(label(language, "timeline"), PageRef(PageKind.TIMELINE, language, area=area.id))
     return PageContent(
         page,
         area.label(language),
         _crumbs(page),
         _switch(model, page),
-        sections=(section,),
+        sections=(section, Section("", (timeline,))),
         feed=feed_path(language, area.id),
     )
+
+
+def _timeline(model: SiteModel, page: PageRef) -> PageContent:
+    assert page.area is not None
+    language, area = page.language, model.area(page.area)
+    sections: list[Section] = []
+    for key in model.releases_of(area.id):
+        target = model.digest_page(key, area.id, language)
+        entry = target and model.digest(key, area.id, target.language)
+        if target is None or entry is None or not entry.features:
+            continue
+        links = _feature_links(entry, target)
+        note = "" if target.language is language else label(language, "other_language")
+        sections.append(
+            Section(
+                release_label(key, language),
+                tuple(Link(x.label, x.target, note, x.fragment) for x in links),
+            )
+        )
+    crumbs = _crumbs(page)
+    crumbs = (*crumbs[:-1], Link(area.label(language), crumbs[-1].target))
+    return PageContent(
+        page,
+        label(language, "timeline_of", name=area.label(language)),
+        crumbs,
+        _switch(model, page),
+        intro=label(language, "timeline_intro"),
+        sections=tuple(sections) or (Section("", (), label(language, "none")),),
+        feed=feed_path(language, area.id),
+    )
+
+
+def _also_in(model: SiteModel, page: PageRef) -> tuple[Section, ...]:
+    assert page.release is not None
+    assert page.area is not None
+    language = page.language
+    links: list[Link] = []
+    for here, other in elsewhere(model, language, page.release, page.area):
+        release = release_label(other.release, language)
+        stage = LABELS[language].get(f"stage_{other.area}")
+        where = f"{release}（{stage}）" if stage and language is Language.ZH else (
+            f"{release} ({stage})" if stage else release
+        )  # fmt: skip
+        target = PageRef(PageKind.DIGEST, language, other.release, other.area)
+        links.append(
+            Link(label(language, "seen_in", title=here.title, release=where), target,
+                 fragment=feature_anchor(other.index))
+        )  # fmt: skip
+    return (Section(label(language, "also_in"), tuple(links)),) if links else ()
 
 
 def _digest(model: SiteModel, page: PageRef) -> PageContent:
@@ -444,7 +513,7 @@ def _digest(model: SiteModel, page: PageRef) -> PageContent:
         _crumbs(page),
         _switch(model, page),
         notice=label(language, _NOTICES[badge.kind]) if badge.kind in _NOTICES else "",
-        sections=(Section("", (more,)),),
+        sections=(*_also_in(model, page), Section("", (more,))),
         digest=entry,
         neighbours=(),
         toc=toc,
@@ -488,6 +557,8 @@ def page_content(model: SiteModel, page: PageRef) -> PageContent:
         return _version(model, page)
     if page.kind is PageKind.AREA:
         return _area(model, page)
+    if page.kind is PageKind.TIMELINE:
+        return _timeline(model, page)
     if page.kind is PageKind.DIGEST:
         return _digest(model, page)
     return _listing(model, page)
