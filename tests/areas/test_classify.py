@@ -4,7 +4,7 @@ import pytest
 
 from webplatform_digest.areas.classify import WEBGPU_AREA, FocusAreaManager, normalise_section
 from webplatform_digest.errors import ConfigError, UnknownAreaError
-from webplatform_digest.models import Channel, Feature, FocusArea, Product, Release
+from webplatform_digest.models import Channel, Feature, FocusArea, Link, LinkType, Product, Release
 from webplatform_digest.storage.area_store import load_catalog
 
 CATALOG = load_catalog()
@@ -151,7 +151,7 @@ def test_section_names_are_normalised_before_matching() -> None:
 
 
 def test_webgpu_notes_merge_into_graphics_without_duplicates() -> None:
-    """WebGPU features follow Chrome's graphics features; same-titled ones are dropped."""
+    """WebGPU features follow Chrome's graphics features; same-titled ones are folded in."""
     chrome = _release(Feature("WebGPU: Tiled formats", "Graphics", ""), Feature("Grid", "CSS", ""))
     webgpu = _release(
         Feature("Tiled formats", "WebGPU", "", product=Product.WEBGPU),
@@ -163,6 +163,55 @@ def test_webgpu_notes_merge_into_graphics_without_duplicates() -> None:
     assert titles == ["WebGPU: Tiled formats", "Dawn speedups"]
     assert [f.title for f in result.features] == ["WebGPU: Tiled formats", "Grid", "Dawn speedups"]
     assert result.counts() == {"css": 1, WEBGPU_AREA: 2}
+
+
+def test_a_webgpu_note_feature_sharing_a_chromestatus_entry_is_folded_into_chromes() -> None:
+    """One entry: Chrome's title, both bodies (the note's code too), the links of both."""
+    status = Link("https://chromestatus.com/feature/5110223547269120", LinkType.CHROMESTATUS, "")
+    bug = Link("https://issues.chromium.org/issues/414312052", LinkType.TRACKING_BUG, "")
+    sample = Link("https://webgpu.github.io/samples/", LinkType.OTHER, "")
+    chrome = _release(
+        Feature(
+            "WebGPU: Texture component swizzle", "Graphics", "Rearranges channels.", (bug, status)
+        ),
+        Feature("WebGPU swizzle origin trial", "Origin trials", "Try it.", ()),
+    )
+    note = Feature("Swizzling views", "WebGPU", "```js\nview({ swizzle })\n```", (status, sample))
+    result = CATALOG.classify_release(chrome, _release(note, product=Product.WEBGPU))
+    graphics = result.features_for(WEBGPU_AREA)
+    assert [f.title for f in graphics] == [
+        "WebGPU: Texture component swizzle",
+        "WebGPU swizzle origin trial",
+    ]
+    folded = graphics[0]
+    assert folded.body == "Rearranges channels.\n\n```js\nview({ swizzle })\n```"
+    assert folded.links == (bug, status, sample)
+    assert [(m.kept, m.merged, m.reason) for m in result.merges] == [
+        ("WebGPU: Texture component swizzle", "Swizzling views", "chromestatus:5110223547269120")
+    ]
+    assert len(result.features) == 2
+
+
+def test_titles_that_differ_only_in_where_they_are_written_up_are_one_feature() -> None:
+    """ "WebGPU: `subgroup_id` feature" and "WGSL subgroup_id extension" are one feature; a
+    spec front page shared by unrelated features merges nothing."""
+    spec = Link("https://gpuweb.github.io/gpuweb/", LinkType.SPEC, "")
+    chrome = _release(
+        Feature("WebGPU: `subgroup_id` feature", "Graphics", "a", (spec,)),
+        Feature("WebGPU: Faster buffers", "Graphics", "b", (spec,)),
+    )
+    webgpu = _release(
+        Feature("WGSL subgroup_id extension", "WebGPU", "c", (spec,)),
+        Feature("WebGPU on Linux", "WebGPU", "d", (spec,)),
+        product=Product.WEBGPU,
+    )
+    result = CATALOG.classify_release(chrome, webgpu)
+    assert [f.title for f in result.features_for(WEBGPU_AREA)] == [
+        "WebGPU: `subgroup_id` feature",
+        "WebGPU: Faster buffers",
+        "WebGPU on Linux",
+    ]
+    assert [m.reason for m in result.merges] == ["title"]
 
 
 def test_without_a_graphics_area_webgpu_features_land_in_other() -> None:

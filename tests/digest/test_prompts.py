@@ -217,3 +217,23 @@ def test_the_system_prompt_shows_the_exact_shape_of_a_reply() -> None:
     system = english_request(sample_subjects()[0], OPTIONS).system
     assert "\n    ## <first feature title, exactly as given>\n" in system
     assert "\n## " not in system
+
+
+def test_the_chinese_fallback_says_its_own_sentences_and_link_labels_in_chinese() -> None:
+    """Only the body quoted from the notes stays English; code is never rewritten."""
+    english = "\n\n".join(
+        [
+            OFFLINE_NOTE,
+            "Chrome 144 Beta lists 2 changes in CSS and UI.",
+            "## A\n\nBody.\n\n```js\n- [Spec](x)\n```",
+            "- [Tracking bug #123](https://b/1)\n- [ChromeStatus.com entry](https://c/2)\n"
+            "- [Spec](https://s/3)",
+        ]
+    )
+    text = fallback_chinese(english)
+    assert text.startswith(UNTRANSLATED_BANNER)
+    for sentence in ("Generated without", "lists 2 changes", "Tracking bug", "entry]", "[Spec]("):
+        assert sentence not in text.replace("```js\n- [Spec](x)\n```", "")
+    assert "Chrome 144 Beta 的发布说明在本领域列出 2 项更新。" in text
+    assert "- [跟踪问题 #123](https://b/1)" in text
+    assert "```js\n- [Spec](x)\n```" in text

@@ -72,8 +72,8 @@ async def test_the_site_has_every_documented_page(workspace: Workspace) -> None:
         "zh/areas/css/index.md",
     ):
         assert (site / rel).is_file(), rel
-    assert summary.pages == 2 * (3 + 3 + 3) + 18
-    assert summary.written == summary.pages + 5
+    assert summary.pages == 2 * (3 + 3 + 3 + 3) + 18  # + an area timeline per area
+    assert summary.written == summary.pages + 5 + 2 * (1 + 3)  # + config, layouts, css; feeds
     assert _mismatches(workspace) == []
     assert [e.pages for e in hook.of(PagesGenerated)] == [summary.pages]
     area_page = (site / "areas/css/index.md").read_text(encoding="utf-8")
@@ -106,7 +106,8 @@ async def test_pages_no_longer_valid_are_removed_and_digests_never_are(
     assert not (site / "areas/webgpu/index.md").exists()
     assert not (site / "zh/versions/chrome-144/webgpu.md").exists()
     assert not (preview / "versions/chrome-143/webgpu.html").exists()
-    assert summary.removed == 2 * (1 + 3) * 2
+    # area and timeline pages, digest pages, in markdown and preview; the area's feeds
+    assert summary.removed == 2 * (2 + 3) * 2 + 2
     assert (site / "areas/css/chrome-144-en.md").is_file()
     assert (preview / "versions/chrome-143/css.html").is_file()
     assert _mismatches(workspace) == []
@@ -149,7 +150,9 @@ async def test_a_version_filter_renders_only_that_releases_digest_pages(
     site = workspace.root / SITE
     assert "Changed 144" in (site / "versions/chrome-144/css.md").read_text("utf-8")
     assert "Changed 143" not in (site / "versions/chrome-143/css.md").read_text("utf-8")
-    assert summary.written == 2  # the changed page and the manifest
+    # the changed page, the release pages and the area timeline listing the changed features,
+    # the site and area feeds, the manifest: never 143's digest page
+    assert summary.written == 7
     assert _mismatches(workspace) == []
 
 
@@ -207,7 +210,7 @@ async def test_hostile_model_output_is_inert_in_the_site_and_the_preview(
     write_digest(workspace, digest("css", KEY, Language.EN, HOSTILE))
     await _generate(workspace, html=True)
     markdown = (workspace.root / SITE / "versions/chrome-144/css.md").read_text("utf-8")
-    body = markdown.split("\n---\n", 1)[1]
+    body = markdown.split("\n---\n", 1)[1].replace("{#feature-1}", "")
     assert "{" not in body
     assert "<script" not in body
     preview = (workspace.root / "site/versions/chrome-144/css.html").read_text("utf-8")

@@ -1,5 +1,6 @@
 """Model output made inert for Liquid and kramdown (reliability study case 21)."""
 
+import html
 import re
 
 import pytest
@@ -162,3 +163,19 @@ FRAGMENTS = (
 def test_any_text_comes_out_inert(text: str) -> None:
     """Property: whatever the model writes, the output keeps no Liquid, HTML or bad link."""
     assert_inert(neutralise_markdown(text))
+
+
+def test_indented_code_from_a_model_is_shown_as_code_with_its_language() -> None:
+    """Kramdown would print our entities literally inside its own indented code block, so
+    indented code becomes our ``<pre>``: every character an entity, the language named."""
+    output = neutralise_markdown('Snippet:\n\n    const x = {a: "b"};\n    x["c"] = `d`;\n\nAfter.')
+    assert_inert(output)
+    block = next(line for line in output.split("\n") if line.startswith("<pre>"))
+    assert block.startswith('<pre><code class="language-js">')
+    assert (
+        html.unescape(block.removeprefix('<pre><code class="language-js">')).removesuffix(
+            "</code></pre>"
+        )
+        == 'const x = {a: "b"};\nx["c"] = `d`;'
+    )
+    assert "    " not in output

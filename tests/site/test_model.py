@@ -1,13 +1,16 @@
 """The site model: digests on disk → releases × areas × languages, pages and relative links."""
 
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.site_samples import NAMES, digest
-from webplatform_digest.digest.files import render_digest_file
+from webplatform_digest.digest.files import parse_digest_file, render_digest_file
 from webplatform_digest.errors import ParseError
-from webplatform_digest.models import Channel, FocusArea, Language, ReleaseKey
+from webplatform_digest.models import Channel, DigestStatus, FocusArea, Language, ReleaseKey
 from webplatform_digest.site.model import (
     DigestEntry,
     PageKind,
@@ -16,6 +19,7 @@ from webplatform_digest.site.model import (
     area_names,
     build_site_model,
     entry_from_file,
+    quick_digest,
     relative_link,
     release_label,
 )
@@ -96,10 +100,11 @@ def test_site_languages_always_include_english() -> None:
 
 
 def test_pages_cover_navigation_in_every_language_and_each_digest() -> None:
-    """Home, lists, releases and areas per language; one page per digest file."""
+    """Home, lists, releases, areas and area timelines per language; one page per digest."""
     model = model_of(("css", ReleaseKey(144), Language.EN), ("css", ReleaseKey(144), Language.ZH))
     kinds = [(p.kind, p.language) for p in model.pages()]
-    assert len(kinds) == 12
+    assert len(kinds) == 14
+    assert kinds.count((PageKind.TIMELINE, Language.ZH)) == 1
     assert kinds.count((PageKind.DIGEST, Language.ZH)) == 1
     assert (PageKind.HOME, Language.ZH) in kinds
 
@@ -166,3 +171,24 @@ def test_release_labels_name_beta_channels() -> None:
     assert release_label(ReleaseKey(144), Language.ZH) == "Chrome 144"
     assert release_label(BETA, Language.EN) == "Chrome 144 Beta"
     assert release_label(BETA, Language.ZH) == "Chrome 144 Beta 版"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=40), st.sampled_from(["ok", "fallback", "empty"]))
+def test_the_quick_front_matter_reader_agrees_with_the_yaml_reader(title: str, status: str) -> None:
+    """Whatever the title, the site reads a digest exactly as ``parse_digest_file`` does (or
+    leaves it to it)."""
+    item = replace(
+        digest("css", ReleaseKey(144), Language.EN), title=title, status=DigestStatus(status)
+    )
+    data = render_digest_file(item)
+    quick = quick_digest(data, "t")
+    assert quick is None or quick == parse_digest_file(data)
+
+
+def test_an_unknown_status_is_kept_and_the_page_is_not_dropped() -> None:
+    """A status a newer digest run writes is read as written, not refused."""
+    data = render_digest_file(digest("css", ReleaseKey(144), Language.EN))
+    found = entry_from_file(Workspace.digest_rel("css", ReleaseKey(144), Language.EN),
+                            data.replace(b"status: ok", b"status: repaired"))  # fmt: skip
+    assert found.status == "repaired"

@@ -8,8 +8,12 @@ both ``origin-trials`` and ``graphics-webgpu``. A feature of an unrecognised sec
 every area whose keywords match its title, else to ``other``; such sections are reported as
 unclassified. So every feature lands in at least one area.
 
-WebGPU release notes are merged into ``graphics-webgpu`` after Chrome's own features there,
-de-duplicated by normalised title (``release_notes.merge_webgpu``).
+WebGPU release notes are merged into ``graphics-webgpu`` after Chrome's own features there.
+A WebGPU note feature that describes a Chrome feature of the area (the same ChromeStatus entry,
+tracking bug or spec anchor, or the same title once words like "WebGPU", "WGSL", "feature" and
+"extension" are set aside) is folded into it: one entry with the Chrome title, both bodies
+(the note's code examples included) and the links of both. ``Classification.merges`` records
+every fold, so feature conservation still adds up.
 """
 
 import re
@@ -19,11 +23,47 @@ from dataclasses import dataclass
 
 from webplatform_digest.areas.catalog import OTHER_AREA, areas_from_layers
 from webplatform_digest.errors import ConfigError, UnknownAreaError
-from webplatform_digest.models import Feature, FocusArea, Release
-from webplatform_digest.releases.notes import merge_webgpu
+from webplatform_digest.models import Feature, FocusArea, LinkType, Release
+from webplatform_digest.releases.notes import normalised_title
 
 WEBGPU_AREA = "graphics-webgpu"
 _SPACES = re.compile(r"\s+")
+#: title words that say where a feature is written up, not which feature it is
+_TITLE_NOISE = frozenset(
+    [
+        "webgpu",
+        "wgsl",
+        "feature",
+        "features",
+        "extension",
+        "extensions",
+        "language",
+        "support",
+        "in",
+        "the",
+        "a",
+        "an",
+        "and",
+        "for",
+        "of",
+    ]
+)
+_CHROMESTATUS_ID = re.compile(r"chromestatus\.com/(?:feature|features)/([0-9]+)", re.IGNORECASE)
+_BUG_ID = re.compile(
+    r"(?:crbug\.com/|issues\.chromium\.org/issues/|issuetracker\.google\.com/(?:issues/)?|"
+    r"bugs\.chromium\.org/p/chromium/issues/detail\?id=)([0-9]{4,})",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureMerge:
+    """A WebGPU note feature folded into the Chrome feature that describes the same change."""
+
+    kept: str
+    merged: str
+    #: what they share: ``chromestatus:<id>``, ``bug:<id>``, ``spec:<url>`` or ``title``
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +75,8 @@ class Classification:
     features: tuple[Feature, ...]
     #: sections (in release order) with features that fell through to ``other``
     unclassified: tuple[str, ...]
+    #: WebGPU note features folded into a Chrome feature (not in ``features`` on their own)
+    merges: tuple[FeatureMerge, ...] = ()
 
     @property
     def areas(self) -> tuple[str, ...]:
@@ -142,15 +184,20 @@ class FocusAreaManager:
             for area_id in ids:
                 buckets.setdefault(area_id, []).append(feature)
         features = list(release.features)
+        merges: tuple[FeatureMerge, ...] = ()
         if webgpu is not None:
             target = WEBGPU_AREA if WEBGPU_AREA in self._by_id else OTHER_AREA
             current = tuple(buckets.get(target, ()))
-            merged = merge_webgpu(current, webgpu)
-            if len(merged) > len(current):
-                buckets[target] = list(merged)
-                features.extend(merged[len(current) :])
+            folded, added, merges = merge_webgpu_features(current, webgpu.features)
+            replaced = dict(zip(map(id, current), folded, strict=True))
+            for area_id, members in buckets.items():
+                buckets[area_id] = [replaced.get(id(f), f) for f in members]
+            features = [replaced.get(id(f), f) for f in features]
+            if added:
+                buckets[target] = [*buckets.get(target, ()), *added]
+                features.extend(added)
         by_area = tuple((a.id, tuple(buckets[a.id])) for a in self._areas if a.id in buckets)
-        return Classification(by_area, tuple(features), tuple(unclassified))
+        return Classification(by_area, tuple(features), tuple(unclassified), merges)
 
     def _classify(self, feature: Feature) -> tuple[tuple[str, ...], bool]:
         section_ids, section_is_other = self._section_match(feature.section)
@@ -201,3 +248,72 @@ def _lookup_names(areas: Sequence[FocusArea]) -> dict[str, str]:
     for area in areas:
         names[area.id] = area.id
     return names
+
+
+def _identities(feature: Feature) -> set[str]:
+    """What names a feature beyond its wording: ChromeStatus ids, bug ids, spec anchors."""
+    keys: set[str] = set()
+    for link in feature.links:
+        if link.type is LinkType.CHROMESTATUS and (found := _CHROMESTATUS_ID.search(link.url)):
+            keys.add(f"chromestatus:{found[1]}")
+        elif link.type is LinkType.TRACKING_BUG and (found := _BUG_ID.search(link.url)):
+            keys.add(f"bug:{found[1]}")
+        elif link.type is LinkType.SPEC and "#" in link.url:  # a spec's front page names nothing
+            keys.add("spec:" + link.url.split("://", 1)[-1].removeprefix("www.").casefold())
+    return keys
+
+
+def _title_key(title: str) -> str:
+    return " ".join(w for w in normalised_title(title).split() if w not in _TITLE_NOISE)
+
+
+def _match(feature: Feature, chrome: Sequence[Feature]) -> tuple[int, str] | None:
+    keys = _identities(feature)
+    for index, candidate in enumerate(chrome):
+        if shared := sorted(keys & _identities(candidate)):
+            return index, shared[0]
+    title = _title_key(feature.title)
+    for index, candidate in enumerate(chrome):
+        if title and _title_key(candidate.title) == title:
+            return index, "title"
+    return None
+
+
+def _fold(kept: Feature, other: Feature) -> Feature:
+    body = kept.body.strip()
+    extra = other.body.strip()
+    if extra and extra not in body:
+        body = f"{body}\n\n{extra}" if body else extra
+    known = {link.url for link in kept.links}
+    links = kept.links + tuple(link for link in other.links if link.url not in known)
+    return Feature(kept.title, kept.section, body, links, kept.product, kept.line)
+
+
+def merge_webgpu_features(
+    chrome: Sequence[Feature], webgpu: Sequence[Feature]
+) -> tuple[tuple[Feature, ...], tuple[Feature, ...], tuple[FeatureMerge, ...]]:
+    """Fold the WebGPU note's features into Chrome's features of the area.
+
+    Returns ``chrome`` with folded features replaced (same order and length), the WebGPU
+    features that describe something new (distinct titles, note order), and the folds made.
+    """
+    folded = list(chrome)
+    added: list[Feature] = []
+    merges: list[FeatureMerge] = []
+    for feature in webgpu:
+        found = _match(feature, chrome)
+        if found is not None:
+            index, reason = found
+            folded[index] = _fold(folded[index], feature)
+            merges.append(FeatureMerge(chrome[index].title, feature.title, reason))
+            continue
+        same = next(
+            (i for i, f in enumerate(added) if _title_key(f.title) == _title_key(feature.title)),
+            None,
+        )
+        if same is not None:
+            added[same] = _fold(added[same], feature)
+            merges.append(FeatureMerge(added[same].title, feature.title, "title"))
+        else:
+            added.append(feature)
+    return tuple(folded), tuple(added), tuple(merges)

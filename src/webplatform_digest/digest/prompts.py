@@ -16,6 +16,7 @@ from webplatform_digest.digest.checks import Verdict, check_chinese, check_engli
 from webplatform_digest.digest.repair import repair_chinese, repair_english
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.models import AreaData, Channel, Feature, Language
+from webplatform_digest.releases.code import code_segments, fence_code
 
 #: words per feature the prompt asks for (small areas / large areas)
 WORDS_PER_FEATURE = (150, 80)
@@ -38,6 +39,17 @@ UNTRANSLATED_BANNER = (
     "The Chinese translation is not available; the English original follows."
 )
 OFFLINE_NOTE = "_Generated without an LLM from the release-note data (deterministic digest)._"
+OFFLINE_NOTE_ZH = "_本摘要未使用 LLM，由发布说明数据直接生成（确定性摘要）。_"
+#: the fallback's own English sentences and link labels, and what the Chinese page says instead
+_FIXED_ZH = (
+    (
+        re.compile(r"^(Chrome [0-9]+(?: Beta)?) lists ([0-9]+) changes? in .+\.$", re.MULTILINE),
+        r"\1 的发布说明在本领域列出 \2 项更新。",
+    ),
+    (re.compile(r"^- \[Tracking bug( #?[0-9]+)?\]\(", re.MULTILINE), r"- [跟踪问题\1]("),
+    (re.compile(r"^- \[ChromeStatus(?:\.com)? entry\]\(", re.MULTILINE), "- [ChromeStatus 条目]("),
+    (re.compile(r"^- \[Spec(?:ification)?\]\(", re.MULTILINE), "- [规范]("),
+)
 
 
 @cache
@@ -323,18 +335,32 @@ def fallback_section(subject: Subject, title: str) -> str:
 
 
 def clean_body(body: str) -> str:
-    """A feature body without its link row (listed apart), inner headings as bold lines, capped."""
+    """A feature body without its link row (listed apart), inner headings as bold lines, capped;
+    code fenced with its language and kept verbatim (never rewritten, never cut)."""
+    parts: list[str] = []
+    size = 0
+    for is_code, segment in code_segments(fence_code(body.strip())):
+        if is_code and size + len(segment) > 2 * MAX_BODY_CHARS:
+            parts.append("…")  # a block is shown whole or not at all
+            break
+        if not is_code:
+            segment = _clean_prose(segment)
+            if size + len(segment) > MAX_BODY_CHARS:
+                parts.append(segment[: max(0, MAX_BODY_CHARS - size)].rsplit(" ", 1)[0] + " …")
+                break
+        parts.append(segment)
+        size += len(segment)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(parts)).strip()
+
+
+def _clean_prose(text: str) -> str:
     lines: list[str] = []
-    for line in body.strip().split("\n"):
+    for line in text.split("\n"):
         if _LINK_LINE.match(line):
             continue
         heading = _BODY_HEADING.match(line)
         lines.append(f"**{heading.group(1)}**" if heading else line)
-    text = "\n".join(lines).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    if len(text) > MAX_BODY_CHARS:
-        text = text[:MAX_BODY_CHARS].rsplit(" ", 1)[0] + " …"
-    return text
+    return "\n".join(lines)
 
 
 def _label(text: str) -> str:
@@ -342,8 +368,14 @@ def _label(text: str) -> str:
 
 
 def fallback_chinese(english: str) -> str:
-    """A deterministic, clearly labelled Chinese page: a notice, then the English original."""
-    return f"{UNTRANSLATED_BANNER}\n\n{english.strip()}\n"
+    """A deterministic, clearly labelled Chinese page: a notice, then the English original
+    with the fallback's own sentences and link labels in Chinese (code left as it is)."""
+    parts: list[str] = []
+    for is_code, segment in code_segments(english.strip().replace(OFFLINE_NOTE, OFFLINE_NOTE_ZH)):
+        for pattern, chinese in () if is_code else _FIXED_ZH:
+            segment = pattern.sub(chinese, segment)
+        parts.append(segment)
+    return f"{UNTRANSLATED_BANNER}\n\n{chr(10).join(parts)}\n"
 
 
 def empty_page(subject: Subject, language: Language) -> str:

@@ -165,7 +165,9 @@ class DigestResult(ToolResult):
     version: int
     channel: str
     areas: dict[str, dict[str, str]] = Field(
-        description="Per area and language: ok, repaired, retried, partial, fallback, cached or empty"
+        description=(
+            "Per area and language: ok, repaired, retried, partial, fallback, cached or empty"
+        )
     )
     llm_calls: int
     cache_hits: int

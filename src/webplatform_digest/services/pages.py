@@ -25,6 +25,7 @@ from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.errors import InputError, NotFoundError, ParseError, UnsafePathError
 from webplatform_digest.events import PagesGenerated, Telemetry
 from webplatform_digest.models import AREA_ID_PATTERN, Language, parse_version
+from webplatform_digest.site.feeds import feed_paths
 from webplatform_digest.site.html import page_path as html_path
 from webplatform_digest.site.html import preview_entry, render_html_site
 from webplatform_digest.site.jekyll import page_path as markdown_path
@@ -136,12 +137,15 @@ def render_manifest(files: Mapping[str, str]) -> bytes:
 
 def _removable(path: str) -> bool:
     """Only pages this generator could have written may be removed (never a digest source):
-    ``index.md``/``.html`` anywhere in the site, or a digest page in ``versions/<release>/``."""
+    ``index.md``/``.html`` anywhere in the site, a digest page in ``versions/<release>/``, or
+    a ``feed.xml``."""
     try:
         rel = relative_path(path)
     except UnsafePathError:
         return False
     roots = (Workspace.DIGESTS.name, Workspace.SITE.name)
+    if len(rel.parts) >= 2 and rel.parts[0] == Workspace.DIGESTS.name and rel.name == "feed.xml":
+        return True
     if len(rel.parts) < 2 or rel.parts[0] not in roots or rel.suffix not in _PAGE_SUFFIXES:
         return False
     return rel.stem == "index" or (len(rel.parts) >= 4 and rel.parts[-3] == "versions")
@@ -175,7 +179,7 @@ def render_site(
 
 
 def _valid_paths(model: SiteModel) -> set[str]:
-    valid = {str(Workspace.DIGESTS / p) for p in static_paths()}
+    valid = {str(Workspace.DIGESTS / p) for p in (*static_paths(), *feed_paths(model))}
     for page in model.pages():
         valid.add(str(Workspace.DIGESTS / markdown_path(page)))
         valid.add(str(Workspace.SITE / html_path(page)))

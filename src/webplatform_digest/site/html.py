@@ -20,9 +20,16 @@ from markupsafe import Markup
 
 from webplatform_digest.models import Language
 from webplatform_digest.site.jekyll import site_asset
-from webplatform_digest.site.markdown import safe_url
+from webplatform_digest.site.markdown import feature_anchor, safe_url
 from webplatform_digest.site.model import PageKind, PageRef, SiteModel, relative_link
-from webplatform_digest.site.pages import HTML_LANG, Link, PageContent, label, page_content
+from webplatform_digest.site.pages import (
+    HTML_LANG,
+    AreaGlance,
+    Link,
+    PageContent,
+    label,
+    page_content,
+)
 
 INDEX = "index.html"
 _REL = "nofollow noopener noreferrer"
@@ -64,12 +71,23 @@ def _safe_links(state: StateCore) -> None:
             token.children = _safe_children(token.children)
 
 
+def _feature_ids(state: StateCore) -> None:
+    """Core rule: level-2 ATX headings get the ids the Jekyll site gives them (``feature-N``)."""
+    count = 0
+    for token in state.tokens:
+        atx_h2 = token.type == "heading_open" and token.tag == "h2" and token.markup == "##"
+        if atx_h2 and token.level == 0:
+            count += 1
+            token.attrSet("id", feature_anchor(count))
+
+
 @cache
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.validateLink = lambda url: True  # every link is parsed; _safe_links decides what stays
     md.core.ruler.push("safe_links", _safe_links)
+    md.core.ruler.push("feature_ids", _feature_ids)
     return md
 
 
@@ -93,27 +111,55 @@ def page_path(page: PageRef) -> PurePosixPath:
 
 
 def _link(here: PageRef, link: Link) -> dict[str, str]:
+    href = relative_link(here, link.target, index_file=INDEX)
     return {
         "label": link.label,
-        "href": relative_link(here, link.target, index_file=INDEX),
+        "href": f"{href}#{link.fragment}" if link.fragment else href,
         "note": link.note,
         "lang": HTML_LANG[link.target.language],
     }
 
 
+def _glance(here: PageRef, glance: AreaGlance) -> dict[str, Any]:
+    return {
+        "link": _link(here, glance.link),
+        "count": glance.count,
+        "badge": {"kind": glance.badge.kind, "label": glance.badge.label},
+        "features": [_link(here, feature) for feature in glance.features],
+    }
+
+
+def _nav_links(here: PageRef) -> list[dict[str, str]]:
+    language = here.language
+    return [
+        _link(here, Link(label(language, key), PageRef(kind, language)))
+        for key, kind in (("releases", PageKind.VERSIONS), ("areas", PageKind.AREAS))
+    ]
+
+
 def _context(content: PageContent) -> dict[str, Any]:
     here, language = content.ref, content.ref.language
     body = render_digest_html(content.digest.markdown) if content.digest else ""
+    badge = content.badge
     return {
         "lang": HTML_LANG[language],
         "title": content.title,
         "site_name": label(language, "site"),
         "home_href": relative_link(here, PageRef(PageKind.HOME, language), index_file=INDEX),
+        "nav": _nav_links(here),
         "crumbs": [_link(here, crumb) for crumb in content.breadcrumbs],
         "switch": _link(here, content.switch) if content.switch else None,
         "notice": content.notice,
         "intro": content.intro,
+        "badge": {"kind": badge.kind, "label": badge.label} if badge else None,
+        "meta": content.meta,
+        "toc_heading": label(language, "contents"),
+        "toc": [_link(here, link) for link in content.toc],
         "body": Markup(body),  # safe: markdown-it with raw HTML disabled
+        "glance": [_glance(here, glance) for glance in content.glance],
+        "sources_heading": label(language, "sources"),
+        "sources": [{"label": s.label, "url": s.url} for s in content.sources],
+        "neighbours": [_link(here, link) for link in content.neighbours],
         "sections": [
             {
                 "heading": section.heading,
@@ -123,7 +169,7 @@ def _context(content: PageContent) -> dict[str, Any]:
             for section in content.sections
         ],
         "css": Markup(site_asset("site.css").decode("utf-8")),  # our own stylesheet
-        "footer": label(language, "intro"),
+        "footer": label(language, "footer"),
     }
 
 

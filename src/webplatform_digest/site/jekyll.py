@@ -11,7 +11,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
@@ -19,9 +19,22 @@ from typing import Any
 import yaml
 
 from webplatform_digest.models import Language
-from webplatform_digest.site.markdown import escape_label, neutralise_markdown
+from webplatform_digest.site.feeds import render_feeds
+from webplatform_digest.site.markdown import (
+    escape_label,
+    neutralise_markdown,
+    with_feature_anchors,
+)
 from webplatform_digest.site.model import PageRef, SiteModel, relative_link
-from webplatform_digest.site.pages import HTML_LANG, LABELS, Link, PageContent, page_content
+from webplatform_digest.site.pages import (
+    HTML_LANG,
+    LABELS,
+    AreaGlance,
+    Badge,
+    Link,
+    PageContent,
+    page_content,
+)
 
 CONFIG = PurePosixPath("_config.yml")
 STYLESHEET = PurePosixPath("assets/site.css")
@@ -33,6 +46,8 @@ LAYOUTS = {
 _NOT_YAML_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+#: the labels of the layout's own chrome (header, navigation, footer), per language
+_CHROME_LABELS = ("site", "home", "releases", "areas", "feed", "footer")
 #: digest sources that Jekyll must not render (fnmatch against the source path, 3.x and 4.x)
 EXCLUDED = ("areas/*/chrome-*.md",)
 
@@ -43,6 +58,7 @@ def site_asset(name: str) -> bytes:
     return resources.files("webplatform_digest").joinpath("data", "site", name).read_bytes()
 
 
+@lru_cache(maxsize=16384)
 def page_path(page: PageRef) -> PurePosixPath:
     """Where a page's markdown lives, relative to ``digest_markdown/``."""
     return page.directory / f"{page.stem}.md"
@@ -54,7 +70,12 @@ def config_yml() -> bytes:
         "title": LABELS[Language.EN]["site"],
         "title_zh": LABELS[Language.ZH]["site"],
         "description": LABELS[Language.EN]["intro"],
+        "description_zh": LABELS[Language.ZH]["intro"],
         "lang": "en",
+        "labels": {
+            code: {key: LABELS[language][key] for key in _CHROME_LABELS}
+            for code, language in (("en", Language.EN), ("zh", Language.ZH))
+        },
         "markdown": "kramdown",
         "kramdown": {"input": "GFM", "parse_block_html": False, "hard_wrap": False},
         "highlighter": "rouge",
@@ -98,9 +119,14 @@ def _nav(content: PageContent) -> str:
     return f'<nav class="crumbs">{crumbs}{switch}</nav>' if crumbs or switch else ""
 
 
+def _href(here: PageRef, link: Link) -> str:
+    url = relative_link(here, link.target)
+    return f"{url}#{link.fragment}" if link.fragment else url
+
+
 def _item(here: PageRef, link: Link) -> str:
     note = f" — {escape_label(link.note)}" if link.note else ""
-    return f"- [{escape_label(link.label)}]({relative_link(here, link.target)}){note}"
+    return f"- [{escape_label(link.label)}]({_href(here, link)}){note}"
 
 
 def _sections(content: PageContent) -> list[str]:
@@ -116,16 +142,66 @@ def _sections(content: PageContent) -> list[str]:
     return lines
 
 
+def _badge(badge: Badge) -> str:
+    return f'<span class="badge badge-{badge.kind}">{_html_text(badge.label)}</span>'
+
+
+def _glance(here: PageRef, glance: AreaGlance) -> list[str]:
+    link = glance.link
+    parts = [_badge(glance.badge), _html_text(glance.count)]
+    if link.note:
+        parts.append(_html_text(link.note))
+    lines = [f"## [{escape_label(link.label)}]({_href(here, link)})", ""]
+    lines += [f'<p class="meta">{" · ".join(parts)}</p>', ""]
+    if glance.features:
+        lines += [_item(here, feature) for feature in glance.features] + [""]
+    return lines
+
+
+def _release_parts(content: PageContent) -> list[str]:
+    here, lines = content.ref, []
+    for glance in content.glance:
+        lines += _glance(here, glance)
+    if content.sources:
+        lines += [f"## {escape_label(LABELS[here.language]['sources'])}", ""]
+        lines += [f"- [{escape_label(s.label)}]({s.url})" for s in content.sources] + [""]
+    if content.neighbours:
+        links = "".join(
+            f'<a href="{_href(here, link)}">{_html_text(link.label)}</a>'
+            for link in content.neighbours
+        )
+        lines += [f'<nav class="pager">{links}</nav>', ""]
+    return lines
+
+
+def _digest_head(content: PageContent) -> list[str]:
+    lines: list[str] = []
+    meta = [_badge(content.badge)] if content.badge else []
+    if content.meta:
+        meta.append(_html_text(content.meta))
+    if meta:
+        lines += [f'<p class="meta">{" · ".join(meta)}</p>', ""]
+    if content.toc:
+        heading = _html_text(LABELS[content.ref.language]["contents"])
+        items = "".join(
+            f'<li><a href="#{link.fragment}">{_html_text(link.label)}</a></li>'
+            for link in content.toc
+        )
+        lines += [f'<nav class="toc"><p>{heading}</p><ol>{items}</ol></nav>', ""]
+    return lines
+
+
 def render_page(content: PageContent) -> bytes:
-    """One page as Jekyll markdown with front matter (``yaml.safe_dump``, never by hand)."""
+    """One page as Jekyll markdown with front matter (quoted YAML, never model text unquoted)."""
     lines = [
         "---",
         f"layout: {'digest' if content.digest else 'default'}",
         f"title: {yaml_string(content.title)}",
         f"lang: {HTML_LANG[content.ref.language]}",
-        "---",
-        "",
     ]
+    if content.feed is not None:
+        lines.append(f"feed: {yaml_string('/' + str(content.feed))}")
+    lines += ["---", ""]
     nav = _nav(content)
     if nav:
         lines += [nav, ""]
@@ -134,7 +210,9 @@ def render_page(content: PageContent) -> bytes:
     if content.intro:
         lines += [escape_label(content.intro), ""]
     if content.digest is not None:
-        lines += [neutralise_markdown(content.digest.markdown), ""]
+        lines += _digest_head(content)
+        lines += [with_feature_anchors(neutralise_markdown(content.digest.markdown)), ""]
+    lines += _release_parts(content)
     lines += _sections(content)
     return ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")
 
@@ -145,6 +223,7 @@ def render_jekyll_site(model: SiteModel, pages: Iterable[PageRef]) -> dict[PureP
     files.update({path: site_asset(name) for path, name in LAYOUTS.items()})
     for page in pages:
         files[page_path(page)] = render_page(page_content(model, page))
+    files.update(render_feeds(model))
     return files
 
 

@@ -8,7 +8,9 @@ extensions. The body is therefore re-emitted so that:
   attribute lists, no ``{::nomarkdown}``;
 * no ``<`` or ``>`` of the text survives (``&lt;``/``&gt;``): no tags, comments or raw blocks;
 * code spans and fenced blocks become our own ``<code>``/``<pre>`` elements whose content is
-  escaped as entities (shown exactly, parsed by neither Liquid nor kramdown);
+  escaped as entities (shown exactly, parsed by neither Liquid nor kramdown); indented code
+  blocks are fenced first (``releases.code.fence_code``), because inside kramdown's own code
+  block the entities below would show literally;
 * links are rebuilt only for ``http``, ``https`` and ``mailto`` targets; other targets lose the
   link and keep the text; images become links to the image; reference links are inlined;
 * every other ``[``, ``]``, backtick, backslash and ``$`` (math) is escaped.
@@ -16,10 +18,13 @@ extensions. The body is therefore re-emitted so that:
 Headings, emphasis, lists, tables and block quotes keep their markdown.
 """
 
+import html
 import re
 from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote
+
+from webplatform_digest.releases.code import fence_code
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _REFERENCE = re.compile(
@@ -36,6 +41,7 @@ _LINK = re.compile(
 _BACKTICKS = re.compile(r"`+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
+_INDENTED = re.compile(r"^(?: {4}|\t)[ \t]*\S", re.MULTILINE)
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
 
 _TEXT_ESCAPES = str.maketrans(
@@ -220,6 +226,8 @@ def _references(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 def neutralise_markdown(markdown: str) -> str:
     """Untrusted markdown re-emitted so Liquid and kramdown render it as inert content."""
     text = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\r", "\n"))
+    if _INDENTED.search(text):  # indented code would show our escapes literally: fence it
+        text = fence_code(text)
     lines = text.split("\n")
     references: dict[str, str] = {}
     if "]:" in text:
@@ -258,7 +266,47 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
+_H2_ANYWHERE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_LABEL_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\([^()\s]*\)")
+_LABEL_TAG = re.compile(r"</?code(?: class=\"[^\"]*\")?>")
+_LABEL_ESCAPE = re.compile(r"\\(.)")
+
+
+def feature_anchor(index: int) -> str:
+    """The id of the ``index``-th (from 1) feature heading of a digest page, in any language."""
+    return f"feature-{index}"
+
+
+def _plain_label(neutralised: str) -> str:
+    """A neutralised heading back as the plain text it shows (links, code tags, escapes gone)."""
+    text = _LABEL_LINK.sub(r"\1", neutralised)
+    text = _LABEL_ESCAPE.sub(r"\1", _LABEL_TAG.sub("", text))
+    return " ".join(html.unescape(text).replace("*", "").split())
+
+
+@lru_cache(maxsize=2048)
+def feature_headings(markdown: str) -> tuple[str, ...]:
+    """The feature titles of a digest: its level-2 headings outside code, as plain text. Read
+    from the neutralised text, where code is one line, so they are the headings the page has."""
+    return tuple(_plain_label(text) for text in _H2_ANYWHERE.findall(neutralise_markdown(markdown)))
+
+
+def with_feature_anchors(neutralised: str) -> str:
+    """Neutralised markdown with ``{#feature-N}`` on its level-2 headings, so the release page
+    and the table of contents can link to each feature (ids are ours, never the model's).
+    Neutralised code is one ``<pre>`` line, so every heading line here is a heading."""
+    count = 0
+
+    def anchored(heading: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"## {heading[1]} {{#{feature_anchor(count)}}}"
+
+    return _H2_ANYWHERE.sub(anchored, neutralised)
+
+
 def clear_caches() -> None:
     """Forget rendered markdown (benchmarks measuring a cold start)."""
     neutralise_markdown.cache_clear()
+    feature_headings.cache_clear()
     _plain_line.cache_clear()

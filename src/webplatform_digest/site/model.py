@@ -14,23 +14,26 @@ Links are relative, so the site works under any base URL and from ``file://``.
 """
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.digest.prompts import OFFLINE_NOTE, OFFLINE_NOTE_ZH, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import (
     AREA_ID_PATTERN,
+    AreaDigest,
     Channel,
     DigestStatus,
     FocusArea,
     Language,
     ReleaseKey,
 )
+from webplatform_digest.site.markdown import feature_headings
 
 #: ``chrome-144-en.md`` / ``chrome-144-beta-zh.md`` under ``digest_markdown/areas/<area>/``
 DIGEST_NAME = re.compile(r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?-(?P<lang>en|zh)\.md$")
@@ -48,6 +51,7 @@ class AreaCatalogue(Protocol):
 
 
 AreaNames = Mapping[str, tuple[str, str]]
+T = TypeVar("T")
 
 
 def area_names(catalogue: AreaNames | AreaCatalogue) -> dict[str, tuple[str, str]]:
@@ -72,16 +76,107 @@ class Area:
 
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
-    """One digest file found on disk."""
+    """One digest file found on disk.
+
+    ``status`` is the front matter's value as written (statuses the site does not know yet get
+    a generic badge); ``markdown`` is the body without the notices the site shows itself (the
+    untranslated banner, the offline note); ``features`` are its feature headings (level 2)."""
 
     key: ReleaseKey
     area: str
     language: Language
     title: str
-    status: DigestStatus
+    status: str
     backend: str
     markdown: str
     source: PurePosixPath
+    features: tuple[str, ...] = ()
+    untranslated: bool = False
+    generated_at: str = ""
+
+
+#: the front matter's ``status`` line (its value checked before the strict reader sees it)
+_STATUS_LINE = re.compile(rb"^status:[ \t]*(['\"]?)([A-Za-z0-9_-]{1,40})\1[ \t]*$", re.MULTILINE)
+_KNOWN_STATUSES = frozenset(status.value for status in DigestStatus)
+_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z$")
+
+
+def _known_status(data: bytes) -> tuple[bytes, str | None]:
+    """``data`` readable by the digest parser, and the status it names when the parser does not
+    know it (a newer writer's status is shown, not a reason to drop the page)."""
+    end = data.find(b"\n---\n", 3)
+    found = _STATUS_LINE.search(data, 0, max(end, 0))
+    if found is None or found[2].decode() in _KNOWN_STATUSES:
+        return data, None
+    return data[: found.start(2)] + b"ok" + data[found.end(2) :], found[2].decode()
+
+
+def _without_notices(markdown: str) -> tuple[str, bool]:
+    """The body without a leading untranslated banner and offline note; whether it had the
+    banner (the page shows one notice of its own instead)."""
+    text = markdown.lstrip("\n")
+    untranslated = text.startswith(UNTRANSLATED_BANNER)
+    if untranslated:
+        text = text[len(UNTRANSLATED_BANNER) :].lstrip("\n")
+    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH):
+        if text.startswith(note):
+            text = text[len(note) :].lstrip("\n")
+    return text, untranslated
+
+
+_FRONT_LINE = re.compile(r"([a-z_]{1,20}): (.*)")
+#: plain YAML scalars that are not strings, or that need the full parser to read
+_NOT_PLAIN = re.compile(
+    r"^(?:$|[-?:,\[\]{}#&*!|>'\"%@`~ ]"
+    r"|(?:null|true|false|yes|no|on|off|[-+.0-9][-+._0-9a-fA-FxXoOeE:]*)$)"
+    r"|: | #|[\t\\]| $",
+    re.IGNORECASE,
+)
+_FIELDS = frozenset(
+    {"title", "version", "channel", "area", "language", "generated_at", "backend", "status"}
+    | {"layout", "reason"}
+)
+
+
+def _scalar(raw: str) -> str | None:
+    """A front-matter value as the YAML reader would give it, or None when only it can tell."""
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        return raw[1:-1].replace("''", "'")
+    return None if _NOT_PLAIN.search(raw) else raw
+
+
+def quick_digest(data: bytes, source: str = "<digest>") -> AreaDigest | None:
+    """The digest as ``parse_digest_file`` reads it, for the front matter our own writer emits
+    (one ``key: scalar`` per line); None for anything else, which goes to the YAML reader.
+    Reading hundreds of digests per site build, the YAML reader is most of the time."""
+    text = data.decode("utf-8", errors="replace")
+    end = text.find("\n---\n", 3)
+    if not text.startswith("---\n") or end < 0:
+        return None
+    front: dict[str, str] = {}
+    for line in text[4:end].split("\n"):
+        found = _FRONT_LINE.fullmatch(line)
+        value = _scalar(found[2]) if found and found[1] in _FIELDS else None
+        if found is None or (value is None and found[1] != "version"):
+            return None
+        front[found[1]] = found[2] if value is None else value
+    if not front.get("version", "").isdigit() or {"area", "language"} - set(front):
+        return None
+    try:
+        return AreaDigest(
+            area=front["area"],
+            version=int(front["version"]),
+            channel=Channel(front.get("channel", "stable")),
+            language=Language(front["language"]),
+            markdown=text[end + 5 :].removeprefix("\n"),
+            status=DigestStatus(front.get("status", "ok")),
+            backend=front.get("backend", ""),
+            reason=front.get("reason", ""),
+            title=front.get("title", ""),
+            generated_at=front.get("generated_at", ""),
+        )
+    except ValueError:
+        return parse_digest_file(data, source=source)
 
 
 def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
@@ -95,7 +190,8 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     area = rel.parent.name
     if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
         raise ParseError("not a digest file name", source=str(rel))
-    digest = parse_digest_file(data, source=str(rel))
+    readable, status = _known_status(data)
+    digest = quick_digest(readable, str(rel)) or parse_digest_file(readable, source=str(rel))
     key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
     if (digest.area, digest.version, digest.channel, digest.language.value) != (
         area,
@@ -104,11 +200,21 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
         match["lang"],
     ):
         raise ParseError("front matter does not match the file's location", source=str(rel))
-    markdown = digest.markdown
+    markdown, untranslated = _without_notices(digest.markdown)
     if len(markdown) > MAX_BODY_CHARS:
         markdown = markdown[:MAX_BODY_CHARS] + "\n\n*(digest shortened for the site)*\n"
     return DigestEntry(
-        key, area, digest.language, digest.title, digest.status, digest.backend, markdown, rel
+        key,
+        area,
+        digest.language,
+        digest.title,
+        status or digest.status.value,
+        digest.backend,
+        markdown,
+        rel,
+        feature_headings(markdown),
+        untranslated,
+        digest.generated_at if _TIMESTAMP.fullmatch(digest.generated_at) else "",
     )
 
 
@@ -121,6 +227,7 @@ class PageKind(StrEnum):
     DIGEST = "digest"
     AREAS = "areas"
     AREA = "area"
+    TIMELINE = "timeline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +255,10 @@ class PageRef:
         """The same page in another language."""
         return PageRef(self.kind, language, self.release, self.area)
 
+    def with_release(self, release: ReleaseKey) -> "PageRef":
+        """The same page of another release."""
+        return PageRef(self.kind, self.language, release, self.area)
+
 
 @lru_cache(maxsize=16384)
 def page_parts(page: PageRef) -> tuple[str, ...]:
@@ -161,6 +272,7 @@ def page_parts(page: PageRef) -> tuple[str, ...]:
         PageKind.DIGEST: ("versions", release),
         PageKind.AREAS: ("areas",),
         PageKind.AREA: ("areas", page.area or ""),
+        PageKind.TIMELINE: ("areas", page.area or "", "timeline"),
     }[page.kind]
     return base + tail
 
@@ -181,6 +293,18 @@ def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> 
     return f"{path}/" if path else "./"
 
 
+@lru_cache(maxsize=4096)
+def feed_path(language: Language, area: str | None = None) -> PurePosixPath:
+    """The Atom feed of the whole site, or of one area, in ``language`` (from the site root)."""
+    base = PurePosixPath("zh") if language is Language.ZH else PurePosixPath()
+    return (base / "areas" / area if area else base) / "feed.xml"
+
+
+def relative_file(source: PageRef, target: PurePosixPath) -> str:
+    """A relative URL from ``source`` to a file given by its path from the site root."""
+    return "/".join([".."] * len(page_parts(source)) + list(target.parts))
+
+
 def release_label(key: ReleaseKey, language: Language) -> str:
     """``Chrome 144`` / ``Chrome 144 Beta`` (``Chrome 144 Beta 版`` in Chinese)."""
     if key.channel is Channel.STABLE:
@@ -196,10 +320,27 @@ class SiteModel:
     areas: tuple[Area, ...]
     languages: tuple[Language, ...]
     digests: Mapping[tuple[ReleaseKey, str, Language], DigestEntry] = field(default_factory=dict)
+    #: lookups derived from the fields above (filled once; not part of the value)
+    _by_id: dict[str, Area] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((area.id, area) for area in self.areas)
 
     def area(self, area_id: str) -> Area:
         """The area with ``area_id`` (every digest's area is in the model)."""
-        return next(area for area in self.areas if area.id == area_id)
+        return self._by_id[area_id]
+
+    @property
+    def area_ids(self) -> tuple[str, ...]:
+        """The ids of the areas, in catalogue order."""
+        return tuple(self._by_id)
+
+    def memo(self, key: object, make: Callable[[], T]) -> T:
+        """``make()``, computed once per model for ``key`` (pages ask the same questions)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return cast(T, self._memo[key])
 
     def digest(self, key: ReleaseKey, area: str, language: Language) -> DigestEntry | None:
         """The digest of one area of one release in one language, if present."""
@@ -216,6 +357,13 @@ class SiteModel:
     def releases_of(self, area_id: str) -> tuple[ReleaseKey, ...]:
         """Releases with a digest (any language) of ``area_id``, newest first."""
         return tuple(key for key in self.releases if self.has(key, area_id))
+
+    def neighbours(self, key: ReleaseKey) -> tuple[ReleaseKey | None, ReleaseKey | None]:
+        """(the release before ``key``, the release after it) in the site's release order."""
+        index = self.releases.index(key)
+        older = self.releases[index + 1] if index + 1 < len(self.releases) else None
+        newer = self.releases[index - 1] if index > 0 else None
+        return older, newer
 
     def digest_page(self, key: ReleaseKey, area: str, language: Language) -> PageRef | None:
         """The page of a digest in ``language``, else in the other language, else None."""
@@ -244,6 +392,7 @@ class SiteModel:
             ]
             found += [PageRef(PageKind.VERSION, language, key) for key in self.releases]
             found += [PageRef(PageKind.AREA, language, area=area.id) for area in self.areas]
+            found += [PageRef(PageKind.TIMELINE, language, area=area.id) for area in self.areas]
         found += [
             PageRef(PageKind.DIGEST, lang, key, area)
             for key, area, lang in sorted(self.digests, key=_digest_order)

@@ -5,13 +5,17 @@ Both renderers (Jekyll markdown in ``site_jekyll``, the HTML preview in ``site_h
 """
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
-from webplatform_digest.models import DigestStatus, Language
+from webplatform_digest.models import Channel, DigestStatus, Language, ReleaseKey
+from webplatform_digest.site.history import elsewhere
+from webplatform_digest.site.markdown import feature_anchor
 from webplatform_digest.site.model import (
     DigestEntry,
     PageKind,
     PageRef,
     SiteModel,
+    feed_path,
     release_label,
 )
 
@@ -40,6 +44,38 @@ LABELS: dict[Language, dict[str, str]] = {
         "release notes (or stay in English) because the model's text for them was unusable.",
         "status_error": "The digest could not be written; this page shows what is available.",
         "status_empty": "This release has no changes in this area.",
+        "status_untranslated": "The Chinese translation is not available; the English original "
+        "follows.",
+        "status_kept": "Kept from an earlier run: the release notes have changed since.",
+        "count_features": "{n} features",
+        "count_feature": "1 feature",
+        "contents": "In this digest",
+        "sources": "Source release notes",
+        "source_stable": "Chrome {version} release notes",
+        "source_beta": "Chrome {version} beta announcement",
+        "source_webgpu": "What's New in WebGPU (Chrome {version})",
+        "older": "← {release}",
+        "newer": "{release} →",
+        "feed": "Atom feed",
+        "written": "Written {date}",
+        "footer": "Digests of the Chrome web-platform release notes, one per focus area, in "
+        "English and Chinese. Source: developer.chrome.com.",
+        "badge_model": "model",
+        "badge_repaired": "repaired",
+        "badge_partial": "partial",
+        "badge_fallback": "fallback",
+        "badge_untranslated": "untranslated",
+        "badge_kept": "kept (stale)",
+        "badge_error": "error",
+        "badge_empty": "no changes",
+        "badge_other": "{status}",
+        "timeline": "Timeline across releases",
+        "timeline_of": "{name}: timeline",
+        "timeline_intro": "Every feature of this area, release by release, newest first.",
+        "also_in": "In other releases",
+        "seen_in": "{title} — {release}",
+        "stage_origin-trials": "origin trial",
+        "stage_deprecations": "deprecation or removal",
     },
     Language.ZH: {
         "site": "Web 平台更新摘要",
@@ -64,20 +100,106 @@ LABELS: dict[Language, dict[str, str]] = {
         "（或保留英文原文）。",
         "status_error": "未能生成本摘要，本页显示现有内容。",
         "status_empty": "此版本在该领域没有更新。",
+        "status_untranslated": "未翻译：自动翻译暂不可用，以下正文为英文原文。",
+        "status_kept": "本摘要沿用此前生成的版本，发布说明此后已有更新。",
+        "count_features": "{n} 项更新",
+        "count_feature": "1 项更新",
+        "contents": "本页内容",
+        "sources": "原始发布说明",
+        "source_stable": "Chrome {version} 发布说明",
+        "source_beta": "Chrome {version} Beta 版公告",
+        "source_webgpu": "WebGPU 新功能（Chrome {version}）",
+        "older": "← {release}",
+        "newer": "{release} →",
+        "feed": "Atom 订阅",
+        "written": "生成于 {date}",
+        "footer": "按关注领域整理的 Chrome Web 平台发布说明摘要，提供英文和中文版本。"
+        "来源：developer.chrome.com。",
+        "badge_model": "模型撰写",
+        "badge_repaired": "已修复",
+        "badge_partial": "部分",
+        "badge_fallback": "离线生成",
+        "badge_untranslated": "未翻译",
+        "badge_kept": "沿用旧版",
+        "badge_error": "出错",
+        "badge_empty": "无更新",
+        "badge_other": "状态：{status}",
+        "timeline": "跨版本时间线",
+        "timeline_of": "{name}：时间线",
+        "timeline_intro": "按版本列出本领域的每项更新，最新版本在前。",
+        "also_in": "其他版本中的同一功能",
+        "seen_in": "{title} — {release}",
+        "stage_origin-trials": "源试用",
+        "stage_deprecations": "弃用或移除",
     },
 }
 
 #: the ``lang`` attribute of a page in each language (CJK fonts pick the right glyphs)
 HTML_LANG = {Language.EN: "en", Language.ZH: "zh-CN"}
+#: digest pages with more features than this start with a table of contents
+TOC_MIN_FEATURES = 4
+#: the first WebGPU release note ("What's New in WebGPU")
+FIRST_WEBGPU_NOTE = 113
+_SOURCE_SITE = "https://developer.chrome.com"
+#: front-matter status → badge; anything else gets the generic ``other`` badge
+_BADGES = {
+    DigestStatus.OK.value: "model",
+    DigestStatus.RETRIED.value: "model",
+    DigestStatus.CACHED.value: "model",
+    DigestStatus.REPAIRED.value: "repaired",
+    DigestStatus.PARTIAL.value: "partial",
+    DigestStatus.FALLBACK.value: "fallback",
+    "untranslated": "untranslated",
+    "kept": "kept",
+    "stale": "kept",
+    DigestStatus.ERROR.value: "error",
+    DigestStatus.EMPTY.value: "empty",
+}
+#: badge → the notice a digest page shows (one at most)
+_NOTICES = {
+    "fallback": "status_fallback",
+    "untranslated": "status_untranslated",
+    "kept": "status_kept",
+    "partial": "status_partial",
+    "error": "status_error",
+    "empty": "status_empty",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A link to another page of the site, with an optional note after it."""
+    """A link to another page of the site (or a section of it), with an optional note."""
 
     label: str
     target: PageRef
     note: str = ""
+    fragment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalLink:
+    """A link off the site (the source release notes)."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """How a digest was written: ``kind`` names the style, ``label`` is shown."""
+
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class AreaGlance:
+    """One area of a release at a glance: its digest, feature count, badge and features."""
+
+    link: Link
+    count: str
+    badge: Badge
+    features: tuple[Link, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +223,13 @@ class PageContent:
     notice: str = ""
     sections: tuple[Section, ...] = ()
     digest: DigestEntry | None = None
+    glance: tuple[AreaGlance, ...] = ()
+    sources: tuple[ExternalLink, ...] = ()
+    neighbours: tuple[Link, ...] = ()
+    toc: tuple[Link, ...] = ()
+    meta: str = ""
+    badge: Badge | None = None
+    feed: PurePosixPath | None = None
 
 
 def label(language: Language, key: str, **values: object) -> str:
@@ -110,6 +239,41 @@ def label(language: Language, key: str, **values: object) -> str:
 
 def _count(language: Language, singular: str, plural: str, n: int) -> str:
     return label(language, singular) if n == 1 else label(language, plural, n=n)
+
+
+def badge_of(entry: DigestEntry, language: Language) -> Badge:
+    """The badge of a digest: how it was written, in ``language``."""
+    kind = "untranslated" if entry.untranslated else _BADGES.get(entry.status, "other")
+    return Badge(kind, label(language, f"badge_{kind}", status=entry.status))
+
+
+def format_date(timestamp: str, language: Language) -> str:
+    """``2026-01-13`` / ``2026年1月13日`` from an RFC 3339 UTC timestamp ("" if none)."""
+    if len(timestamp) < 10:
+        return ""
+    year, month, day = timestamp[:4], int(timestamp[5:7]), int(timestamp[8:10])
+    return f"{year}年{month}月{day}日" if language is Language.ZH else timestamp[:10]
+
+
+def source_links(key: ReleaseKey, language: Language) -> tuple[ExternalLink, ...]:
+    """The release notes a release's digests come from, on developer.chrome.com."""
+    if key.channel is Channel.BETA:
+        url = f"{_SOURCE_SITE}/blog/chrome-{key.version}-beta"
+        return (ExternalLink(label(language, "source_beta", version=key.version), url),)
+    links = [
+        ExternalLink(
+            label(language, "source_stable", version=key.version),
+            f"{_SOURCE_SITE}/release-notes/{key.version}",
+        )
+    ]
+    if key.version >= FIRST_WEBGPU_NOTE:
+        links.append(
+            ExternalLink(
+                label(language, "source_webgpu", version=key.version),
+                f"{_SOURCE_SITE}/blog/new-in-webgpu-{key.version}",
+            )
+        )
+    return tuple(links)
 
 
 def _digest_link(page: PageRef, text: str, target: PageRef) -> Link:
@@ -128,6 +292,10 @@ def _crumbs(page: PageRef) -> tuple[Link, ...]:
         return (home, versions)
     if page.kind is PageKind.AREA:
         return (home, areas)
+    if page.kind is PageKind.TIMELINE:
+        assert page.area is not None
+        area = Link(page.area, PageRef(PageKind.AREA, language, area=page.area))
+        return (home, areas, area)
     if page.kind is PageKind.DIGEST:
         assert page.release is not None
         release = PageRef(PageKind.VERSION, language, page.release)
@@ -135,12 +303,37 @@ def _crumbs(page: PageRef) -> tuple[Link, ...]:
     return ()
 
 
+def _listed(entry: DigestEntry) -> bool:
+    """Whether a release page lists the area: it has features, or failed (not just empty)."""
+    if entry.status == DigestStatus.EMPTY.value:
+        return False
+    return bool(entry.features) or entry.status == DigestStatus.ERROR.value
+
+
+def _listed_areas(model: SiteModel, key: ReleaseKey, language: Language) -> list[DigestEntry]:
+    return model.memo(("listed", key, language), lambda: _find_listed(model, key, language))
+
+
+def _find_listed(model: SiteModel, key: ReleaseKey, language: Language) -> list[DigestEntry]:
+    found: list[DigestEntry] = []
+    for area in model.areas_of(key):
+        target = model.digest_page(key, area.id, language)
+        entry = target and model.digest(key, area.id, target.language)
+        if entry is not None and _listed(entry):
+            found.append(entry)
+    return found
+
+
 def _release_links(model: SiteModel, language: Language) -> tuple[Link, ...]:
+    return model.memo(("releases", language), lambda: _make_release_links(model, language))
+
+
+def _make_release_links(model: SiteModel, language: Language) -> tuple[Link, ...]:
     return tuple(
         Link(
             release_label(key, language),
             PageRef(PageKind.VERSION, language, key),
-            _count(language, "count_area", "count_areas", len(model.areas_of(key))),
+            _count(language, "count_area", "count_areas", len(_listed_areas(model, key, language))),
         )
         for key in model.releases
     )
@@ -172,20 +365,59 @@ def _home(model: SiteModel, page: PageRef) -> PageContent:
             Section(label(language, "releases"), _release_links(model, language), none),
             Section(label(language, "areas"), _area_links(model, language), none),
         ),
+        feed=feed_path(language),
     )
+
+
+def _feature_links(entry: DigestEntry, target: PageRef) -> tuple[Link, ...]:
+    return tuple(
+        Link(title, target, fragment=feature_anchor(index))
+        for index, title in enumerate(entry.features, 1)
+    )
+
+
+def _glance(model: SiteModel, page: PageRef, entry: DigestEntry) -> AreaGlance:
+    language = page.language
+    target = PageRef(PageKind.DIGEST, entry.language, entry.key, entry.area)
+    count = _count(language, "count_feature", "count_features", len(entry.features))
+    return AreaGlance(
+        _digest_link(page, model.area(entry.area).label(language), target),
+        count,
+        badge_of(entry, language),
+        _feature_links(entry, target),
+    )
+
+
+def _neighbours(model: SiteModel, page: PageRef) -> tuple[Link, ...]:
+    assert page.release is not None
+    language = page.language
+    older, newer = model.neighbours(page.release)
+    links: list[Link] = []
+    if older is not None:
+        release = release_label(older, language)
+        links.append(Link(label(language, "older", release=release), page.with_release(older)))
+    if newer is not None:
+        release = release_label(newer, language)
+        links.append(Link(label(language, "newer", release=release), page.with_release(newer)))
+    return tuple(links)
 
 
 def _version(model: SiteModel, page: PageRef) -> PageContent:
     assert page.release is not None
     language, key = page.language, page.release
-    links: list[Link] = []
-    for area in model.areas_of(key):
-        target = model.digest_page(key, area.id, language)
-        if target is not None:
-            links.append(_digest_link(page, area.label(language), target))
-    section = Section(label(language, "areas_in_release"), tuple(links), label(language, "none"))
-    title = release_label(key, language)
-    return PageContent(page, title, _crumbs(page), _switch(model, page), sections=(section,))
+    glance = tuple(_glance(model, page, entry) for entry in _listed_areas(model, key, language))
+    empty = () if glance else (Section("", (), label(language, "none")),)
+    return PageContent(
+        page,
+        release_label(key, language),
+        _crumbs(page),
+        _switch(model, page),
+        sections=empty,
+        glance=glance,
+        sources=source_links(key, language),
+        neighbours=_neighbours(model, page),
+        feed=feed_path(language),
+    )
 
 
 def _area(model: SiteModel, page: PageRef) -> PageContent:
@@ -194,12 +426,71 @@ def _area(model: SiteModel, page: PageRef) -> PageContent:
     links: list[Link] = []
     for key in model.releases_of(area.id):
         target = model.digest_page(key, area.id, language)
-        if target is not None:
-            links.append(_digest_link(page, release_label(key, language), target))
+        entry = target and model.digest(key, area.id, target.language)
+        if target is not None and entry is not None:
+            link = _digest_link(page, release_label(key, language), target)
+            count = _count(language, "count_feature", "count_features", len(entry.features))
+            note = " · ".join(part for part in (link.note, count) if part)
+            links.append(Link(link.label, link.target, note))
     section = Section(label(language, "releases_of_area"), tuple(links), label(language, "none"))
+    timeline = Link(label(language, "timeline"), PageRef(PageKind.TIMELINE, language, area=area.id))
     return PageContent(
-        page, area.label(language), _crumbs(page), _switch(model, page), sections=(section,)
+        page,
+        area.label(language),
+        _crumbs(page),
+        _switch(model, page),
+        sections=(section, Section("", (timeline,))),
+        feed=feed_path(language, area.id),
     )
+
+
+def _timeline(model: SiteModel, page: PageRef) -> PageContent:
+    assert page.area is not None
+    language, area = page.language, model.area(page.area)
+    sections: list[Section] = []
+    for key in model.releases_of(area.id):
+        target = model.digest_page(key, area.id, language)
+        entry = target and model.digest(key, area.id, target.language)
+        if target is None or entry is None or not entry.features:
+            continue
+        links = _feature_links(entry, target)
+        note = "" if target.language is language else label(language, "other_language")
+        sections.append(
+            Section(
+                release_label(key, language),
+                tuple(Link(x.label, x.target, note, x.fragment) for x in links),
+            )
+        )
+    crumbs = _crumbs(page)
+    crumbs = (*crumbs[:-1], Link(area.label(language), crumbs[-1].target))
+    return PageContent(
+        page,
+        label(language, "timeline_of", name=area.label(language)),
+        crumbs,
+        _switch(model, page),
+        intro=label(language, "timeline_intro"),
+        sections=tuple(sections) or (Section("", (), label(language, "none")),),
+        feed=feed_path(language, area.id),
+    )
+
+
+def _also_in(model: SiteModel, page: PageRef) -> tuple[Section, ...]:
+    assert page.release is not None
+    assert page.area is not None
+    language = page.language
+    links: list[Link] = []
+    for here, other in elsewhere(model, language, page.release, page.area):
+        release = release_label(other.release, language)
+        stage = LABELS[language].get(f"stage_{other.area}")
+        where = f"{release}（{stage}）" if stage and language is Language.ZH else (
+            f"{release} ({stage})" if stage else release
+        )  # fmt: skip
+        target = PageRef(PageKind.DIGEST, language, other.release, other.area)
+        links.append(
+            Link(label(language, "seen_in", title=here.title, release=where), target,
+                 fragment=feature_anchor(other.index))
+        )  # fmt: skip
+    return (Section(label(language, "also_in"), tuple(links)),) if links else ()
 
 
 def _digest(model: SiteModel, page: PageRef) -> PageContent:
@@ -214,27 +505,23 @@ def _digest(model: SiteModel, page: PageRef) -> PageContent:
         label(language, "all_releases_of", name=area.label(language)),
         PageRef(PageKind.AREA, language, area=area.id),
     )
+    badge = badge_of(entry, language)
+    toc = _feature_links(entry, page) if len(entry.features) >= TOC_MIN_FEATURES else ()
+    date = format_date(entry.generated_at, language)
     return PageContent(
         page,
         title,
         _crumbs(page),
         _switch(model, page),
-        notice=_status_notice(entry.status, language),
-        sections=(Section("", (more,)),),
+        notice=label(language, _NOTICES[badge.kind]) if badge.kind in _NOTICES else "",
+        sections=(*_also_in(model, page), Section("", (more,))),
         digest=entry,
+        neighbours=(),
+        toc=toc,
+        meta=label(language, "written", date=date) if date else "",
+        badge=badge,
+        feed=feed_path(language, area.id),
     )
-
-
-def _status_notice(status: DigestStatus, language: Language) -> str:
-    if status is DigestStatus.FALLBACK:
-        return label(language, "status_fallback")
-    if status is DigestStatus.PARTIAL:
-        return label(language, "status_partial")
-    if status is DigestStatus.ERROR:
-        return label(language, "status_error")
-    if status is DigestStatus.EMPTY:
-        return label(language, "status_empty")
-    return ""
 
 
 def _listing(model: SiteModel, page: PageRef) -> PageContent:
@@ -246,7 +533,14 @@ def _listing(model: SiteModel, page: PageRef) -> PageContent:
     else:
         title = label(language, "areas")
         section = Section("", _area_links(model, language), none)
-    return PageContent(page, title, _crumbs(page), _switch(model, page), sections=(section,))
+    return PageContent(
+        page,
+        title,
+        _crumbs(page),
+        _switch(model, page),
+        sections=(section,),
+        feed=feed_path(language),
+    )
 
 
 def _switch(model: SiteModel, page: PageRef) -> Link | None:
@@ -264,6 +558,8 @@ def page_content(model: SiteModel, page: PageRef) -> PageContent:
         return _version(model, page)
     if page.kind is PageKind.AREA:
         return _area(model, page)
+    if page.kind is PageKind.TIMELINE:
+        return _timeline(model, page)
     if page.kind is PageKind.DIGEST:
         return _digest(model, page)
     return _listing(model, page)
