@@ -19,8 +19,9 @@ from typing import Any
 from tests.slips import ENGLISH_SLIPS, SloppyModel, compliant_english, corpus_plan
 
 from benchmarks.common import corpus_dir, percentile
-from webplatform_digest.digest.checks import check_chinese, check_english, headings
+from webplatform_digest.digest.checks import check_chinese, check_english
 from webplatform_digest.digest.machine import DigestRun
+from webplatform_digest.digest.markdown import headings
 from webplatform_digest.digest.prompts import (
     RequestOptions,
     allowed_urls,

@@ -1,13 +1,8 @@
 """Reply checks: English structure and links, Chinese structure, URLs and CJK share."""
 
 from tests.digest_samples import fake_translation, sample_subjects, valid_english
-from webplatform_digest.digest.checks import (
-    check_chinese,
-    check_english,
-    clean_reply,
-    headings,
-    link_targets,
-)
+from webplatform_digest.digest.checks import check_chinese, check_english
+from webplatform_digest.digest.markdown import clean_reply, headings, link_targets
 from webplatform_digest.digest.prompts import fallback_english
 
 TITLES = ("Caret shapes", "Scroll `snap-type` tweaks")

@@ -14,7 +14,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from tests.digest_samples import good_answer, plan, sample_subjects, subject
 from webplatform_digest.digest.codec import restore_run, run_snapshot
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
-from webplatform_digest.digest.machine import DigestRun, Failure, parse_languages
+from webplatform_digest.digest.languages import parse_languages
+from webplatform_digest.digest.machine import DigestRun, Failure
 from webplatform_digest.digest.prompts import UNTRANSLATED_BANNER
 from webplatform_digest.errors import InputError, RunStateError
 from webplatform_digest.llm.port import LLMReply, LLMRequest

@@ -6,13 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.digest_samples import fake_translation
-from webplatform_digest.digest.checks import (
-    check_chinese,
-    check_english,
-    headings,
-    link_targets,
-    normalise_url,
-)
+from webplatform_digest.digest.checks import check_chinese, check_english
+from webplatform_digest.digest.markdown import headings, link_targets, normalise_url
 from webplatform_digest.digest.repair import Repair, repair_chinese, repair_english
 
 TITLES = ("Caret shapes", "Scroll `snap-type` tweaks", "The “smart” popover")

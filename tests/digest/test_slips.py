@@ -6,8 +6,8 @@ import pytest
 
 from tests.digest_samples import plan, sample_subjects
 from tests.slips import CHINESE_SLIPS, ENGLISH_SLIPS, SloppyModel, compliant_english, corpus_plan
-from webplatform_digest.digest.checks import headings
 from webplatform_digest.digest.machine import DigestRun
+from webplatform_digest.digest.markdown import headings
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.prompts import RequestOptions, english_request, validate_english
 from webplatform_digest.models import DigestStatus, Language

@@ -14,6 +14,7 @@ later round or after a restart.
 from dataclasses import replace
 
 from webplatform_digest.digest.checks import Verdict
+from webplatform_digest.digest.languages import parse_languages
 from webplatform_digest.digest.partial import (
     assemble_chinese,
     assemble_english,
@@ -46,7 +47,13 @@ from webplatform_digest.digest.state import (
     StageOutcome,
     item_request_id,
 )
-from webplatform_digest.errors import InputError, RunStateError
+from webplatform_digest.digest.status import (
+    accepted_status,
+    area_outcome,
+    stage_outcome,
+    with_repairs,
+)
+from webplatform_digest.errors import RunStateError
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.models import AreaDigest, DigestStatus, Language
 
@@ -60,37 +67,12 @@ __all__ = [
     "parse_languages",
 ]
 
-LANGUAGE_CHOICES = ("en", "zh", "bilingual")
 #: backend label of digests built without an LLM reply (fallbacks, empty pages)
 FALLBACK_BACKEND = "deterministic"
 _STAGES = {
     Language.EN: ("english_generation", "english_retry", "english_fallback"),
     Language.ZH: ("translation", "translation_retry", "translation_fallback"),
 }
-# worst first: an area's total outcome is the worst of its items
-_SEVERITY = (
-    DigestStatus.ERROR,
-    DigestStatus.FALLBACK,
-    DigestStatus.PARTIAL,
-    DigestStatus.RETRIED,
-    DigestStatus.REPAIRED,
-    DigestStatus.OK,
-    DigestStatus.CACHED,
-    DigestStatus.EMPTY,
-)
-
-
-def parse_languages(choice: str) -> tuple[Language, ...]:
-    """``en`` → (en,), ``zh`` → (zh,), ``bilingual`` → (en, zh).
-
-    Raises:
-        InputError: any other value.
-    """
-    table = {"en": (Language.EN,), "zh": (Language.ZH,), "bilingual": (Language.EN, Language.ZH)}
-    if choice not in table:
-        shown = str(choice)[:40]
-        raise InputError(f"language must be one of {', '.join(LANGUAGE_CHOICES)}, got {shown!r}")
-    return table[choice]
 
 
 class DigestRun:
@@ -226,9 +208,9 @@ class DigestRun:
         if self._partly(item, reply, verdict, stage):
             return
         if verdict.ok:
-            status = _accepted_status(item.attempt, reply.cached, verdict.repairs)
+            status = accepted_status(item.attempt, reply.cached, verdict.repairs)
             reason = "; ".join(item.problems) if item.attempt > 1 else ""
-            self._record(item, stage, _OUTCOMES.get(status, "ok"), _stage_reason(verdict, reason))
+            self._record(item, stage, stage_outcome(status), with_repairs(verdict.repairs, reason))
             self._finish(item, verdict.markdown, status, self.plan.backend)
             item.reason = f"corrected after: {reason}" if reason else ""
             item.repairs = verdict.repairs
@@ -291,7 +273,7 @@ class DigestRun:
         else:
             status = DigestStatus.REPAIRED if repairs else DigestStatus.RETRIED
             reason = "corrected after: " + "; ".join(item.problems)
-        self._record(item, stage, _OUTCOMES.get(status, "ok"), _listed(repairs, why or reason))
+        self._record(item, stage, stage_outcome(status), with_repairs(repairs, why or reason))
         self._finish(item, markdown, status, self.plan.backend)
         item.reason, item.repairs = reason[:500], repairs
 
@@ -303,7 +285,7 @@ class DigestRun:
             return False
         left = good.count(False)
         reason = f"{left} of {len(good)} sections kept in English (not translated)"
-        self._record(item, stage, "partial", _listed(verdict.repairs, reason))
+        self._record(item, stage, "partial", with_repairs(verdict.repairs, reason))
         self._finish(item, assemble_chinese(english, verdict.markdown, good), DigestStatus.PARTIAL,
                      self.plan.backend)  # fmt: skip
         item.reason, item.repairs = reason, verdict.repairs
@@ -359,8 +341,7 @@ class DigestRun:
             waiting.phase = Phase.READY
         items = self._area_items(item.area)
         if all(i.phase is Phase.DONE for i in items):
-            worst = min((i.status for i in items if i.status), key=_SEVERITY.index)
-            outcome = "ok" if worst is DigestStatus.EMPTY else worst.value
+            outcome = area_outcome(i.status for i in items if i.status)
             self.outcomes.append(StageOutcome(item.area, "", "area_total", outcome))
 
     def fail_remaining(self, reason: str) -> tuple[StageOutcome, ...]:
@@ -485,31 +466,3 @@ def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
         title=digest_title(subject, item.language),
         repairs=item.repairs,
     )
-
-
-#: the stage outcome recorded for an accepted reply's status
-_OUTCOMES = {
-    DigestStatus.CACHED: "cached",
-    DigestStatus.REPAIRED: "repaired",
-    DigestStatus.PARTIAL: "partial",
-}
-
-
-def _accepted_status(attempt: int, cached: bool, repairs: tuple[str, ...]) -> DigestStatus:
-    if cached and attempt == 1:
-        return DigestStatus.CACHED  # the written file keeps its own status (runs/output.py)
-    if repairs:
-        return DigestStatus.REPAIRED
-    return DigestStatus.RETRIED if attempt > 1 else DigestStatus.OK
-
-
-def _stage_reason(verdict: Verdict, reason: str) -> str:
-    """The outcome's reason; repairs are listed first as ``repairs: kind, kind``."""
-    return _listed(verdict.repairs, reason)
-
-
-def _listed(repairs: tuple[str, ...], reason: str) -> str:
-    if not repairs:
-        return reason
-    listed = "repairs: " + ", ".join(repairs)
-    return f"{listed}; {reason}" if reason else listed

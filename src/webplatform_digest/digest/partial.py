@@ -10,18 +10,17 @@ or kept in English (translations), each such section marked as such.
 import re
 from dataclasses import dataclass, replace
 
-from webplatform_digest.digest.checks import (
-    MIN_CJK_SHARE,
-    Verdict,
+from webplatform_digest.digest.checks import MIN_CJK_SHARE, Verdict
+from webplatform_digest.digest.markdown import (
+    HEADING,
     headings,
     link_targets,
     normalise_url,
     prose_and_code_lines,
 )
-from webplatform_digest.digest.checks import cjk_share as _cjk_share
+from webplatform_digest.digest.markdown import cjk_share as _cjk_share
 from webplatform_digest.digest.prompts import Subject, fallback_section, validate_english
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 #: marks an English section written from the release notes instead of by the model
 SECTION_FALLBACK_NOTE = (
     "_This section was written without an LLM, from the release-note data: the model's "
@@ -59,7 +58,7 @@ def split_sections(markdown: str, level: int = 2) -> Split:
     preamble: list[str] = []
     sections: list[tuple[str, list[str]]] = []
     for code, line in prose_and_code_lines(markdown):
-        match = None if code else _HEADING.match(line)
+        match = None if code else HEADING.match(line)
         if match and len(match.group(1)) <= level:
             sections.append((match.group(2).strip(), [line]))
         elif sections:
@@ -175,7 +174,7 @@ def _untranslated(section: str) -> str:
     if not section.strip():
         return section
     heading, sep, rest = section.partition("\n")
-    if _HEADING.match(heading):
+    if HEADING.match(heading):
         return "\n\n".join(p for p in (heading, SECTION_UNTRANSLATED_NOTE, rest.strip()) if p)
     return f"{SECTION_UNTRANSLATED_NOTE}\n\n{section}" if sep or heading else section
 

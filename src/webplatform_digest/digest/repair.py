@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from webplatform_digest.digest.checks import clean_reply, normalise_url, strip_reasoning
+from webplatform_digest.digest.markdown import clean_reply, normalise_url, strip_reasoning
 
 #: every kind of repair, in the order they are reported (also the metric label values)
 REPAIR_KINDS = (

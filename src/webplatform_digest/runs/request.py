@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webplatform_digest.areas.classify import FocusAreaManager
-from webplatform_digest.digest.machine import parse_languages
+from webplatform_digest.digest.languages import parse_languages
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.prompts import RequestOptions, Subject
 from webplatform_digest.errors import InputError, NotFoundError

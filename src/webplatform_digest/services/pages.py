@@ -22,7 +22,8 @@ from typing import Any, Literal
 import anyio
 
 from webplatform_digest.clock import Clock, monotonic
-from webplatform_digest.errors import InputError, NotFoundError, ParseError, UnsafePathError
+from webplatform_digest.digest.languages import parse_languages
+from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError
 from webplatform_digest.events import PagesGenerated, Telemetry
 from webplatform_digest.models import AREA_ID_PATTERN, Language, parse_version
 from webplatform_digest.site.feeds import feed_paths
@@ -48,11 +49,6 @@ from webplatform_digest.storage.writers import BatchWriter, ConsistentReader
 log = logging.getLogger(__name__)
 
 LanguageChoice = Literal["en", "zh", "bilingual"]
-LANGUAGE_CHOICES: dict[str, tuple[Language, ...]] = {
-    "en": (Language.EN,),
-    "zh": (Language.ZH,),
-    "bilingual": (Language.EN, Language.ZH),
-}
 MANIFEST = Workspace.DIGESTS / ".pages-manifest.json"
 _MANIFEST_FORMAT = 1
 _PAGE_SUFFIXES = frozenset({".md", ".html"})
@@ -200,9 +196,8 @@ def plan_commit(
 
 
 def _choices(version: object, language: str) -> tuple[int | None, tuple[Language, ...]]:
-    if language not in LANGUAGE_CHOICES:
-        raise InputError(f"language must be one of en, zh, bilingual; got {str(language)[:20]!r}")
-    return (None if version is None else parse_version(version)), LANGUAGE_CHOICES[language]
+    languages = parse_languages(language)
+    return (None if version is None else parse_version(version)), languages
 
 
 async def _read(
