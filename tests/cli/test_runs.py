@@ -1,13 +1,12 @@
 """``webplatform-digest runs``: recent runs newest first, killed runs shown interrupted."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.digest_samples import sample_subjects, write_processed
+from tests.runs_support import run_of_a_dead_process
 from webplatform_digest.cli import main
 from webplatform_digest.runs.registry import RunRegistry
 from webplatform_digest.storage.workspace import Workspace
@@ -56,20 +55,7 @@ def test_a_run_whose_process_died_is_listed_interrupted_with_its_resume_command(
 ) -> None:
     """A run registered by a process that then exited (as after SIGKILL) shows as interrupted."""
     registry = root / ".monitoring" / "runs.sqlite3"
-    code = (
-        "import sys; from pathlib import Path; "
-        "from webplatform_digest.runs.registry import RunRegistry; "
-        "print(RunRegistry(Path(sys.argv[1])).create_run(version=144, channel='stable', "
-        "params={'backend': 'openai'}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(registry)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    run_id = done.stdout.strip()
+    run_id = run_of_a_dead_process(registry, {"backend": "openai"})
     status, out, _ = _runs(root, capsys)
     assert status == 0
     assert f"{run_id}  interrupted" in out

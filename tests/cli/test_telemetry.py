@@ -1,11 +1,9 @@
 """``webplatform-digest telemetry summary``: text, JSON, comparison, and clear errors."""
 
-import subprocess
-import sys
-
 import orjson
 import pytest
 
+from tests.runs_support import run_of_a_dead_process
 from tests.telemetry.run_events import simulated_run_events
 from webplatform_digest.cli import main
 from webplatform_digest.events import RunStarted
@@ -78,20 +76,7 @@ def test_a_killed_run_is_not_listed_as_running_forever(
 ) -> None:
     """The log has no RunFinished for a run whose process died; the registry's status wins."""
     registry = workspace.root / ".monitoring" / "runs.sqlite3"
-    code = (
-        "import sys; from pathlib import Path; "
-        "from webplatform_digest.runs.registry import RunRegistry; "
-        "print(RunRegistry(Path(sys.argv[1])).create_run(version=144, channel='stable', "
-        "params={}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(registry)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    killed = done.stdout.strip()
+    killed = run_of_a_dead_process(registry)
     with JsonlHook(telemetry_path(workspace), max_bytes=1 << 24, backups=1) as hook:
         hook.handle(
             RunStarted(
