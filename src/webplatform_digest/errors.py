@@ -20,7 +20,8 @@ WebplatformError
 │   ├── BackendError            backend answered with an error (status, retryable)
 │   │   └── RateLimitedError    HTTP 429: retried after Retry-After, not a breaker failure
 │   ├── SamplingRejectedError   the user declined the sampling request (not a failure)
-│   └── SamplingUnavailableError client cannot sample and no other backend fits
+│   ├── SamplingUnavailableError client cannot sample and no other backend fits
+│   └── LLMRequiredError        --require-llm, and no model wrote (exit 3)
 ├── WriteError                  a workspace write failed; the old file is intact
 │   └── WorkspaceBusyError      another process holds the workspace lock too long
 ├── FetchError                  release-monitor download failed or was refused
@@ -178,6 +179,12 @@ class SamplingUnavailableError(LLMError):
 
     retryable = False
     counts_as_failure = False
+
+
+class LLMRequiredError(LLMError):
+    """``--require-llm`` was given and the backend is offline or a digest has no model text."""
+
+    exit_code = 3
 
 
 class WriteError(WebplatformError):

@@ -143,6 +143,8 @@ class DigestStatus(StrEnum):
     ERROR = "error"
     CACHED = "cached"
     EMPTY = "empty"
+    #: no model reply this run; the model digest written earlier was kept (run results only)
+    KEPT = "kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,10 @@ class AreaDigest:
     links: tuple[str, ...] = field(default=())
     #: repairs applied to the model's reply (``digest.repair.REPAIR_KINDS``)
     repairs: tuple[str, ...] = ()
+    #: hash of the area data the digest was written from (``digest.keep.area_input_hash``)
+    input_hash: str = ""
+    #: kept from an earlier run although the area data has changed since
+    stale: bool = False
 
 
 def parse_version(value: object) -> int:

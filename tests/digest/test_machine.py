@@ -344,7 +344,7 @@ def test_a_reply_with_format_slips_is_accepted_as_repaired_and_names_its_repairs
     assert digest.repairs == ("chatter", "heading_text", "heading_level")
     front = render_digest_file(digest).decode()
     assert "\nstatus: repaired\n" in front
-    assert "\nrepairs:\n- chatter\n- heading_text\n- heading_level\n---\n" in front
+    assert "\nrepairs:\n- chatter\n- heading_text\n- heading_level\ninput_hash: " in front
     assert parse_digest_file(render_digest_file(digest)).repairs == digest.repairs
 
 

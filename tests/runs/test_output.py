@@ -49,9 +49,9 @@ async def test_a_second_write_of_the_same_digests_changes_nothing(workspace: Wor
     writer = DirectWriter(workspace)
     digests = [DIGEST, replace(DIGEST, language=Language.ZH, markdown="## 甲\n\n文本。\n")]
     first = await write_digests(writer, workspace, digests, "2026-01-13T10:00:00Z")
-    assert len(first.written) == 2
+    assert len(first.result.written) == 2
     second = await write_digests(writer, workspace, digests, "2026-02-01T00:00:00Z")
-    assert (second.written, len(second.unchanged)) == ((), 2)
+    assert (second.result.written, len(second.result.unchanged)) == ((), 2)
     on_disk = parse_digest_file(workspace.path(digest_rel(digests[1])).read_bytes())
     assert on_disk.generated_at == "2026-01-13T10:00:00Z"
     assert on_disk.markdown == "## 甲\n\n文本。\n"
@@ -63,5 +63,5 @@ async def test_a_corrupt_existing_file_is_replaced(workspace: Workspace) -> None
     path.parent.mkdir(parents=True)
     path.write_text("garbage", encoding="utf-8")
     result = await write_digests(DirectWriter(workspace), workspace, [DIGEST], "NOW")
-    assert len(result.written) == 1
+    assert len(result.result.written) == 1
     assert parse_digest_file(path.read_bytes()).generated_at == "NOW"

@@ -174,16 +174,37 @@ def test_release_labels_name_beta_channels() -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(max_size=40), st.sampled_from(["ok", "fallback", "empty"]))
-def test_the_quick_front_matter_reader_agrees_with_the_yaml_reader(title: str, status: str) -> None:
+@given(
+    st.text(max_size=40),
+    st.sampled_from(["ok", "fallback", "empty"]),
+    st.sampled_from(["", "sha256:0123456789abcdef", "sha256:1000000000000000"]),
+    st.booleans(),
+)
+def test_the_quick_front_matter_reader_agrees_with_the_yaml_reader(
+    title: str, status: str, input_hash: str, stale: bool
+) -> None:
     """Whatever the title, the site reads a digest exactly as ``parse_digest_file`` does (or
     leaves it to it)."""
     item = replace(
-        digest("css", ReleaseKey(144), Language.EN), title=title, status=DigestStatus(status)
+        digest("css", ReleaseKey(144), Language.EN),
+        title=title,
+        status=DigestStatus(status),
+        input_hash=input_hash,
+        stale=stale,
     )
     data = render_digest_file(item)
     quick = quick_digest(data, "t")
     assert quick is None or quick == parse_digest_file(data)
+
+
+def test_the_quick_reader_reads_the_input_hash_and_the_stale_mark_itself() -> None:
+    """A kept, stale model digest stays on the fast path (the site reads hundreds of them)."""
+    item = replace(
+        digest("css", ReleaseKey(144), Language.EN), input_hash="sha256:00ff", stale=True
+    )
+    quick = quick_digest(render_digest_file(item), "t")
+    assert quick is not None
+    assert (quick.input_hash, quick.stale) == ("sha256:00ff", True)
 
 
 def test_an_unknown_status_is_kept_and_the_page_is_not_dropped() -> None:

@@ -1,5 +1,7 @@
 """What each page says: titles, breadcrumbs, language switch and link lists."""
 
+from dataclasses import replace
+
 from tests.digest_samples import sample_subjects
 from tests.site_samples import NAMES, digest
 from webplatform_digest.digest.files import render_digest_file
@@ -150,6 +152,17 @@ def test_any_status_gets_a_badge_and_unknown_ones_a_generic_one() -> None:
         "fallback": Badge("fallback", "离线生成"),
         "brand-new": Badge("other", "状态：brand-new"),
     }
+
+
+def test_a_stale_kept_digest_says_so_in_its_badge_and_notice() -> None:
+    """A model digest kept after its area data changed keeps the model's text, marked."""
+    item = replace(digest("css", KEY, Language.EN, FEATURES), stale=True)
+    model = build_site_model([_entry(item)], NAMES)
+    content = page_content(model, PageRef(PageKind.DIGEST, Language.EN, KEY, "css"))
+    assert content.badge == Badge("kept", "kept (stale)")
+    assert content.notice.startswith("Kept from an earlier run")
+    assert content.digest is not None
+    assert "## One" in content.digest.markdown
 
 
 def test_release_pages_link_the_previous_and_next_release() -> None:

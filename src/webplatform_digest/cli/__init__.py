@@ -66,6 +66,16 @@ def _add_pipeline_commands(sub: Any) -> None:
     p.add_argument("--llm-base-url", default=None)
     p.add_argument("--llm-model", default=None)
     p.add_argument("--no-cache", action="store_true", help="ignore the reply cache")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace model-written digests even with fallbacks (default: keep them)",
+    )
+    p.add_argument(
+        "--require-llm",
+        action="store_true",
+        help="exit 3 if the backend is offline or any digest is not model-written",
+    )
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser("pages", help="generate the GitHub Pages site from the digests")

@@ -16,9 +16,10 @@ from typing import Any
 from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest.state import Progress, first_leaf
-from webplatform_digest.errors import InputError
+from webplatform_digest.errors import InputError, LLMRequiredError
 from webplatform_digest.runs.session import ProgressSink, RunSummary
 from webplatform_digest.services.digest import (
+    PlannedRun,
     plan_from_shell,
     resume_from_shell,
     run_planned,
@@ -49,12 +50,45 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         focus_areas=args.areas,
         language=args.language,
         use_cache=not args.no_cache,
+        overwrite=bool(args.overwrite),
     )
+    require_llm = bool(args.require_llm)
+    _announce(planned, settings, require_llm=require_llm)
 
     async def run(container: Container, on_progress: ProgressSink) -> RunSummary:
         return await run_planned(container, planned, on_progress=on_progress)
 
-    return _report(_in_container(settings, run), as_json=bool(args.json))
+    summary = _in_container(settings, run)
+    return _report(summary, as_json=bool(args.json), require_llm=require_llm)
+
+
+def _announce(planned: PlannedRun, settings: Settings, *, require_llm: bool) -> None:
+    """Before anything runs: refuse an offline run under ``--require-llm``, warn on a terminal
+    that ``auto`` found no model, and name the run (its id is what ``--resume`` takes)."""
+    plan = planned.plan
+    if plan.backend == "offline" and require_llm:
+        raise LLMRequiredError(
+            f"--require-llm: the backend is offline ({planned.backend_reason}); "
+            "set WEBPLATFORM_LLM_BASE_URL (and WEBPLATFORM_LLM_MODEL) or pass --llm-base-url"
+        )
+    warning = offline_warning(plan.backend, settings.llm.backend, interactive=sys.stderr.isatty())
+    if warning:
+        sys.stderr.write(warning + "\n")
+    sys.stderr.write(
+        f"webplatform-digest: run {plan.run_id} started (Chrome {plan.version} "
+        f"{plan.channel.value}, backend {plan.backend})\n"
+    )
+
+
+def offline_warning(backend: str, configured: str, *, interactive: bool) -> str:
+    """The one warning line when ``auto`` resolved to offline on a terminal ("" otherwise)."""
+    if backend != "offline" or configured == "offline" or not interactive:
+        return ""
+    return (
+        "webplatform-digest: warning: no LLM is configured, so digests are deterministic "
+        "fallbacks; set WEBPLATFORM_LLM_BASE_URL and WEBPLATFORM_LLM_MODEL (or --llm-base-url "
+        "and --llm-model) to have a model write them"
+    )
 
 
 def _resume(settings: Settings, args: argparse.Namespace) -> int:
@@ -122,14 +156,10 @@ def _progress_bar() -> Any:
         yield update
 
 
-def _report(summary: RunSummary, *, as_json: bool) -> int:
-    """Print the summary; the exit code says whether every requested digest exists."""
-    missing = [
-        f"{area}/{lang}"
-        for area, row in summary.areas.items()
-        for lang, status in row.items()
-        if status == "pending"
-    ]
+def _report(summary: RunSummary, *, as_json: bool, require_llm: bool = False) -> int:
+    """Print the summary; the exit code says whether every requested digest exists (1 if not)
+    and, under ``--require-llm``, whether a model wrote each of them (3 if not)."""
+    missing = _cells(summary, {"pending"})
     if as_json:
         emit_json(summary.to_json())
     else:
@@ -137,8 +167,31 @@ def _report(summary: RunSummary, *, as_json: bool) -> int:
     if summary.status != "completed" or missing:
         reason = summary.reason or f"no digest for {', '.join(missing[:5])}"
         sys.stderr.write(f"webplatform-digest: run {summary.status}: {reason}\n")
+        if summary.status == "interrupted":
+            sys.stderr.write(f"resume with: webplatform-digest run --resume {summary.run_id}\n")
         return 1
+    unwritten = _cells(summary, _NO_MODEL)
+    if require_llm and unwritten:
+        sys.stderr.write(
+            f"webplatform-digest: --require-llm: no model digest for {', '.join(unwritten[:5])}"
+            + (f" and {len(unwritten) - 5} more" if len(unwritten) > 5 else "")
+            + "\n"
+        )
+        return LLMRequiredError.exit_code
     return 0
+
+
+#: statuses of digests no model wrote (``kept`` keeps a model's; ``empty`` needs none)
+_NO_MODEL = frozenset({"fallback", "error", "pending"})
+
+
+def _cells(summary: RunSummary, statuses: set[str] | frozenset[str]) -> list[str]:
+    return [
+        f"{area}/{lang}"
+        for area, row in summary.areas.items()
+        for lang, status in row.items()
+        if status in statuses
+    ]
 
 
 def _print_table(summary: RunSummary) -> None:
@@ -152,3 +205,9 @@ def _print_table(summary: RunSummary) -> None:
         f"{summary.llm_calls} LLM calls, {summary.cache_hits} cache hits, "
         f"{summary.fallbacks} fallbacks; {summary.wall_seconds:.1f} s\n"
     )
+    if summary.backend:
+        why = f" ({summary.backend_reason})" if summary.backend_reason else ""
+        write(f"backend: {summary.backend}{why}\n")
+    for area, row in summary.kept.items():
+        for lang, reason in row.items():
+            write(f"kept {area}/{lang}: {reason}\n")

@@ -14,9 +14,10 @@ layout: digest
 ---
 <markdown body>
 ```
-``reason`` and ``repairs`` (the kinds of format repair applied to the model's reply) appear only
-when there is something to say. The writer is the digest run; the readers are the pages
-generator and the MCP resources.
+``reason``, ``repairs`` (the kinds of format repair applied to the model's reply),
+``input_hash`` (of the area data the digest was written from) and ``stale: true`` (a model
+digest kept although that data has changed since) appear only when there is something to say.
+The writer is the digest run; the readers are the pages generator and the MCP resources.
 """
 
 from typing import Any, cast
@@ -51,6 +52,10 @@ def render_digest_file(digest: AreaDigest) -> bytes:
         front["reason"] = digest.reason
     if digest.repairs:
         front["repairs"] = list(digest.repairs)
+    if digest.input_hash:
+        front["input_hash"] = digest.input_hash
+    if digest.stale:
+        front["stale"] = True
     head = yaml.dump(front, Dumper=_SafeDumper, allow_unicode=True, sort_keys=False, width=1000)
     body = digest.markdown if digest.markdown.endswith("\n") else digest.markdown + "\n"
     return (_FENCE + head + _FENCE + "\n" + body).encode("utf-8")
@@ -89,6 +94,8 @@ def parse_digest_file(data: bytes, *, source: str = "<digest>") -> AreaDigest:
             title=str(front.get("title", "")),
             generated_at=str(front.get("generated_at", "")),
             repairs=_repairs(front.get("repairs")),
+            input_hash=str(front.get("input_hash", "")),
+            stale=front.get("stale") is True,
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise ParseError(f"front matter field invalid: {exc}", source=source, line=1) from None

@@ -14,6 +14,7 @@ later round or after a restart.
 from dataclasses import replace
 
 from webplatform_digest.digest.checks import Verdict
+from webplatform_digest.digest.keep import area_input_hash
 from webplatform_digest.digest.languages import parse_languages
 from webplatform_digest.digest.partial import (
     assemble_chinese,
@@ -465,4 +466,5 @@ def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
         reason=item.reason,
         title=digest_title(subject, item.language),
         repairs=item.repairs,
+        input_hash=area_input_hash(subject.data),
     )

@@ -31,6 +31,8 @@ class RunPlan:
     subjects: tuple[Subject, ...]
     backend: str
     options: RequestOptions = field(default_factory=RequestOptions)
+    #: replace model digests on disk even where this run only has fallbacks
+    overwrite: bool = False
 
 
 def area_to_json(data: AreaData) -> dict[str, Any]:
@@ -106,6 +108,8 @@ def plan_to_json(plan: RunPlan) -> dict[str, Any]:
             {"name": s.name, "name_zh": s.name_zh, "data": area_to_json(s.data)}
             for s in plan.subjects
         ],
+        # only when set: plans without it keep their first-stored shape
+        **({"overwrite": True} if plan.overwrite else {}),
     }
 
 
@@ -128,4 +132,5 @@ def plan_from_json(raw: dict[str, Any]) -> RunPlan:
             Subject(area_from_json(s["data"]), str(s["name"]), str(s["name_zh"]))
             for s in raw["subjects"]
         ),
+        overwrite=raw.get("overwrite") is True,
     )

@@ -9,6 +9,7 @@ SEVERITY = (
     DigestStatus.ERROR,
     DigestStatus.FALLBACK,
     DigestStatus.PARTIAL,
+    DigestStatus.KEPT,
     DigestStatus.RETRIED,
     DigestStatus.REPAIRED,
     DigestStatus.OK,

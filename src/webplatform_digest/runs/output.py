@@ -1,16 +1,19 @@
 """Writing finished digests: ``digest_markdown/areas/<area>/chrome-<v>-{en,zh}.md`` (I/O).
 
-English and Chinese share this one write path. A digest whose body, status and backend equal
-the file on disk keeps that file's ``generated_at``, so its bytes are identical and the writer
-leaves the file alone: an unchanged re-run rewrites nothing.
+English and Chinese share this one write path. A digest no model wrote never replaces a model
+digest on disk (``digest.keep``): that file is kept, marked stale if its area data changed. A
+digest whose body, status and backend equal the file on disk keeps that file's
+``generated_at``, so its bytes are identical and the writer leaves the file alone: an unchanged
+re-run rewrites nothing.
 """
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
+from webplatform_digest.digest.keep import keep_decision
 from webplatform_digest.errors import ParseError, UnsafePathError
 from webplatform_digest.models import AreaDigest, DigestStatus, ReleaseKey
 from webplatform_digest.storage.workspace import Workspace
@@ -64,28 +67,74 @@ def _same_content(digest: AreaDigest, existing: AreaDigest) -> bool:
         existing.markdown.rstrip("\n") == digest.markdown.rstrip("\n")
         and existing.backend == digest.backend
         and existing.title == digest.title
+        and existing.input_hash == digest.input_hash
+        and existing.stale == digest.stale
     )
 
 
+@dataclass(frozen=True, slots=True)
+class KeptDigest:
+    """A model digest a run kept instead of writing its own fallback."""
+
+    area: str
+    language: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFiles:
+    """The files of some finished digests, and the model digests kept among them."""
+
+    files: dict[PurePosixPath, bytes]
+    kept: tuple[KeptDigest, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWrite:
+    """What writing some finished digests did."""
+
+    result: BatchResult
+    kept: tuple[KeptDigest, ...] = ()
+
+
 def digest_files(
-    workspace: Workspace, digests: Sequence[AreaDigest], now_iso: str
-) -> dict[PurePosixPath, bytes]:
-    """The files (relative path → bytes) of some finished digests."""
+    workspace: Workspace, digests: Sequence[AreaDigest], now_iso: str, *, overwrite: bool = False
+) -> DigestFiles:
+    """The files (relative path → bytes) of some finished digests; ``overwrite`` replaces
+    model digests on disk even with a fallback."""
     files: dict[PurePosixPath, bytes] = {}
+    kept: list[KeptDigest] = []
     for digest in digests:
         rel = digest_rel(digest)
-        files[rel] = render_digest_file(stamped(digest, _existing(workspace, rel), now_iso))
-    return files
+        existing = _existing(workspace, rel)
+        decision = keep_decision(digest, existing, overwrite=overwrite)
+        if decision.kept:
+            kept.append(KeptDigest(digest.area, digest.language.value, decision.kept_reason))
+            if existing is not None and not _same_content(decision.digest, existing):
+                files[rel] = render_digest_file(decision.digest)  # only the stale mark changes
+            continue
+        files[rel] = render_digest_file(stamped(digest, existing, now_iso))
+    return DigestFiles(files, tuple(kept))
 
 
 async def write_digests(
-    writer: BatchWriter, workspace: Workspace, digests: Sequence[AreaDigest], now_iso: str
-) -> BatchResult:
-    """Write some finished digests as one batch; unchanged files are not rewritten.
+    writer: BatchWriter,
+    workspace: Workspace,
+    digests: Sequence[AreaDigest],
+    now_iso: str,
+    *,
+    overwrite: bool = False,
+) -> DigestWrite:
+    """Write some finished digests as one batch; unchanged files are not rewritten and model
+    digests are kept rather than replaced by fallbacks (unless ``overwrite``).
 
     Raises:
         WriteError: a file could not be written (the old one is intact).
     """
     if not digests:
-        return BatchResult()
-    return await writer.write_batch(digest_files(workspace, digests, now_iso), kind=WRITE_KIND)
+        return DigestWrite(BatchResult())
+    planned = digest_files(workspace, digests, now_iso, overwrite=overwrite)
+    if not planned.files:
+        return DigestWrite(BatchResult(), planned.kept)
+    result = await writer.write_batch(planned.files, kind=WRITE_KIND)
+    return DigestWrite(result, planned.kept)

@@ -38,6 +38,8 @@ class RunRequest:
     areas: tuple[str, ...] | None
     languages: tuple[Language, ...]
     use_cache: bool = True
+    #: replace model digests on disk even where this run only has fallbacks
+    overwrite: bool = False
 
     @property
     def key(self) -> ReleaseKey:
@@ -52,6 +54,7 @@ class RunRequest:
             "areas": list(self.areas) if self.areas is not None else None,
             "languages": [lang.value for lang in self.languages],
             "use_cache": self.use_cache,
+            "overwrite": self.overwrite,
         }
 
 
@@ -63,6 +66,7 @@ def parse_run_request(
     focus_areas: Sequence[str] | str | None = None,
     language: str = "bilingual",
     use_cache: bool = True,
+    overwrite: bool = False,
 ) -> RunRequest:
     """Validate the arguments of ``webplatform_digest`` / ``webplatform-digest run``.
 
@@ -77,6 +81,7 @@ def parse_run_request(
         areas=_areas(focus_areas, catalog),
         languages=parse_languages(language),
         use_cache=bool(use_cache),
+        overwrite=overwrite is True,
     )
 
 
@@ -144,6 +149,7 @@ def build_plan(
         subjects=tuple(subjects),
         backend=backend,
         options=options,
+        overwrite=request.overwrite,
     )
 
 

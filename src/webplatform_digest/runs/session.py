@@ -28,10 +28,11 @@ from webplatform_digest.events import (
     StageFinished,
     Telemetry,
 )
-from webplatform_digest.runs.output import write_digests
+from webplatform_digest.models import DigestStatus
+from webplatform_digest.runs.output import DigestWrite, write_digests
 from webplatform_digest.runs.registry import RunRegistry, RunStatus
 from webplatform_digest.storage.workspace import Workspace
-from webplatform_digest.storage.writers import BatchResult, BatchWriter
+from webplatform_digest.storage.writers import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,11 @@ class RunSummary:
     unchanged: tuple[str, ...] = ()
     status: str = "completed"
     reason: str = ""
+    #: the backend that wrote the digests (``sampling``, ``openai``, ``offline``) and why
+    backend: str = ""
+    backend_reason: str = ""
+    #: area → language → why the model digest on disk was kept instead of a fallback
+    kept: dict[str, dict[str, str]] = field(default_factory=dict[str, dict[str, str]])
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -71,6 +77,9 @@ class RunSummary:
             "written": list(self.written),
             "unchanged": list(self.unchanged),
             **({"reason": self.reason} if self.reason else {}),
+            **({"backend": self.backend} if self.backend else {}),
+            **({"backend_reason": self.backend_reason} if self.backend_reason else {}),
+            **({"kept": {a: dict(row) for a, row in self.kept.items()}} if self.kept else {}),
         }
 
 
@@ -88,7 +97,7 @@ class Round:
 @dataclass(slots=True)
 class _Deferred:
     done: anyio.Event = field(default_factory=anyio.Event)
-    result: BatchResult | None = None
+    result: DigestWrite | None = None
     error: Exception | None = None
 
 
@@ -112,7 +121,7 @@ class DeferredWrites:
         async with anyio.create_task_group() as group:
             yield cls(group)
 
-    def submit(self, run_id: str, write: Callable[[], Awaitable[BatchResult]]) -> None:
+    def submit(self, run_id: str, write: Callable[[], Awaitable[DigestWrite]]) -> None:
         """Start ``write`` in the background on behalf of ``run_id``."""
         entry = _Deferred()
         self._pending.setdefault(run_id, []).append(entry)
@@ -127,7 +136,7 @@ class DeferredWrites:
 
         self._group.start_soon(run)
 
-    async def settle(self, run_id: str) -> list[BatchResult]:
+    async def settle(self, run_id: str) -> list[DigestWrite]:
         """Wait for the run's deferred writes; returns their results.
 
         Raises:
@@ -176,6 +185,8 @@ class _Book:
     unchanged: list[str] = field(default_factory=list[str])
     use_cache: bool = True
     backend: str = ""
+    #: area → language → why the model digest on disk was kept
+    kept: dict[str, dict[str, str]] = field(default_factory=dict[str, dict[str, str]])
 
 
 class RunSession:
@@ -222,6 +233,8 @@ class RunSession:
                 "unchanged": book.unchanged,
                 "use_cache": book.use_cache,
                 "backend": book.backend,
+                # only when set: snapshots of runs without them keep their first-stored shape
+                **({"kept": book.kept} if book.kept else {}),
             }
         }
 
@@ -312,8 +325,12 @@ class RunSession:
         services = self.services
         now = services.now_iso()
 
-        def write() -> Awaitable[BatchResult]:
-            return write_digests(services.writer, services.workspace, digests, now)
+        overwrite = self.machine.plan.overwrite
+
+        def write() -> Awaitable[DigestWrite]:
+            return write_digests(
+                services.writer, services.workspace, digests, now, overwrite=overwrite
+            )
 
         if defer and services.deferred is not None:
             services.deferred.submit(self.run_id, write)
@@ -328,9 +345,32 @@ class RunSession:
             for result in await self.services.deferred.settle(self.run_id):
                 self._record(result)
 
-    def _record(self, result: BatchResult) -> None:
-        self.book.written += [str(p) for p in result.written]
-        self.book.unchanged += [str(p) for p in result.unchanged]
+    def _record(self, write: DigestWrite) -> None:
+        book = self.book
+        book.written += [str(p) for p in write.result.written]
+        book.unchanged += [str(p) for p in write.result.unchanged]
+        for kept in write.kept:
+            book.kept.setdefault(kept.area, {})[kept.language] = kept.reason
+
+    def statuses(self) -> dict[str, dict[str, str]]:
+        """Per-area statuses by language, ``kept`` where the model digest on disk stayed."""
+        return _overlay(self.machine.statuses(), self.book.kept, DigestStatus.KEPT.value)
+
+    def reasons(self) -> dict[str, dict[str, str]]:
+        """Per-area reasons by language, the kept ones included."""
+        kept = self.book.kept
+        return _overlay(self.machine.reasons(), kept, lambda area, lang: kept[area][lang])
+
+    @property
+    def fallbacks(self) -> int:
+        """Requested digests written as fallbacks (a kept model digest is none)."""
+        kept = sum(
+            1
+            for area, row in self.book.kept.items()
+            for lang in row
+            if self.machine.statuses().get(area, {}).get(lang) == DigestStatus.FALLBACK.value
+        )
+        return self.machine.fallbacks - kept
 
     def save(self, status: RunStatus | None = None) -> None:
         """Store the snapshot and per-area results (and a status) in the registry."""
@@ -340,13 +380,13 @@ class RunSession:
 
     def results(self) -> dict[str, Any]:
         """Per-area statuses and reasons, as stored in the registry."""
-        reasons = self.machine.reasons()
+        reasons = self.reasons()
         return {
             area: {
                 lang: {"status": status, "reason": reasons.get(area, {}).get(lang, "")}
                 for lang, status in row.items()
             }
-            for area, row in self.machine.statuses().items()
+            for area, row in self.statuses().items()
         }
 
     def summary(self, status: RunStatus, reason: str = "") -> RunSummary:
@@ -356,15 +396,17 @@ class RunSession:
             run_id=self.run_id,
             version=machine.plan.version,
             channel=machine.plan.channel.value,
-            areas=machine.statuses(),
+            areas=self.statuses(),
             llm_calls=machine.llm_calls,
             cache_hits=machine.cache_hits,
-            fallbacks=machine.fallbacks,
+            fallbacks=self.fallbacks,
             wall_seconds=max(0.0, self.timer() - self.book.started),
             written=tuple(self.book.written),
             unchanged=tuple(self.book.unchanged),
             status=status.value,
             reason=reason,
+            backend=self.book.backend,
+            kept={area: dict(row) for area, row in self.book.kept.items()},
         )
 
     async def finish(self, status: RunStatus, reason: str = "") -> RunSummary:
@@ -403,6 +445,20 @@ class RunSession:
         )
         log.info("digest run %s %s: %s", self.run_id, status.value, summary.areas)
         return summary
+
+
+def _overlay(
+    table: dict[str, dict[str, str]],
+    kept: dict[str, dict[str, str]],
+    value: str | Callable[[str, str], str],
+) -> dict[str, dict[str, str]]:
+    """``table`` with the kept (area, language) cells replaced by ``value``."""
+    merged = {area: dict(row) for area, row in table.items()}
+    for area, row in kept.items():
+        for lang in row:
+            if lang in merged.get(area, {}):
+                merged[area][lang] = value if isinstance(value, str) else value(area, lang)
+    return merged
 
 
 def open_run(

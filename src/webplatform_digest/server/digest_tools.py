@@ -90,6 +90,13 @@ class DigestTool:
             ] = None,
             language: LanguageArg = "bilingual",
             use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
+            overwrite: Annotated[
+                bool,
+                Field(
+                    description="Replace model-written digests even where this run only has "
+                    "deterministic fallbacks (default: keep them)"
+                ),
+            ] = False,
             resume_run_id: Annotated[
                 RunId | None,
                 Field(description="Finish this interrupted run instead of starting a new one"),
@@ -99,7 +106,9 @@ class DigestTool:
             or both) to digest_markdown/areas/<area>/chrome-<v>-<lang>.md. Uses your model when
             you can sample (several requests at once), else the server's LLM, else offline
             deterministic digests. Each area: English draft, checked, one corrective retry,
-            then a fallback; the Chinese translation likewise. Reports progress; returns a
+            then a fallback; the Chinese translation likewise. A model-written digest already
+            on disk is kept rather than replaced by a fallback (reported as kept) unless
+            overwrite is true. Reports progress; returns a
             summary with the run id (see get_digest_progress). Run process_release_notes
             first. An interrupted run (server stopped) continues with resume_run_id. Takes
             from seconds to minutes depending on the model."""
@@ -108,7 +117,9 @@ class DigestTool:
                     return await tool.continue_rounds(ctx)
                 if resume_run_id is not None:
                     return await tool.resume(ctx, resume_run_id, version)
-                return await tool.start(ctx, version, channel, focus_areas, language, use_cache)
+                return await tool.start(
+                    ctx, version, channel, focus_areas, language, use_cache, overwrite
+                )
 
         @register_tool(mcp, "get_digest_progress")
         async def get_digest_progress(
@@ -131,6 +142,7 @@ class DigestTool:
         focus_areas: list[str] | None,
         language: str,
         use_cache: bool,
+        overwrite: bool = False,
     ) -> Outcome:
         """Validate, choose the backend for this client, and run (or open the first round)."""
         c = self._c
@@ -141,6 +153,7 @@ class DigestTool:
             focus_areas=focus_areas,
             language=language,
             use_cache=use_cache,
+            overwrite=overwrite,
         )
         choice = self._choose(ctx)
         sink = _progress_sink(ctx)

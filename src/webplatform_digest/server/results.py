@@ -39,6 +39,10 @@ def _is_empty(value: object) -> bool:
     return value == ""
 
 
+def _is_no_mapping(value: object) -> bool:
+    return value == {}
+
+
 def _is_none(value: object) -> bool:
     return value is None
 
@@ -166,7 +170,8 @@ class DigestResult(ToolResult):
     channel: str
     areas: dict[str, dict[str, str]] = Field(
         description=(
-            "Per area and language: ok, repaired, retried, partial, fallback, cached or empty"
+            "Per area and language: ok, repaired, retried, partial, fallback, cached, empty, "
+            "or kept (no model digest this run; the one written earlier was kept)"
         )
     )
     llm_calls: int
@@ -176,6 +181,11 @@ class DigestResult(ToolResult):
     written: list[str]
     unchanged: list[str]
     reason: str = Field(default="", exclude_if=_is_empty, description="Why the run ended early")
+    kept: dict[str, dict[str, str]] = Field(
+        default_factory=dict[str, dict[str, str]],
+        exclude_if=_is_no_mapping,
+        description="Per area and language: why the model digest on disk was kept",
+    )
     backend: str = Field(description="sampling, openai or offline")
     backend_reason: str | SkipJsonSchema[None] = Field(
         default=None,

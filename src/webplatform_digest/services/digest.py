@@ -10,7 +10,7 @@ validates and plans before any service starts, so a refused run leaves the works
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.container import Container
@@ -67,6 +67,8 @@ class PlannedRun:
 
     request: RunRequest
     plan: RunPlan
+    #: why the planned backend was chosen (shown in the summary)
+    backend_reason: str = ""
 
 
 # Settings → run parameters ---------------------------------------------------------------
@@ -165,6 +167,7 @@ def plan_from_shell(
     focus_areas: str | None = None,
     language: str = "bilingual",
     use_cache: bool = True,
+    overwrite: bool = False,
 ) -> PlannedRun:
     """Validate a shell's arguments, choose its backend and plan the run, reading files only:
     no service has started, so a refused run leaves no run record and no telemetry behind.
@@ -182,16 +185,18 @@ def plan_from_shell(
         focus_areas=focus_areas,
         language=language,
         use_cache=use_cache,
+        overwrite=overwrite,
     )
     # a store of its own: the container's reports to telemetry, which opens the run registry
+    choice = shell_backend_choice(settings)
     plan = _plan(
         request,
         store=AreaStore(workspace, cache_enabled=settings.workspace.area_cache_enabled),
         catalog=catalog,
         settings=settings,
-        backend=shell_backend_choice(settings).kind,
+        backend=choice.kind,
     )
-    return PlannedRun(request, plan)
+    return PlannedRun(request, plan, choice.reason)
 
 
 async def run_planned(
@@ -210,7 +215,7 @@ async def run_planned(
     request = planned.request
     if backend is None:
         backend = server_backend(container, planned.plan.backend)
-    return await run_digest(
+    summary = await run_digest(
         container.run_services(),
         planned.plan,
         backend,
@@ -220,6 +225,7 @@ async def run_planned(
         params=_params(request, backend.name),
         on_progress=on_progress,
     )
+    return replace(summary, backend_reason=planned.backend_reason)
 
 
 async def run_with_backend(

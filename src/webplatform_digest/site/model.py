@@ -93,6 +93,8 @@ class DigestEntry:
     features: tuple[str, ...] = ()
     untranslated: bool = False
     generated_at: str = ""
+    #: a model digest kept although its area data has changed since
+    stale: bool = False
 
 
 #: the front matter's ``status`` line (its value checked before the strict reader sees it)
@@ -134,7 +136,7 @@ _NOT_PLAIN = re.compile(
 )
 _FIELDS = frozenset(
     {"title", "version", "channel", "area", "language", "generated_at", "backend", "status"}
-    | {"layout", "reason"}
+    | {"layout", "reason", "input_hash"}
 )
 
 
@@ -156,6 +158,9 @@ def quick_digest(data: bytes, source: str = "<digest>") -> AreaDigest | None:
     front: dict[str, str] = {}
     for line in text[4:end].split("\n"):
         found = _FRONT_LINE.fullmatch(line)
+        if found and found[0] == "stale: true":
+            front["stale"] = "true"
+            continue
         value = _scalar(found[2]) if found and found[1] in _FIELDS else None
         if found is None or (value is None and found[1] != "version"):
             return None
@@ -174,6 +179,8 @@ def quick_digest(data: bytes, source: str = "<digest>") -> AreaDigest | None:
             reason=front.get("reason", ""),
             title=front.get("title", ""),
             generated_at=front.get("generated_at", ""),
+            input_hash=front.get("input_hash", ""),
+            stale="stale" in front,
         )
     except ValueError:
         return parse_digest_file(data, source=source)
@@ -215,6 +222,7 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
         feature_headings(markdown),
         untranslated,
         digest.generated_at if _TIMESTAMP.fullmatch(digest.generated_at) else "",
+        digest.stale,
     )
 
 

@@ -124,7 +124,10 @@ def _count(language: Language, singular: str, plural: str, n: int) -> str:
 
 def badge_of(entry: DigestEntry, language: Language) -> Badge:
     """The badge of a digest: how it was written, in ``language``."""
-    kind = "untranslated" if entry.untranslated else _BADGES.get(entry.status, "other")
+    if entry.untranslated:
+        kind = "untranslated"
+    else:
+        kind = "kept" if entry.stale else _BADGES.get(entry.status, "other")
     return Badge(kind, label(language, f"badge_{kind}", status=entry.status))
 
 
