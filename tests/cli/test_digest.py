@@ -2,10 +2,12 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 
 from tests.digest_samples import answer_from_prompt, sample_subjects, write_processed
 from webplatform_digest.cli import main
+from webplatform_digest.cli.digest import offline_warning
 from webplatform_digest.digest.files import parse_digest_file
 from webplatform_digest.storage.workspace import Workspace
 
@@ -237,3 +240,104 @@ def test_run_without_a_version_or_with_an_unknown_resume_id_fails_with_one_line(
     assert unknown.returncode == 2
     assert "no-such-run-000" in unknown.stderr
     assert unknown.stderr.count("\n") == 1
+
+
+def _model_run(root: Path, llm_server: FakeOpenAI) -> dict[str, bytes]:
+    """A model-written Chrome 144 (both areas, both languages); the files' bytes by name."""
+    done = _cli(root, "--version", "144", "--llm-base-url", llm_server.base_url, "--json")
+    assert done.returncode == 0, done.stderr
+    folder = root / "digest_markdown/areas"
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.md"))}
+
+
+def test_an_offline_run_keeps_the_model_digests_and_says_so(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    """No model this time: every model digest stays byte for byte, reported as kept."""
+    before = _model_run(root, llm_server)
+    result = _cli(root, "--version", "144", "--llm", "offline")
+    assert result.returncode == 0, result.stderr
+    after = {p: (root / "digest_markdown/areas" / p).read_bytes() for p in before}
+    assert after == before
+    assert "  css                    en: kept  zh: kept\n" in result.stdout
+    assert "kept css/en: kept the model digest of " in result.stdout
+    assert "backend: offline (WEBPLATFORM_LLM_BACKEND=offline" in result.stdout
+    assert "0 fallbacks" in result.stdout
+
+
+def test_a_kept_digest_of_changed_area_data_is_marked_stale(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    before = _model_run(root, llm_server)
+    changed = sample_subjects()[0]
+    fewer = replace(changed, data=replace(changed.data, features=changed.data.features[:1]))
+    write_processed(Workspace.at(root), (fewer,))
+    result = _cli(root, "--version", "144", "--llm", "offline", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    area = fewer.data.area
+    assert summary["areas"][area] == {"en": "kept", "zh": "kept"}
+    assert "marked stale" in summary["kept"][area]["en"]
+    kept = parse_digest_file((root / f"digest_markdown/areas/{area}/chrome-144-en.md").read_bytes())
+    assert kept.stale
+    assert kept.status.value == "ok"
+    assert kept.markdown == parse_digest_file(before[f"{area}/chrome-144-en.md"]).markdown
+
+
+def test_overwrite_replaces_model_digests_with_fallbacks(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    _model_run(root, llm_server)
+    result = _cli(root, "--version", "144", "--llm", "offline", "--overwrite", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["areas"]["css"] == {"en": "fallback", "zh": "fallback"}
+    written = parse_digest_file((root / "digest_markdown/areas/css/chrome-144-en.md").read_bytes())
+    assert written.status.value == "fallback"
+
+
+def test_require_llm_refuses_an_offline_backend_before_anything_runs(root: Path) -> None:
+    result = _cli(root, "--version", "144", "--require-llm")
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1
+    assert "--require-llm: the backend is offline" in result.stderr
+    assert not (root / "digest_markdown").exists()
+
+
+def test_require_llm_fails_a_run_that_ends_with_fallbacks(root: Path) -> None:
+    """The endpoint refuses every connection: the fallbacks are written, the exit code is 3."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = _cli(
+        root, "--version", "144", "--llm-base-url", f"http://127.0.0.1:{port}/v1",
+        "--require-llm", "--json",
+        env={"WEBPLATFORM_MAX_RETRIES": "0", "WEBPLATFORM_BREAKER_WAIT": "false"},
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert "--require-llm: no model digest for css/en" in result.stderr
+    assert json.loads(result.stdout)["backend"] == "openai"
+
+
+def test_the_run_id_is_named_on_stderr_before_the_run(root: Path) -> None:
+    result = _cli(root, "--version", "144", "--llm", "offline", "--json")
+    run_id = json.loads(result.stdout)["run_id"]
+    assert result.stderr.startswith(f"webplatform-digest: run {run_id} started (Chrome 144")
+
+
+@pytest.mark.parametrize(
+    ("backend", "configured", "interactive", "warned"),
+    [
+        ("offline", "auto", True, True),
+        ("offline", "auto", False, False),
+        ("offline", "offline", True, False),
+        ("openai", "auto", True, False),
+    ],
+)
+def test_an_offline_fallback_of_auto_is_one_warning_line_on_a_terminal(
+    backend: str, configured: str, interactive: bool, warned: bool
+) -> None:
+    warning = offline_warning(backend, configured, interactive=interactive)
+    assert bool(warning) is warned
+    assert "\n" not in warning
+    if warned:
+        assert "WEBPLATFORM_LLM_BASE_URL" in warning

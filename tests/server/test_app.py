@@ -127,6 +127,30 @@ async def test_a_client_without_sampling_gets_offline_digests_and_no_input_reque
 
 
 @pytest.mark.parametrize("mode", ERAS)
+async def test_a_later_run_without_a_model_keeps_the_model_digests_unless_told_to_overwrite(
+    root: Path, mode: str
+) -> None:
+    """The client's model wrote css; a client that cannot sample keeps those files (``kept``);
+    ``overwrite`` replaces them with the offline digests."""
+    server, _ = make_server(root)
+    args: dict[str, Any] = {"version": SAMPLE_VERSION, "focus_areas": ["css"]}
+    async with Client(server, sampling_handler=RecordingSampler(), mode=mode) as client:
+        await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+        await client.call_tool("webplatform_digest", args)
+    model_files = {p: p.read_bytes() for p in _digests(root)}
+    async with Client(server, mode=mode) as client:
+        kept = structured((await client.call_tool("webplatform_digest", args)).structured_content)
+        assert {p: p.read_bytes() for p in _digests(root)} == model_files
+        again = await client.call_tool("webplatform_digest", args | {"overwrite": True})
+    replaced = structured(again.structured_content)
+    assert kept["areas"] == {"css": {"en": "kept", "zh": "kept"}}
+    assert kept["backend"] == "offline" and kept["fallbacks"] == 0
+    assert "kept the model digest" in kept["kept"]["css"]["zh"]
+    assert replaced["areas"] == {"css": {"en": "fallback", "zh": "fallback"}}
+    assert all(parse_digest_file(p.read_bytes()).backend != "sampling" for p in _digests(root))
+
+
+@pytest.mark.parametrize("mode", ERAS)
 async def test_an_unchanged_rerun_is_answered_from_the_cache(root: Path, mode: str) -> None:
     """A second identical run makes zero model calls and rewrites no digest."""
     server, _ = make_server(root)
