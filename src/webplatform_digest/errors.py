@@ -25,9 +25,12 @@ WebplatformError
 ├── WriteError                  a workspace write failed; the old file is intact
 │   └── WorkspaceBusyError      another process holds the workspace lock too long
 ├── FetchError                  release-monitor download failed or was refused
-└── RunStateError               forged, expired or replayed run token; run not resumable
+├── RunStateError               forged, expired or replayed run token; run not resumable
+└── RunInterruptedError         SIGINT / SIGTERM stopped a run: kept, resumable (128 + signal)
 ```
 """
+
+import signal
 
 
 class WebplatformError(Exception):
@@ -210,3 +213,15 @@ class RunStateError(WebplatformError):
     """A run token is forged, expired or replayed, or the run cannot continue."""
 
     exit_code = 2
+
+
+class RunInterruptedError(WebplatformError):
+    """A signal stopped a digest run; its state is kept and it can be resumed."""
+
+    def __init__(self, run_id: str, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"run {run_id} interrupted by {name}; its state is kept. Resume it with: "
+            f"webplatform-digest run --resume {run_id}"
+        )
+        self.exit_code = 128 + signum

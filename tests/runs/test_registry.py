@@ -1,16 +1,19 @@
 """The run registry: runs, snapshots, event logs, retention, recovery and round tokens."""
 
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.runs_support import run_of_a_dead_process
 from webplatform_digest.errors import NotFoundError, RunStateError
 from webplatform_digest.events import LLMAttempt, RunFinished, RunStarted, Telemetry
+from webplatform_digest.runs.driver import progress_report
 from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus
+from webplatform_digest.runs.session import RunServices
+from webplatform_digest.storage.workspace import Workspace
+from webplatform_digest.storage.writers import DirectWriter
 
 
 class Wall:
@@ -167,20 +170,7 @@ def test_runs_left_running_by_a_dead_process_are_marked_interrupted(
     registry: RunRegistry,
 ) -> None:
     """A run created by a process that exited is interrupted at the next startup; ours is not."""
-    code = (
-        "import sys; from pathlib import Path; "
-        "from webplatform_digest.runs.registry import RunRegistry; "
-        "r = RunRegistry(Path(sys.argv[1])); "
-        "print(r.create_run(version=144, channel='stable', params={}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(registry.path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    orphan = done.stdout.strip()
+    orphan = run_of_a_dead_process(registry.path)
     mine = _new(registry)
     assert registry.recover_interrupted() == [orphan]
     assert registry.get(orphan).status is RunStatus.INTERRUPTED
@@ -197,6 +187,21 @@ def test_runs_awaiting_input_past_the_token_ttl_are_interrupted(
     wall.now += 61
     registry.update(fresh, status=RunStatus.AWAITING_INPUT)
     assert registry.recover_interrupted() == [waiting]
+
+
+def test_an_abandoned_round_run_is_interrupted_at_the_next_progress_request(
+    tmp_path: Path, wall: Wall
+) -> None:
+    """No restart needed: the next look at the run after the token's lifetime finds it
+    interrupted (resumable), as ``get_digest_progress`` does."""
+    registry = RunRegistry(tmp_path / "runs.sqlite3", token_ttl=60.0, wall=wall)
+    workspace = Workspace.at(tmp_path / "ws")
+    services = RunServices(workspace, registry, DirectWriter(workspace), Telemetry(()))
+    waiting = _new(registry, RunStatus.AWAITING_INPUT)
+    assert progress_report(services, waiting)["run"]["status"] == "awaiting_input"
+    wall.now += 61
+    assert progress_report(services, waiting)["run"]["status"] == "interrupted"
+    registry.close()
 
 
 def _awaiting(registry: RunRegistry) -> tuple[str, str]:

@@ -144,7 +144,8 @@ async def test_a_later_run_without_a_model_keeps_the_model_digests_unless_told_t
         again = await client.call_tool("webplatform_digest", args | {"overwrite": True})
     replaced = structured(again.structured_content)
     assert kept["areas"] == {"css": {"en": "kept", "zh": "kept"}}
-    assert kept["backend"] == "offline" and kept["fallbacks"] == 0
+    assert kept["backend"] == "offline"
+    assert kept["fallbacks"] == 0
     assert "kept the model digest" in kept["kept"]["css"]["zh"]
     assert replaced["areas"] == {"css": {"en": "fallback", "zh": "fallback"}}
     assert all(parse_digest_file(p.read_bytes()).backend != "sampling" for p in _digests(root))

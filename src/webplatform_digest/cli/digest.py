@@ -9,14 +9,18 @@ fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
 
 import argparse
 import contextlib
+import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
+
+import anyio
 
 from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest.state import Progress, first_leaf
-from webplatform_digest.errors import InputError, LLMRequiredError
+from webplatform_digest.errors import InputError, LLMRequiredError, RunInterruptedError
 from webplatform_digest.runs.session import ProgressSink, RunSummary
 from webplatform_digest.services.digest import (
     PlannedRun,
@@ -24,6 +28,7 @@ from webplatform_digest.services.digest import (
     resume_from_shell,
     run_planned,
     shell_backend_choice,
+    shell_resume_settings,
 )
 from webplatform_digest.settings import Settings, load_settings
 
@@ -58,7 +63,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     async def run(container: Container, on_progress: ProgressSink) -> RunSummary:
         return await run_planned(container, planned, on_progress=on_progress)
 
-    summary = _in_container(settings, run)
+    summary = _in_container(settings, run, run_id=planned.plan.run_id)
     return _report(summary, as_json=bool(args.json), require_llm=require_llm)
 
 
@@ -92,28 +97,67 @@ def offline_warning(backend: str, configured: str, *, interactive: bool) -> str:
 
 
 def _resume(settings: Settings, args: argparse.Namespace) -> int:
-    """``run --resume RUN_ID``: finish an interrupted run with this shell's backend."""
-    backend = shell_backend_choice(settings).kind
+    """``run --resume RUN_ID``: finish an interrupted run with the backend it started with
+    (``--llm`` chooses another one explicitly)."""
+    if args.llm is not None:
+        choice = shell_backend_choice(settings)
+    else:
+        settings, choice = shell_resume_settings(
+            settings,
+            args.resume,
+            url_given=args.llm_base_url is not None,
+            model_given=args.llm_model is not None,
+        )
+    if choice.kind == "offline" and args.require_llm:
+        raise LLMRequiredError(f"--require-llm: the backend is offline ({choice.reason})")
+    sys.stderr.write(f"webplatform-digest: resuming run {args.resume} (backend {choice.kind})\n")
 
     async def resume(container: Container, on_progress: ProgressSink) -> RunSummary:
-        return await resume_from_shell(
-            container, args.resume, backend, version=args.version, on_progress=on_progress
+        summary = await resume_from_shell(
+            container, args.resume, choice.kind, version=args.version, on_progress=on_progress
         )
+        return replace(summary, backend_reason=choice.reason)
 
-    return _report(_in_container(settings, resume), as_json=bool(args.json))
+    summary = _in_container(settings, resume, run_id=args.resume)
+    return _report(summary, as_json=bool(args.json), require_llm=bool(args.require_llm))
 
 
-def _in_container(settings: Settings, action: ShellAction) -> RunSummary:
-    """Run ``action`` in a started container with the progress bar on a terminal."""
+def _in_container(settings: Settings, action: ShellAction, *, run_id: str) -> RunSummary:
+    """Run ``action`` in a started container with the progress bar on a terminal. SIGINT and
+    SIGTERM stop the run as a shutdown does: its state is kept and it is left ``interrupted``.
 
-    async def with_bar(container: Container) -> RunSummary:
+    Raises:
+        RunInterruptedError: a signal stopped the run (the message says how to resume it).
+    """
+    caught: list[int] = []
+
+    async def with_bar(container: Container) -> RunSummary | None:
         with _progress_bar() as on_progress:
-            return await action(container, on_progress)
+            async with anyio.create_task_group() as group:
+                group.start_soon(_stop_on_signal, container, group.cancel_scope, caught)
+                summary = await action(container, on_progress)
+                group.cancel_scope.cancel()
+                return summary
+        return None
 
     try:
-        return with_container(settings, with_bar)
+        summary = with_container(settings, with_bar)
     except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
         raise first_leaf(group) from group
+    if caught or summary is None:
+        raise RunInterruptedError(run_id, caught[0] if caught else signal.SIGINT)
+    return summary
+
+
+async def _stop_on_signal(
+    container: Container, scope: anyio.CancelScope, caught: list[int]
+) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            caught.append(signum)
+            container.begin_shutdown()  # runs cancelled now are left interrupted, resumable
+            scope.cancel()
+            return
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:

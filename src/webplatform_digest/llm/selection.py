@@ -9,7 +9,7 @@ message; it never silently degrades.
 from dataclasses import dataclass
 from typing import Literal
 
-from webplatform_digest.errors import ConfigError, SamplingUnavailableError
+from webplatform_digest.errors import ConfigError, RunStateError, SamplingUnavailableError
 
 BackendKind = Literal["sampling", "openai", "offline"]
 #: how sampling reaches the client: server→client request (2025-11-25) or input-required rounds
@@ -74,3 +74,36 @@ def _automatic(can_sample: bool, server_llm: bool, modern: bool) -> BackendChoic
 
 def _sampling(reason: str, modern: bool) -> BackendChoice:
     return BackendChoice("sampling", reason, "input_required" if modern else "back_channel")
+
+
+def resume_choice(
+    run_id: str,
+    stored: str,
+    *,
+    client_can_sample: bool,
+    server_llm_configured: bool,
+    modern_session: bool = False,
+) -> BackendChoice:
+    """The backend that finishes an interrupted run: the one that started it, never another.
+
+    Raises:
+        RunStateError: that backend is not available here (the message names what is missing).
+    """
+    run = f"run {run_id[:64]!r}"
+    if stored == "openai":
+        if not server_llm_configured:
+            raise RunStateError(
+                f"{run} was written by an OpenAI-compatible endpoint whose address was not "
+                "stored; set WEBPLATFORM_LLM_BASE_URL (and WEBPLATFORM_LLM_MODEL) to resume it"
+            )
+        return BackendChoice("openai", f"resumed with the backend {run} started with")
+    if stored == "sampling":
+        if not client_can_sample:
+            raise RunStateError(
+                f"{run} was written by an MCP client's model (sampling); resume it from an "
+                "MCP client that can sample (webplatform_digest with resume_run_id)"
+            )
+        return _sampling(f"resumed with the backend {run} started with", modern_session)
+    if stored == "offline":
+        return BackendChoice("offline", f"resumed with the backend {run} started with")
+    raise RunStateError(f"{run} has no stored backend ({stored[:40]!r}); it cannot be resumed")

@@ -195,6 +195,8 @@ async def _pump(
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
                 finished += await session.absorb(outcomes)
+            if not finished:  # a finished area's write saves the state once it is on disk
+                session.save()  # every accepted reply is stored: a kill never asks it again
         if finished:
             writes.start_soon(session.write_areas, finished)
 
@@ -240,6 +242,7 @@ def progress_report(
     Raises:
         NotFoundError: unknown run.
     """
+    services.registry.recover_interrupted()  # an abandoned run shows as interrupted at once
     record = services.registry.get(run_id)
     events = services.registry.events_after(run_id, after_seq, limit)
     return {

@@ -261,6 +261,7 @@ def _fresh_summary(
 ) -> dict[str, Any]:
     """The telemetry summary including every event emitted so far (blocking: run in a thread)."""
     container.flush_telemetry()
+    container.runs.recover_interrupted()  # killed or abandoned runs are not "running" forever
     return summarise_workspace(container.workspace, since, runs, statuses=container.runs.statuses)
 
 

@@ -33,7 +33,7 @@ from webplatform_digest.llm.mcp_sampling import (
     to_create_message_params,
 )
 from webplatform_digest.llm.port import Backend, LLMReply
-from webplatform_digest.llm.selection import BackendChoice, choose_backend
+from webplatform_digest.llm.selection import BackendChoice, choose_backend, resume_choice
 from webplatform_digest.runs.driver import progress_report
 from webplatform_digest.runs.request import parse_run_request
 from webplatform_digest.runs.session import Round, RunSummary
@@ -60,6 +60,7 @@ from webplatform_digest.services.digest import (
     run_with_backend,
     server_backend,
     start_client_rounds,
+    stored_backend,
 )
 
 log = logging.getLogger(__name__)
@@ -165,9 +166,17 @@ class DigestTool:
         return self._round_outcome(outcome, choice)
 
     async def resume(self, ctx: Context, run_id: str, version: int) -> Outcome:
-        """Finish an interrupted run with the backend this client gets."""
+        """Finish an interrupted run with the backend it started with (refused, naming what is
+        missing, when that backend is not available to this client and server)."""
         check_resumable(self._c, run_id, version)
-        choice = self._choose(ctx)
+        kind, _, _ = stored_backend(self._c, run_id)
+        choice = resume_choice(
+            run_id,
+            kind,
+            client_can_sample=client_can_sample(ctx),
+            server_llm_configured=bool(self._c.settings.llm.base_url),
+            modern_session=is_modern_session(ctx),
+        )
         sink = _progress_sink(ctx)
         if choice.flow == "input_required":
             outcome = await resume_client_rounds(self._c, run_id, on_progress=sink)

@@ -21,7 +21,7 @@ from webplatform_digest.errors import InputError
 from webplatform_digest.llm.limits import effective_concurrency
 from webplatform_digest.llm.offline import OfflineBackend
 from webplatform_digest.llm.port import Backend, LLMReply
-from webplatform_digest.llm.selection import BackendChoice, choose_backend
+from webplatform_digest.llm.selection import BackendChoice, choose_backend, resume_choice
 from webplatform_digest.models import Channel, parse_version
 from webplatform_digest.runs.driver import RunLimits, resume_digest, run_digest
 from webplatform_digest.runs.registry import new_run_id
@@ -33,7 +33,7 @@ from webplatform_digest.runs.rounds import (
     start_rounds,
 )
 from webplatform_digest.runs.session import ProgressSink, Round, RunSummary
-from webplatform_digest.settings import Settings
+from webplatform_digest.settings import Settings, load_settings
 from webplatform_digest.storage.area_store import AreaStore, load_catalog
 from webplatform_digest.storage.workspace import Workspace
 
@@ -57,7 +57,9 @@ __all__ = [
     "run_with_backend",
     "server_backend",
     "shell_backend_choice",
+    "shell_resume_settings",
     "start_client_rounds",
+    "stored_backend",
 ]
 
 
@@ -90,9 +92,51 @@ def request_options(settings: Settings) -> RequestOptions:
     return RequestOptions(max_tokens=settings.llm.max_tokens, temperature=settings.llm.temperature)
 
 
-def _params(request: RunRequest, backend: str) -> dict[str, object]:
-    """A run's parameters as the registry stores them."""
-    return request.to_json() | {"backend": backend}
+def _params(request: RunRequest, backend: str, settings: Settings) -> dict[str, object]:
+    """A run's parameters as the registry stores them, with what resuming needs to reach the
+    same backend again (its address and model; never a secret)."""
+    params = request.to_json() | {"backend": backend}
+    if backend == "openai":
+        params |= {"llm_base_url": settings.llm.base_url, "llm_model": settings.llm.model}
+    return params
+
+
+def stored_backend(container: Container, run_id: str) -> tuple[str, str, str]:
+    """The backend an interrupted run started with: kind, base URL and model ("" if unknown).
+
+    Raises:
+        NotFoundError: unknown run.
+    """
+    params = container.runs.get(run_id).params
+    return (
+        str(params.get("backend") or ""),
+        str(params.get("llm_base_url") or ""),
+        str(params.get("llm_model") or ""),
+    )
+
+
+def shell_resume_settings(
+    settings: Settings, run_id: str, *, url_given: bool = False, model_given: bool = False
+) -> tuple[Settings, BackendChoice]:
+    """Settings and backend that finish ``run_id`` from a shell: the backend it started with,
+    at the address and with the model stored for it (``--llm-base-url`` / ``--llm-model``, when
+    given, win; the API key always comes from the environment). Never a silent downgrade.
+
+    Raises:
+        NotFoundError: unknown run. RunStateError: that backend is not available here.
+    """
+    container = Container(settings)
+    try:
+        kind, stored_url, stored_model = stored_backend(container, run_id)
+    finally:
+        container.close()
+    url = settings.llm.base_url if url_given else stored_url or settings.llm.base_url
+    model = settings.llm.model if model_given else stored_model or settings.llm.model
+    choice = resume_choice(run_id, kind, client_can_sample=False, server_llm_configured=bool(url))
+    if choice.kind == "openai":
+        overrides = {"llm_backend": "openai", "llm_base_url": url, "llm_model": model}
+        settings = load_settings(**(settings.model_dump() | overrides))
+    return settings, choice
 
 
 # Backends ---------------------------------------------------------------------------------
@@ -222,7 +266,7 @@ async def run_planned(
         container.governor,
         limits=run_limits(container.settings),
         use_cache=request.use_cache,
-        params=_params(request, backend.name),
+        params=_params(request, backend.name, container.settings),
         on_progress=on_progress,
     )
     return replace(summary, backend_reason=planned.backend_reason)
@@ -267,7 +311,7 @@ async def start_client_rounds(
         limits=run_limits(container.settings),
         use_cache=request.use_cache,
         cache=container.governor.cache,
-        params=_params(request, CLIENT_BACKEND),
+        params=_params(request, CLIENT_BACKEND, container.settings),
         on_progress=on_progress,
     )
 
@@ -305,6 +349,8 @@ def check_resumable(container: Container, run_id: str, version: int | None = Non
     Raises:
         NotFoundError: unknown run. InputError: it belongs to another release.
     """
+    # rounds abandoned past the token's lifetime become interrupted now, not at the next start
+    container.runs.recover_interrupted()
     record = container.runs.get(run_id)
     if version is not None and record.version != version:
         raise InputError(
