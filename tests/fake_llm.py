@@ -130,6 +130,8 @@ class Exchange:
     answered_at: float | None = None
     outcome: str = "open"  # ok, error, outage, hiccup, hang, hostile:<kind>, bad_request, abandoned
     status: int | None = None
+    #: the user message of the request (what was asked)
+    prompt: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, fake: FakeLLM, exchange: Exchange, body: bytes) -> None:
         parsed = _prompt_and_model(body)
+        exchange.prompt = parsed[0] if parsed is not None else ""
         if self.path.rstrip("/") != "/v1/chat/completions" or parsed is None:
             fake._settle(exchange, "bad_request", 400)
             self._send(400, error_body("not a chat-completions request"))
