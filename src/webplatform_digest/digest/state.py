@@ -170,6 +170,13 @@ class RunLimits:
     run_deadline: float = 3600.0
     #: input-required rounds a client allows (the SDKs' default cap is 10)
     round_budget: int = 10
+    #: sustained requests per second the rounds may ask of a client (0: unpaced)
+    rate_limit: float = 0.0
+
+    def round_pause(self, batch: int) -> float:
+        """Seconds the next round waits after one of ``batch`` requests, so that the rounds'
+        sustained request rate stays within ``rate_limit``."""
+        return batch / self.rate_limit if self.rate_limit > 0 else 0.0
 
     def round_batch(self, round_number: int, unfinished: int) -> int:
         """Requests to issue in input-required round ``round_number``.

@@ -202,11 +202,25 @@ async def _next_round(
         return await session.finish(RunStatus.COMPLETED)
     if finished:  # lands while the client answers this round
         await session.write_areas(finished, save=False, defer=True)
+    await _pace(session, limits, round_number)
     session.save(RunStatus.AWAITING_INPUT)
     token = session.services.registry.issue_token(session.run_id, round_number)
     return Round(
         session.run_id, token, round_number, machine.in_flight_requests(), machine.progress()
     )
+
+
+async def _pace(session: RunSession, limits: RunLimits, round_number: int) -> None:
+    """Hold the round until the previous one's requests fit the rate limit; note a round
+    larger than the concurrency limit (only the client's round cap makes one)."""
+    services, book = session.services, session.book
+    wait = book.next_round_at - services.wall()
+    if wait > 0:
+        await services.sleep(wait)
+    size = len(session.machine.in_flight)
+    book.next_round_at = services.wall() + limits.round_pause(size)
+    if size > limits.max_concurrency:
+        book.oversized_rounds.append(round_number)
 
 
 async def _cached(

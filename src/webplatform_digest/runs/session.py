@@ -61,6 +61,8 @@ class RunSummary:
     backend_reason: str = ""
     #: area → language → why the model digest on disk was kept instead of a fallback
     kept: dict[str, dict[str, str]] = field(default_factory=dict[str, dict[str, str]])
+    #: why some input-required rounds carried more requests than the concurrency limit
+    round_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -80,6 +82,7 @@ class RunSummary:
             **({"backend": self.backend} if self.backend else {}),
             **({"backend_reason": self.backend_reason} if self.backend_reason else {}),
             **({"kept": {a: dict(row) for a, row in self.kept.items()}} if self.kept else {}),
+            **({"round_note": self.round_note} if self.round_note else {}),
         }
 
 
@@ -169,6 +172,8 @@ class RunServices:
     telemetry: Telemetry
     clock: Clock = monotonic
     wall: Callable[[], float] = wall_time
+    #: waits between input-required rounds (paced by the rate limit)
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
     now_iso: Callable[[], str] = utc_now_iso
     deferred: DeferredWrites | None = None
     stopping: Callable[[], bool] = _running
@@ -187,6 +192,10 @@ class _Book:
     backend: str = ""
     #: area → language → why the model digest on disk was kept
     kept: dict[str, dict[str, str]] = field(default_factory=dict[str, dict[str, str]])
+    #: wall time before which the next input-required round is not issued (rate limit)
+    next_round_at: float = 0.0
+    #: input-required rounds that carried more requests than the concurrency limit
+    oversized_rounds: list[int] = field(default_factory=list[int])
 
 
 class RunSession:
@@ -235,6 +244,8 @@ class RunSession:
                 "backend": book.backend,
                 # only when set: snapshots of runs without them keep their first-stored shape
                 **({"kept": book.kept} if book.kept else {}),
+                **({"next_round_at": book.next_round_at} if book.next_round_at else {}),
+                **({"oversized_rounds": book.oversized_rounds} if book.oversized_rounds else {}),
             }
         }
 
@@ -407,6 +418,7 @@ class RunSession:
             reason=reason,
             backend=self.book.backend,
             kept={area: dict(row) for area, row in self.book.kept.items()},
+            round_note=_round_note(self.book.oversized_rounds),
         )
 
     async def finish(self, status: RunStatus, reason: str = "") -> RunSummary:
@@ -445,6 +457,16 @@ class RunSession:
         )
         log.info("digest run %s %s: %s", self.run_id, status.value, summary.areas)
         return summary
+
+
+def _round_note(oversized: list[int]) -> str:
+    if not oversized:
+        return ""
+    rounds = ", ".join(str(n) for n in oversized)
+    return (
+        f"rounds {rounds} carried more requests than WEBPLATFORM_MAX_CONCURRENCY so that the run "
+        "ends within the client's round cap (WEBPLATFORM_INPUT_ROUNDS)"
+    )
 
 
 def _overlay(

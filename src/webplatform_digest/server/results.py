@@ -186,6 +186,11 @@ class DigestResult(ToolResult):
         exclude_if=_is_no_mapping,
         description="Per area and language: why the model digest on disk was kept",
     )
+    round_note: str = Field(
+        default="",
+        exclude_if=_is_empty,
+        description="Why some input-required rounds carried more requests than the limit",
+    )
     backend: str = Field(description="sampling, openai or offline")
     backend_reason: str | SkipJsonSchema[None] = Field(
         default=None,

@@ -84,6 +84,7 @@ def run_limits(settings: Settings) -> RunLimits:
         ),
         run_deadline=settings.runs.deadline,
         round_budget=settings.runs.input_rounds,
+        rate_limit=settings.governor.rate_limit,
     )
 
 
