@@ -233,12 +233,16 @@ def test_progress_counts_items_and_names_the_latest() -> None:
     assert progress.message == "6/6 digests ready; javascript zh: ok"
 
 
-def test_languages_are_parsed_from_the_three_choices() -> None:
-    """en, zh, bilingual; anything else is an input error."""
+def test_languages_are_parsed_from_codes_lists_and_the_bilingual_alias() -> None:
+    """en, zh, bilingual keep working; lists put English first; unknown codes are refused."""
     assert parse_languages("bilingual") == (Language.EN, Language.ZH)
     assert parse_languages("zh") == (Language.ZH,)
-    with pytest.raises(InputError, match="en, zh, bilingual"):
+    assert parse_languages("ja, en,zh,ja") == (Language.EN, Language("ja"), Language.ZH)
+    assert parse_languages(["pt-BR", "zh-TW"]) == (Language("pt-BR"), Language("zh-TW"))
+    with pytest.raises(InputError, match="en, es, ja, ko, pt-BR, zh, zh-TW, bilingual"):
         parse_languages("fr")
+    with pytest.raises(InputError):
+        parse_languages("")
 
 
 class RunInterleavings(RuleBasedStateMachine):

@@ -31,6 +31,9 @@ class RunPlan:
     subjects: tuple[Subject, ...]
     backend: str
     options: RequestOptions = field(default_factory=RequestOptions)
+    #: write each translation from the area data beside English (then cross-check) instead of
+    #: translating the final English
+    parallel: bool = False
 
 
 def area_to_json(data: AreaData) -> dict[str, Any]:
@@ -106,6 +109,8 @@ def plan_to_json(plan: RunPlan) -> dict[str, Any]:
             {"name": s.name, "name_zh": s.name_zh, "data": area_to_json(s.data)}
             for s in plan.subjects
         ],
+        # only when set, so the JSON of an ordinary run keeps its shape
+        **({"parallel": True} if plan.parallel else {}),
     }
 
 
@@ -128,4 +133,5 @@ def plan_from_json(raw: dict[str, Any]) -> RunPlan:
             Subject(area_from_json(s["data"]), str(s["name"]), str(s["name_zh"]))
             for s in raw["subjects"]
         ),
+        parallel=bool(raw.get("parallel", False)),
     )
