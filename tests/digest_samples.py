@@ -106,19 +106,33 @@ _DIGEST = re.compile(r"<<<DIGEST\n(.*)\nDIGEST>>>", re.DOTALL)
 _LABEL = re.compile(r"\[[^\]]*\]\(")
 
 
-def fake_translation(english: str) -> str:
-    """A 'translation' keeping headings and URLs, with Chinese prose."""
+#: per language: heading prefix, link label, prose sentence of the fake translations
+FAKE_WORDS = {
+    "zh": ("功能：", "相关链接", "这项变更让开发者可以更方便地构建网页组件，并改善用户体验。"),
+    "zh-TW": ("功能：", "相關連結", "這項變更讓開發人員能更方便地建構網頁元件，並改善使用者體驗。"),
+    "ja": ("機能：", "関連リンク", "この変更により、デベロッパーはウェブ コンポーネントをより簡単に作成できます。"),
+    "ko": ("기능: ", "관련 링크", "이 변경으로 개발자는 웹 구성 요소를 더 쉽게 만들 수 있습니다."),
+    "es": ("Función: ", "Enlace", "Este cambio permite a los desarrolladores crear componentes "
+           "web con más facilidad y mejora la experiencia de los usuarios."),
+    "pt-BR": ("Recurso: ", "Link", "Esta mudança permite que os desenvolvedores criem os "
+              "componentes da web com mais facilidade e melhora a experiência dos usuários."),
+}  # fmt: skip
+
+
+def fake_translation(english: str, language: str = "zh") -> str:
+    """A 'translation' keeping headings and URLs, with prose in ``language``."""
+    prefix, label, sentence = FAKE_WORDS[language]
     lines: list[str] = []
     for line in english.split("\n"):
         if line.startswith("#"):
             hashes = line.split(" ", 1)[0]
-            lines.append(f"{hashes} 功能：{line[len(hashes) :].strip()}")
+            lines.append(f"{hashes} {prefix}{line[len(hashes) :].strip()}")
         elif "](" in line:
-            lines.append(_LABEL.sub("[相关链接](", line))
+            lines.append(_LABEL.sub(f"[{label}](", line))
         elif line.startswith(">"):
-            lines.append("> 说明")
+            lines.append("> 说明" if language == "zh" else f"> {sentence[:4]}")
         elif line.strip():
-            lines.append("这项变更让开发者可以更方便地构建网页组件，并改善用户体验。")
+            lines.append(sentence)
         else:
             lines.append("")
     return "\n".join(lines)
@@ -136,9 +150,12 @@ def good_answer(subjects: tuple[Subject, ...]) -> Callable[[LLMRequest], LLMRepl
     by_area = {s.data.area: s for s in subjects}
 
     def answer(request: LLMRequest) -> LLMReply:
-        if request.meta.language == "zh":
-            return LLMReply(text=fake_translation(english_source(request)), model="m")
-        return LLMReply(text=valid_english(by_area[request.meta.area]), model="m")
+        english = valid_english(by_area[request.meta.area])
+        if request.meta.language == "en":
+            return LLMReply(text=english, model="m")
+        # a translation quotes the English; a parallel-mode request is written from the data
+        source = english_source(request) if "<<<DIGEST" in request.messages[0].text else english
+        return LLMReply(text=fake_translation(source, request.meta.language), model="m")
 
     return answer
 
