@@ -47,7 +47,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         version=args.version,
         channel=args.channel,
         focus_areas=args.areas,
-        language=args.language,
+        language=args.language or settings.runs.languages,
         use_cache=not args.no_cache,
     )
 
@@ -83,7 +83,8 @@ def _in_container(settings: Settings, action: ShellAction) -> RunSummary:
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
-    """Settings with ``--llm``, ``--llm-base-url`` and ``--llm-model`` applied (validated)."""
+    """Settings with ``--llm``, ``--llm-base-url``, ``--llm-model`` and
+    ``--parallel-languages`` applied (validated)."""
     overrides: dict[str, Any] = {}
     if args.llm is not None:
         overrides["llm_backend"] = args.llm
@@ -91,6 +92,8 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         overrides["llm_base_url"] = args.llm_base_url
     if args.llm_model is not None:
         overrides["llm_model"] = args.llm_model
+    if getattr(args, "parallel_languages", False):
+        overrides["parallel_languages"] = True
     if not overrides:
         return settings
     return load_settings(**(settings.model_dump() | overrides))

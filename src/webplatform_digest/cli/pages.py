@@ -23,7 +23,8 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
         (``cli.main`` prints the one-line message and exits non-zero).
     """
     html = bool(args.html or settings.pages.html_preview)
-    action = functools.partial(_generate, version=args.version, language=args.language, html=html)
+    language = args.language or settings.runs.languages
+    action = functools.partial(_generate, version=args.version, language=language, html=html)
     summary = with_container(settings, action)
     for problem in summary.skipped:
         sys.stderr.write(f"webplatform-digest: skipped {problem}\n")

@@ -61,7 +61,7 @@ def parse_run_request(
     catalog: FocusAreaManager,
     channel: object = "stable",
     focus_areas: Sequence[str] | str | None = None,
-    language: str = "bilingual",
+    language: object = "bilingual",
     use_cache: bool = True,
 ) -> RunRequest:
     """Validate the arguments of ``webplatform_digest`` / ``webplatform-digest run``.
@@ -115,6 +115,7 @@ def build_plan(
     catalog: FocusAreaManager,
     backend: str,
     options: RequestOptions,
+    parallel: bool = False,
 ) -> RunPlan:
     """Load the area data of the request into a plan (file reads; no writes).
 
@@ -144,6 +145,7 @@ def build_plan(
         subjects=tuple(subjects),
         backend=backend,
         options=options,
+        parallel=parallel and len(request.languages) > 1,
     )
 
 

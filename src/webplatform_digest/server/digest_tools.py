@@ -88,7 +88,7 @@ class DigestTool:
                 list[AreaId] | None,
                 Field(max_length=64, description="Area ids (default: every area with features)"),
             ] = None,
-            language: LanguageArg = "bilingual",
+            language: LanguageArg = None,
             use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
             resume_run_id: Annotated[
                 RunId | None,
@@ -129,7 +129,7 @@ class DigestTool:
         version: int,
         channel: str,
         focus_areas: list[str] | None,
-        language: str,
+        language: str | list[str] | None,
         use_cache: bool,
     ) -> Outcome:
         """Validate, choose the backend for this client, and run (or open the first round)."""
@@ -139,7 +139,7 @@ class DigestTool:
             catalog=c.catalog,
             channel=channel,
             focus_areas=focus_areas,
-            language=language,
+            language=language or c.settings.runs.languages,
             use_cache=use_cache,
         )
         choice = self._choose(ctx)

@@ -139,6 +139,7 @@ def _plan(
         catalog=catalog,
         backend=backend,
         options=request_options(settings),
+        parallel=settings.runs.parallel_languages,
     )
 
 
@@ -163,7 +164,7 @@ def plan_from_shell(
     version: object,
     channel: object = "stable",
     focus_areas: str | None = None,
-    language: str = "bilingual",
+    language: object = "bilingual",
     use_cache: bool = True,
 ) -> PlannedRun:
     """Validate a shell's arguments, choose its backend and plan the run, reading files only:

@@ -195,7 +195,7 @@ def plan_commit(
     return files, tuple(PurePosixPath(p) for p in stale)
 
 
-def _choices(version: object, language: str) -> tuple[int | None, tuple[Language, ...]]:
+def _choices(version: object, language: object) -> tuple[int | None, tuple[Language, ...]]:
     languages = parse_languages(language)
     return (None if version is None else parse_version(version)), languages
 
@@ -215,7 +215,7 @@ async def generate_pages(
     writer: BatchWriter,
     *,
     version: int | str | None = None,
-    language: LanguageChoice | str = "bilingual",
+    language: LanguageChoice | str | list[str] = "bilingual",
     html: bool = False,
     telemetry: Telemetry | None = None,
     clock: Clock = monotonic,
