@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from webplatform_digest.areas.data import dump_area_data
 from webplatform_digest.digest.machine import RunPlan
+from webplatform_digest.digest.profiles import profile
 from webplatform_digest.digest.prompts import RequestOptions, Subject
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import (
@@ -194,15 +195,23 @@ class DirectGovernor:
         self.cache.pop((backend.name, backend.model, request.prompt_digest()), None)
 
 
+def _prompt_language(prompt: str) -> str:
+    """The target language a translation prompt names (``zh`` when none of the others)."""
+    for code in FAKE_WORDS:
+        if code != "zh" and f"({profile(code).native_name})" in prompt:
+            return code
+    return "zh"
+
+
 def answer_from_prompt(prompt: str) -> str:
     """A valid reply computed from the prompt text alone (for loopback LLM servers).
 
-    English: one section per heading the prompt requires. Chinese: a fake translation of the
-    quoted digest.
+    English: one section per heading the prompt requires. Translations: a fake translation of
+    the quoted digest into the language the prompt names.
     """
     quoted = _DIGEST.search(prompt)
     if quoted:
-        return fake_translation(quoted.group(1))
+        return fake_translation(quoted.group(1), _prompt_language(prompt))
     required = re.sub(r"<<<RELEASE NOTES.*?RELEASE NOTES>>>", "", prompt, flags=re.DOTALL)
     headings = [line for line in required.split("\n") if line.startswith("## ")]
     sections = [f"{h}\n\nWith {h[3:]}, developers build better pages." for h in headings]
