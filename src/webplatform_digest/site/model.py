@@ -263,7 +263,8 @@ class PageRef:
 @lru_cache(maxsize=16384)
 def page_parts(page: PageRef) -> tuple[str, ...]:
     """The components of a page's folder (``()`` for the English home)."""
-    base = ("zh",) if page.language is Language.ZH else ()
+    # every language but English has a tree named by its code (zh/, zh-TW/, ja/, …)
+    base = () if page.language is Language.EN else (page.language.value,)
     release = page.release.slug if page.release else ""
     tail = {
         PageKind.HOME: (),
@@ -296,7 +297,7 @@ def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> 
 @lru_cache(maxsize=4096)
 def feed_path(language: Language, area: str | None = None) -> PurePosixPath:
     """The Atom feed of the whole site, or of one area, in ``language`` (from the site root)."""
-    base = PurePosixPath("zh") if language is Language.ZH else PurePosixPath()
+    base = PurePosixPath() if language is Language.EN else PurePosixPath(language.value)
     return (base / "areas" / area if area else base) / "feed.xml"
 
 
@@ -348,7 +349,7 @@ class SiteModel:
 
     def has(self, key: ReleaseKey, area_id: str) -> bool:
         """Whether release ``key`` has a digest of ``area_id`` in any language."""
-        return any((key, area_id, lang) in self.digests for lang in Language)
+        return any((key, area_id, lang) in self.digests for lang in self.languages)
 
     def areas_of(self, key: ReleaseKey) -> tuple[Area, ...]:
         """Areas with a digest (any language) in release ``key``."""
@@ -366,21 +367,25 @@ class SiteModel:
         return older, newer
 
     def digest_page(self, key: ReleaseKey, area: str, language: Language) -> PageRef | None:
-        """The page of a digest in ``language``, else in the other language, else None."""
-        for candidate in (language, *[lang for lang in Language if lang is not language]):
+        """The page of a digest in ``language``, else in another site language, else None."""
+        for candidate in (language, *[lang for lang in self.languages if lang is not language]):
             if (key, area, candidate) in self.digests:
                 return PageRef(PageKind.DIGEST, candidate, key, area)
         return None
 
     def alternate(self, page: PageRef) -> PageRef | None:
         """The page to switch language to: the same page, or its release page as a fallback."""
-        others = [lang for lang in self.languages if lang is not page.language]
-        if not others:
-            return None
-        other = page.in_language(others[0])
-        if page.kind is not PageKind.DIGEST or (page.release, page.area, others[0]) in self.digests:
-            return other
-        return PageRef(PageKind.VERSION, other.language, page.release)
+        found = self.alternates(page)
+        return found[0] if found else None
+
+    def alternates(self, page: PageRef) -> tuple[PageRef, ...]:
+        """The page in every other site language (a missing digest: its release page there)."""
+        return tuple(self._in(page, lang) for lang in self.languages if lang is not page.language)
+
+    def _in(self, page: PageRef, language: Language) -> PageRef:
+        if page.kind is not PageKind.DIGEST or (page.release, page.area, language) in self.digests:
+            return page.in_language(language)
+        return PageRef(PageKind.VERSION, language, page.release)
 
     def pages(self) -> tuple[PageRef, ...]:
         """Every page of the site: navigation in every site language, digests where present."""
@@ -405,6 +410,11 @@ def _digest_order(item: tuple[ReleaseKey, str, Language]) -> tuple[int, str, str
     return (-key.version, key.channel.value, area, language.value)
 
 
+def _language_order(language: Language) -> tuple[int, str]:
+    # English, Chinese, then the others by code: a two-language site keeps its old order
+    return ({Language.EN: 0, Language.ZH: 1}.get(language, 2), language.value)
+
+
 def _release_order(key: ReleaseKey) -> tuple[int, int]:
     return (-key.version, 0 if key.channel is Channel.STABLE else 1)
 
@@ -422,6 +432,6 @@ def build_site_model(
     return SiteModel(
         releases=tuple(sorted({key for key, _, _ in digests}, key=_release_order)),
         areas=areas,
-        languages=tuple(lang for lang in Language if lang in present),
+        languages=tuple(sorted(present, key=_language_order)),
         digests=digests,
     )
