@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
 from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.digest.profiles import fallback_marks, language_codes
 from webplatform_digest.digest.prompts import OFFLINE_NOTE, OFFLINE_NOTE_ZH, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import (
@@ -36,7 +37,10 @@ from webplatform_digest.models import (
 from webplatform_digest.site.markdown import feature_headings
 
 #: ``chrome-144-en.md`` / ``chrome-144-beta-zh.md`` under ``digest_markdown/areas/<area>/``
-DIGEST_NAME = re.compile(r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?-(?P<lang>en|zh)\.md$")
+DIGEST_NAME = re.compile(
+    r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?"
+    r"-(?P<lang>[a-z]{2,3}(?:-(?:[A-Z]{2}|[A-Z][a-z]{3}))?)\.md$"
+)
 #: the longest digest body the site renders (larger bodies are cut, with a note)
 MAX_BODY_CHARS = 512 * 1024
 
@@ -115,10 +119,13 @@ def _without_notices(markdown: str) -> tuple[str, bool]:
     """The body without a leading untranslated banner and offline note; whether it had the
     banner (the page shows one notice of its own instead)."""
     text = markdown.lstrip("\n")
-    untranslated = text.startswith(UNTRANSLATED_BANNER)
+    banner = next(
+        (b for b in (UNTRANSLATED_BANNER, *fallback_marks("banner")) if text.startswith(b)), ""
+    )
+    untranslated = bool(banner)
     if untranslated:
-        text = text[len(UNTRANSLATED_BANNER) :].lstrip("\n")
-    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH):
+        text = text[len(banner) :].lstrip("\n")
+    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH, *fallback_marks("offline_note")):
         if text.startswith(note):
             text = text[len(note) :].lstrip("\n")
     return text, untranslated
@@ -190,6 +197,8 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     area = rel.parent.name
     if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
         raise ParseError("not a digest file name", source=str(rel))
+    if match["lang"] not in language_codes():
+        raise ParseError(f"no data file for language {match['lang']!r}", source=str(rel))
     readable, status = _known_status(data)
     digest = quick_digest(readable, str(rel)) or parse_digest_file(readable, source=str(rel))
     key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
