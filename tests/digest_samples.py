@@ -111,7 +111,8 @@ _LABEL = re.compile(r"\[[^\]]*\]\(")
 FAKE_WORDS = {
     "zh": ("功能：", "相关链接", "这项变更让开发者可以更方便地构建网页组件，并改善用户体验。"),
     "zh-TW": ("功能：", "相關連結", "這項變更讓開發人員能更方便地建構網頁元件，並改善使用者體驗。"),
-    "ja": ("機能：", "関連リンク", "この変更により、デベロッパーはウェブ コンポーネントをより簡単に作成できます。"),
+    "ja": ("機能：", "関連リンク", "この変更により、デベロッパーはウェブ コンポーネントを"
+           "より簡単に作成できます。"),
     "ko": ("기능: ", "관련 링크", "이 변경으로 개발자는 웹 구성 요소를 더 쉽게 만들 수 있습니다."),
     "es": ("Función: ", "Enlace", "Este cambio permite a los desarrolladores crear componentes "
            "web con más facilidad y mejora la experiencia de los usuarios."),

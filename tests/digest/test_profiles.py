@@ -34,7 +34,8 @@ def test_each_new_target_has_its_fallback_sentences_and_site_strings(code: str) 
         assert loaded.fallback[key]
     for key in ("site", "home", "status_untranslated", "badge_untranslated", "other_language"):
         assert loaded.site[key]
-    assert "{release}" in loaded.fallback["intro"] and "{count}" in loaded.fallback["intro"]
+    assert "{release}" in loaded.fallback["intro"]
+    assert "{count}" in loaded.fallback["intro"]
 
 
 def test_a_language_without_a_data_file_is_an_input_error() -> None:
@@ -62,5 +63,5 @@ def test_language_values_are_interned_and_validated() -> None:
     """The open type keeps identity comparisons and refuses paths."""
     assert Language("zh") is Language.ZH
     assert Language("pt-BR").value == "pt-BR"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a language code"):
         Language("zh/../x")
