@@ -83,7 +83,12 @@ def _add_pipeline_commands(sub: Any) -> None:
     p = sub.add_parser("pages", help="generate the GitHub Pages site from the digests")
     _common(p)
     p.add_argument("--version", default=None, help="only this milestone's pages")
-    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
+    p.add_argument(
+        "--language",
+        default=None,
+        help="only the digest pages in these languages (e.g. zh or en,ja; default: every "
+        "language on disk); navigation is always rendered",
+    )
     p.add_argument("--html", action="store_true", help="also render site/ as static HTML")
     p.set_defaults(handler=_cmd_pages)
 

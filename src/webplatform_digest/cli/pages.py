@@ -23,8 +23,7 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
         (``cli.main`` prints the one-line message and exits non-zero).
     """
     html = bool(args.html or settings.pages.html_preview)
-    language = args.language or settings.runs.languages
-    action = functools.partial(_generate, version=args.version, language=language, html=html)
+    action = functools.partial(_generate, version=args.version, language=args.language, html=html)
     summary = with_container(settings, action)
     for problem in summary.skipped:
         sys.stderr.write(f"webplatform-digest: skipped {problem}\n")
@@ -36,7 +35,7 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _generate(
-    container: Container, *, version: str | None, language: str, html: bool
+    container: Container, *, version: str | None, language: str | None, html: bool
 ) -> PagesSummary:
     return await generate_pages(
         container.workspace,

@@ -171,7 +171,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
                 container.catalog,
                 container.write_queue,
                 version=version,
-                language=language or container.settings.runs.languages,
+                language=language,
                 html=html or container.settings.pages.html_preview,
                 telemetry=container.telemetry,
             )
