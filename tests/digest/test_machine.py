@@ -437,3 +437,15 @@ def test_a_parallel_plan_survives_its_snapshot_and_an_ordinary_plan_keeps_its_sh
     parallel.ready_requests(4)
     restored = restore_run(json.loads(json.dumps(run_snapshot(parallel))))
     assert restored.plan.parallel
+
+
+def test_a_cached_parallel_reply_that_waited_for_its_english_stays_cached() -> None:
+    """An unchanged parallel re-run answered from the cache asks nothing and says cached."""
+    subjects = (subject("css", ["Caret shapes"]),)
+    run = DigestRun(replace(plan(subjects, languages=(Language.EN, JA)), parallel=True))
+    answer = good_answer(subjects)
+    english, japanese = run.ready_requests(4)
+    run.feed(japanese.request_id, replace(answer(japanese.request), cached=True))
+    run.feed(english.request_id, replace(answer(english.request), cached=True))
+    assert run.statuses()["css"] == {"en": "cached", "ja": "cached"}
+    assert (run.llm_calls, run.cache_hits) == (0, 2)

@@ -74,10 +74,9 @@ FALLBACK_BACKEND = "deterministic"
 HELD = "held until the English digest is final"
 
 
-def _stages(language: Language) -> tuple[str, str, str]:
-    name = "english" if language is Language.EN else "translation"
-    return (name if name == "translation" else "english_generation", f"{name}_retry",
-            f"{name}_fallback")  # fmt: skip
+#: stage names by ``language is not Language.EN``: English, then any translation
+_STAGES = (("english_generation", "english_retry", "english_fallback"),
+           ("translation", "translation_retry", "translation_fallback"))  # fmt: skip
 
 
 class DigestRun:
@@ -209,10 +208,11 @@ class DigestRun:
         return tuple(self.outcomes[start:])
 
     def _answered(self, item: ItemState, reply: LLMReply, fallback: str) -> None:
-        stage = _stages(item.language)[min(item.attempt, 2) - 1]
+        stage = _STAGES[item.language is not Language.EN][min(item.attempt, 2) - 1]
         if item.language is not Language.EN and not self._english_final(item.area):
             # parallel mode: the reply is checked against the English once that is final
-            item.previous, item.reason, item.phase = reply.text, HELD, Phase.WAITING
+            held = HELD + (" (cached)" if reply.cached else "")  # the status says so later
+            item.previous, item.reason, item.phase = reply.text, held, Phase.WAITING
             return
         if reply.text.strip() == fallback.strip():
             self._record(item, stage, "fallback", "the backend answered with the offline digest")
@@ -316,7 +316,7 @@ class DigestRun:
         return validate_translation(english, text, item.language)
 
     def _failed(self, item: ItemState, reason: str, fallback: str) -> None:
-        stage = _stages(item.language)[min(item.attempt, 2) - 1]
+        stage = _STAGES[item.language is not Language.EN][min(item.attempt, 2) - 1]
         self._record(item, stage, "error", reason)
         self._fallback(item, f"LLM call failed: {reason}", fallback)
 
@@ -327,10 +327,10 @@ class DigestRun:
         return fallback_translation(english, item.language)
 
     def _fallback(self, item: ItemState, reason: str, text: str | None = None) -> None:
+        stage = _STAGES[item.language is not Language.EN][2]
         if item.kept:  # the good sections of an earlier reply are still worth keeping
-            self._finish_parts(item, {}, _stages(item.language)[2], Verdict(""), reason)
-            return
-        self._record(item, _stages(item.language)[2], "fallback", reason)
+            return self._finish_parts(item, {}, stage, Verdict(""), reason)
+        self._record(item, stage, "fallback", reason)
         text = self._fallback_text(item) if text is None else text
         self._finish(item, text, DigestStatus.FALLBACK, FALLBACK_BACKEND)
         item.reason = reason
@@ -369,12 +369,12 @@ class DigestRun:
             waiting = self._items[(area, language)]
             if waiting.phase is not Phase.WAITING:
                 continue
-            if waiting.reason != HELD:
+            if not waiting.reason.startswith(HELD):
                 waiting.phase = Phase.READY
                 continue
+            reply = LLMReply(waiting.previous, cached=waiting.reason.endswith("(cached)"))
             waiting.reason = ""
-            fallback = self._fallback_text(waiting)
-            self._answered(waiting, LLMReply(waiting.previous), fallback)  # the caller's _after
+            self._answered(waiting, reply, self._fallback_text(waiting))  # the caller's _after
 
     def fail_remaining(self, reason: str) -> tuple[StageOutcome, ...]:
         """Give every unfinished item its fallback now (deadline passed, run abandoned)."""
