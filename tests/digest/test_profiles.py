@@ -1,10 +1,13 @@
 """Language data files: every shipped language loads, with a real glossary and its strings."""
 
+import re
+
 import pytest
 
 from webplatform_digest.digest.profiles import language_codes, parse_profile, profile
 from webplatform_digest.errors import InputError
 from webplatform_digest.models import Language
+from webplatform_digest.site.strings import LABELS
 
 TARGETS = ("zh", "zh-TW", "ja", "ko", "es", "pt-BR")
 
@@ -65,3 +68,14 @@ def test_language_values_are_interned_and_validated() -> None:
     assert Language("pt-BR").value == "pt-BR"
     with pytest.raises(ValueError, match="not a language code"):
         Language("zh/../x")
+
+
+@pytest.mark.parametrize("code", [c for c in TARGETS if c != "zh"])
+def test_every_site_string_of_a_data_file_is_a_known_key_with_the_same_placeholders(
+    code: str,
+) -> None:
+    """A typo in a key or a lost ``{n}`` would silently show English or break formatting."""
+    english = LABELS[Language.EN]
+    for key, text in profile(code).site.items():
+        assert key in english, key
+        assert set(re.findall(r"{\w+}", text)) == set(re.findall(r"{\w+}", english[key])), key

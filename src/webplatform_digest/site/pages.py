@@ -429,7 +429,7 @@ def _switch(model: SiteModel, page: PageRef) -> Link | None:
     target = model.alternate(page)
     if target is None:
         return None
-    return Link(label(page.language, "switch"), target)
+    return Link(language_name(target.language), target)  # en ↔ zh: "中文" / "English" as before
 
 
 def _alternates(model: SiteModel, page: PageRef) -> tuple[Link, ...]:
