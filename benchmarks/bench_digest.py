@@ -30,10 +30,11 @@ from webplatform_digest.llm.governor import Governor
 from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.retry import RetryPolicy
+from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.runs.driver import RunLimits, advance_rounds, run_digest, start_rounds
 from webplatform_digest.runs.registry import RunRegistry, new_run_id
 from webplatform_digest.runs.request import build_plan, parse_run_request
-from webplatform_digest.runs.session import DeferredWrites, Round, RunServices
+from webplatform_digest.runs.session import Round, RunServices
 from webplatform_digest.services.process import process_release
 from webplatform_digest.storage.area_store import AreaStore, load_catalog
 from webplatform_digest.storage.queue import WriteQueue

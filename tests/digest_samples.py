@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from webplatform_digest.areas.data import dump_area_data
 from webplatform_digest.digest.machine import RunPlan
+from webplatform_digest.digest.profiles import profile
 from webplatform_digest.digest.prompts import RequestOptions, Subject
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import (
@@ -106,19 +107,34 @@ _DIGEST = re.compile(r"<<<DIGEST\n(.*)\nDIGEST>>>", re.DOTALL)
 _LABEL = re.compile(r"\[[^\]]*\]\(")
 
 
-def fake_translation(english: str) -> str:
-    """A 'translation' keeping headings and URLs, with Chinese prose."""
+#: per language: heading prefix, link label, prose sentence of the fake translations
+FAKE_WORDS = {
+    "zh": ("功能：", "相关链接", "这项变更让开发者可以更方便地构建网页组件，并改善用户体验。"),
+    "zh-TW": ("功能：", "相關連結", "這項變更讓開發人員能更方便地建構網頁元件，並改善使用者體驗。"),
+    "ja": ("機能：", "関連リンク", "この変更により、デベロッパーはウェブ コンポーネントを"
+           "より簡単に作成できます。"),
+    "ko": ("기능: ", "관련 링크", "이 변경으로 개발자는 웹 구성 요소를 더 쉽게 만들 수 있습니다."),
+    "es": ("Función: ", "Enlace", "Este cambio permite a los desarrolladores crear componentes "
+           "web con más facilidad y mejora la experiencia de los usuarios."),
+    "pt-BR": ("Recurso: ", "Link", "Esta mudança permite que os desenvolvedores criem os "
+              "componentes da web com mais facilidade e melhora a experiência dos usuários."),
+}  # fmt: skip
+
+
+def fake_translation(english: str, language: str = "zh") -> str:
+    """A 'translation' keeping headings and URLs, with prose in ``language``."""
+    prefix, label, sentence = FAKE_WORDS[language]
     lines: list[str] = []
     for line in english.split("\n"):
         if line.startswith("#"):
             hashes = line.split(" ", 1)[0]
-            lines.append(f"{hashes} 功能：{line[len(hashes) :].strip()}")
+            lines.append(f"{hashes} {prefix}{line[len(hashes) :].strip()}")
         elif "](" in line:
-            lines.append(_LABEL.sub("[相关链接](", line))
+            lines.append(_LABEL.sub(f"[{label}](", line))
         elif line.startswith(">"):
-            lines.append("> 说明")
+            lines.append("> 说明" if language == "zh" else f"> {sentence[:4]}")
         elif line.strip():
-            lines.append("这项变更让开发者可以更方便地构建网页组件，并改善用户体验。")
+            lines.append(sentence)
         else:
             lines.append("")
     return "\n".join(lines)
@@ -136,9 +152,12 @@ def good_answer(subjects: tuple[Subject, ...]) -> Callable[[LLMRequest], LLMRepl
     by_area = {s.data.area: s for s in subjects}
 
     def answer(request: LLMRequest) -> LLMReply:
-        if request.meta.language == "zh":
-            return LLMReply(text=fake_translation(english_source(request)), model="m")
-        return LLMReply(text=valid_english(by_area[request.meta.area]), model="m")
+        english = valid_english(by_area[request.meta.area])
+        if request.meta.language == "en":
+            return LLMReply(text=english, model="m")
+        # a translation quotes the English; a parallel-mode request is written from the data
+        source = english_source(request) if "<<<DIGEST" in request.messages[0].text else english
+        return LLMReply(text=fake_translation(source, request.meta.language), model="m")
 
     return answer
 
@@ -177,15 +196,23 @@ class DirectGovernor:
         self.cache.pop((backend.name, backend.model, request.prompt_digest()), None)
 
 
+def _prompt_language(prompt: str) -> str:
+    """The target language a translation prompt names (``zh`` when none of the others)."""
+    for code in FAKE_WORDS:
+        if code != "zh" and f"({profile(code).native_name})" in prompt:
+            return code
+    return "zh"
+
+
 def answer_from_prompt(prompt: str) -> str:
     """A valid reply computed from the prompt text alone (for loopback LLM servers).
 
-    English: one section per heading the prompt requires. Chinese: a fake translation of the
-    quoted digest.
+    English: one section per heading the prompt requires. Translations: a fake translation of
+    the quoted digest into the language the prompt names.
     """
     quoted = _DIGEST.search(prompt)
     if quoted:
-        return fake_translation(quoted.group(1))
+        return fake_translation(quoted.group(1), _prompt_language(prompt))
     required = re.sub(r"<<<RELEASE NOTES.*?RELEASE NOTES>>>", "", prompt, flags=re.DOTALL)
     headings = [line for line in required.split("\n") if line.startswith("## ")]
     sections = [f"{h}\n\nWith {h[3:]}, developers build better pages." for h in headings]

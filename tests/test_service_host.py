@@ -8,7 +8,7 @@ import pytest
 
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.events import Telemetry
-from webplatform_digest.runs.session import DeferredWrites
+from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.storage.queue import WriteQueue, WriteQueueConfig
 from webplatform_digest.storage.workspace import Workspace

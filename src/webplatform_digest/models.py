@@ -2,8 +2,10 @@
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
 
 from webplatform_digest.errors import InputError, InvalidVersionError
 
@@ -26,11 +28,49 @@ class Channel(StrEnum):
     BETA = "beta"
 
 
-class Language(StrEnum):
-    """Digest language."""
+#: a language code as paths and front matter spell it (``en``, ``zh``, ``zh-TW``, ``pt-BR``)
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-(?:[A-Z]{2}|[A-Z][a-z]{3}))?$")
 
-    EN = "en"
-    ZH = "zh"
+
+class _LanguageType(type):
+    def __iter__(cls) -> "Iterator[Language]":
+        # iterating the type gives the two languages of the former enum (callers that meant
+        # "every language" ask ``digest.profiles.language_codes`` instead)
+        return iter((Language.EN, Language.ZH))
+
+
+class Language(str, metaclass=_LanguageType):
+    """A digest language: a validated language code (open: any language with a data file).
+
+    Values are interned, so ``language is Language.ZH`` keeps working as it did for the enum.
+    """
+
+    __slots__ = ()
+    _known: ClassVar[dict[str, "Language"]] = {}
+    EN: ClassVar["Language"]
+    ZH: ClassVar["Language"]
+
+    def __new__(cls, code: object) -> "Language":
+        text = str(code)
+        found = cls._known.get(text)
+        if found is not None:
+            return found
+        if not LANGUAGE_CODE.match(text):
+            raise ValueError(f"{text[:40]!r} is not a language code such as en, zh-TW or pt-BR")
+        made = cls._known[text] = super().__new__(cls, text)
+        return made
+
+    @property
+    def value(self) -> str:
+        """The code as a plain string (the enum's ``.value``, kept for its callers)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Language({self.value!r})"
+
+
+Language.EN = Language("en")
+Language.ZH = Language("zh")
 
 
 class LinkType(StrEnum):

@@ -16,7 +16,7 @@ import anyio
 
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.hosting import HostedContext
-from webplatform_digest.runs.session import DeferredWrites
+from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.storage.queue import WriteQueue
 
 if TYPE_CHECKING:

@@ -163,6 +163,17 @@ class RunSettings(_Group):
         Field(ge=4, le=1000, description="Input-required rounds a client allows (SDK default 10)."),
     ] = 10
     retention: Annotated[int, Env("runs_retention"), Field(ge=1, le=100_000)] = 200
+    languages: Annotated[
+        str,
+        Field(
+            min_length=2,
+            max_length=200,
+            description="Default digest and site languages: codes (en,zh,ja) or bilingual.",
+        ),
+    ] = "bilingual"
+    parallel_languages: Annotated[
+        bool, Field(description="Write each language from the area data beside English.")
+    ] = False
     token_ttl: Annotated[float, Env("run_token_ttl"), Field(gt=0, le=7 * 86400)] = 3600.0
 
 

@@ -341,3 +341,40 @@ def test_an_offline_fallback_of_auto_is_one_warning_line_on_a_terminal(
     assert "\n" not in warning
     if warned:
         assert "WEBPLATFORM_LLM_BASE_URL" in warning
+
+
+def test_a_run_in_four_languages_writes_each_and_an_unchanged_rerun_asks_nothing(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    """en,zh,ja,es: one English and three translations per area; the second run is cached."""
+    args = ("--version", "144", "--language", "ja,en,zh,es", "--llm", "openai",
+            "--llm-base-url", llm_server.base_url, "--json")  # fmt: skip
+    first = _cli(root, *args)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert summary["areas"]["css"] == {"en": "ok", "zh": "ok", "ja": "ok", "es": "ok"}
+    assert len(llm_server.requests) == 8
+    ja = parse_digest_file((root / "digest_markdown/areas/css/chrome-144-ja.md").read_bytes())
+    assert (ja.language.value, ja.status.value) == ("ja", "ok")
+    assert "機能" in ja.markdown
+    again = json.loads(_cli(root, *args).stdout)
+    assert len(llm_server.requests) == 8
+    assert (again["llm_calls"], again["cache_hits"]) == (0, 8)
+
+
+def test_the_languages_variable_and_the_parallel_flag_reach_an_offline_run(root: Path) -> None:
+    """WEBPLATFORM_LANGUAGES picks the languages; each offline page is labelled in its language."""
+    result = _cli(
+        root, "--version", "144", "--llm", "offline", "--parallel-languages", "--json",
+        env={"WEBPLATFORM_LANGUAGES": "en,ko,pt-BR"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["areas"]["css"] == {
+        "en": "fallback",
+        "ko": "fallback",
+        "pt-BR": "fallback",
+    }
+    korean = (root / "digest_markdown/areas/css/chrome-144-ko.md").read_text(encoding="utf-8")
+    assert "번역되지 않음" in korean
+    assert "language: ko" in korean
+    assert not (root / "digest_markdown/areas/css/chrome-144-zh.md").exists()

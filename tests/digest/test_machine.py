@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.digest_samples import good_answer, plan, sample_subjects, subject
+from tests.digest_samples import good_answer, plan, sample_subjects, subject, valid_english
 from webplatform_digest.digest.codec import restore_run, run_snapshot
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
 from webplatform_digest.digest.languages import parse_languages
@@ -233,12 +233,16 @@ def test_progress_counts_items_and_names_the_latest() -> None:
     assert progress.message == "6/6 digests ready; javascript zh: ok"
 
 
-def test_languages_are_parsed_from_the_three_choices() -> None:
-    """en, zh, bilingual; anything else is an input error."""
+def test_languages_are_parsed_from_codes_lists_and_the_bilingual_alias() -> None:
+    """en, zh, bilingual keep working; lists put English first; unknown codes are refused."""
     assert parse_languages("bilingual") == (Language.EN, Language.ZH)
     assert parse_languages("zh") == (Language.ZH,)
-    with pytest.raises(InputError, match="en, zh, bilingual"):
+    assert parse_languages("ja, en,zh,ja") == (Language.EN, Language("ja"), Language.ZH)
+    assert parse_languages(["pt-BR", "zh-TW"]) == (Language("pt-BR"), Language("zh-TW"))
+    with pytest.raises(InputError, match="en, es, ja, ko, pt-BR, zh, zh-TW, bilingual"):
         parse_languages("fr")
+    with pytest.raises(InputError):
+        parse_languages("")
 
 
 class RunInterleavings(RuleBasedStateMachine):
@@ -364,3 +368,84 @@ def test_prompt_echoes_and_empty_sections_are_never_accepted() -> None:
         run = DigestRun(plan(subjects, languages=(Language.EN,)))
         _drive(run, lambda request, reply=reply: LLMReply(text=reply(request), model="m"))
         assert run.statuses() == {"javascript": {"en": "fallback"}}
+
+
+JA, KO, ES = Language("ja"), Language("ko"), Language("es")
+
+
+def test_every_requested_language_is_translated_from_the_final_english() -> None:
+    """en,zh,ja,es: four digests per area, each translation requested after its English."""
+    subjects = sample_subjects()
+    run = DigestRun(plan(subjects, languages=(Language.EN, Language.ZH, JA, ES)))
+    first = run.ready_requests(10)
+    assert [p.request_id for p in first] == ["css.en.1", "javascript.en.1"]
+    for pending in first:
+        run.feed(pending.request_id, good_answer(subjects)(pending.request))
+    translations = run.ready_requests(10)
+    assert sorted(p.language.value for p in translations) == ["es", "es", "ja", "ja", "zh", "zh"]
+    ja_request = next(p.request for p in translations if p.language is JA)
+    assert "Japanese (日本語)" in ja_request.system
+    assert "オリジントライアル" in ja_request.system
+    for pending in translations:
+        run.feed(pending.request_id, good_answer(subjects)(pending.request))
+    assert run.statuses()["css"] == {"en": "ok", "zh": "ok", "ja": "ok", "es": "ok"}
+    assert run.statuses()["graphics-webgpu"]["ja"] == "empty"
+    empty = {(d.area, d.language): d for d in run.results()}[("graphics-webgpu", JA)]
+    assert "変更はありません" in empty.markdown
+
+
+def test_an_english_reply_to_a_korean_request_gets_a_retry_then_a_korean_fallback() -> None:
+    """The untranslated reply is refused twice; the fallback says so in Korean."""
+    subjects = (subject("css", ["Caret shapes"]),)
+    run = DigestRun(plan(subjects, languages=(Language.EN, KO)))
+
+    def english_everywhere(request: LLMRequest) -> LLMReply:
+        return LLMReply(
+            valid_english(subjects[0]) + "\n\nIt is used by the web and you can try it."
+        )
+
+    _drive(run, english_everywhere)
+    assert run.statuses()["css"] == {"en": "ok", "ko": "fallback"}
+    korean = {d.language: d for d in run.results()}[KO].markdown
+    assert korean.startswith("> **번역되지 않음(Untranslated)**")
+    retried = [o for o in run.outcomes if o.language == "ko" and o.outcome == "retried"]
+    assert "does not read as Korean" in retried[0].reason or "Korean text" in retried[0].reason
+
+
+def test_parallel_mode_asks_every_language_at_once_and_checks_against_the_final_english() -> None:
+    """Translations are issued beside English; a reply that comes first waits for it."""
+    subjects = (subject("css", ["Caret shapes"]),)
+    run = DigestRun(replace(plan(subjects, languages=(Language.EN, JA)), parallel=True))
+    batch = run.ready_requests(4)
+    assert [p.request_id for p in batch] == ["css.en.1", "css.ja.1"]
+    assert "<<<RELEASE NOTES" in batch[1].request.messages[0].text
+    answer = good_answer(subjects)
+    run.feed("css.ja.1", answer(batch[1].request))
+    assert not run.area_finished("css")  # held: the English is not final yet
+    run.feed("css.en.1", answer(batch[0].request))
+    assert run.done
+    assert run.statuses()["css"] == {"en": "ok", "ja": "ok"}
+    assert [o.stage for o in run.outcomes].count("area_total") == 1
+
+
+def test_a_parallel_plan_survives_its_snapshot_and_an_ordinary_plan_keeps_its_shape() -> None:
+    """The parallel flag is saved only when set."""
+    subjects = (subject("css", ["Caret shapes"]),)
+    ordinary = run_snapshot(DigestRun(plan(subjects)))
+    assert "parallel" not in json.dumps(ordinary)
+    parallel = DigestRun(replace(plan(subjects, languages=(Language.EN, JA)), parallel=True))
+    parallel.ready_requests(4)
+    restored = restore_run(json.loads(json.dumps(run_snapshot(parallel))))
+    assert restored.plan.parallel
+
+
+def test_a_cached_parallel_reply_that_waited_for_its_english_stays_cached() -> None:
+    """An unchanged parallel re-run answered from the cache asks nothing and says cached."""
+    subjects = (subject("css", ["Caret shapes"]),)
+    run = DigestRun(replace(plan(subjects, languages=(Language.EN, JA)), parallel=True))
+    answer = good_answer(subjects)
+    english, japanese = run.ready_requests(4)
+    run.feed(japanese.request_id, replace(answer(japanese.request), cached=True))
+    run.feed(english.request_id, replace(answer(english.request), cached=True))
+    assert run.statuses()["css"] == {"en": "cached", "ja": "cached"}
+    assert (run.llm_calls, run.cache_hits) == (0, 2)

@@ -157,3 +157,27 @@ def test_repairs_of_the_kept_sections_are_recorded_on_the_finished_digest() -> N
     (digest,) = run.results()
     assert digest.status is DigestStatus.PARTIAL
     assert digest.repairs == ("chatter",)
+
+
+def test_partial_acceptance_and_repair_apply_to_every_language() -> None:
+    """A Spanish reply in a code fence with one section left in English: the fence is repaired,
+    the Spanish sections are kept and the English one is marked in Spanish."""
+    spanish = Language("es")
+    run = DigestRun(plan((CSS,), languages=(Language.EN, spanish)))
+    (first,) = run.ready_requests(4)
+    run.feed(first.request_id, _reply(FULL))
+    english = run.results()[0].markdown
+    half = fake_translation(english, "es")
+    english_snap = english[english.index("## Scroll") : english.index("## Highlight")]
+    translated_snap = half[half.index("## Función: Scroll") : half.index("## Función: Highlight")]
+    padding = "This paragraph was left in English by the translator, word for word.\n\n" * 6
+    half = "```markdown\n" + half.replace(translated_snap, english_snap + padding) + "\n```"
+    for _ in range(2):
+        (pending,) = run.ready_requests(4)
+        run.feed(pending.request_id, _reply(half))
+    es = next(d for d in run.results() if d.language is spanish)
+    assert es.status is DigestStatus.PARTIAL
+    assert es.markdown.count("> **Sin traducir (Untranslated)**") == 1
+    assert SECTION_UNTRANSLATED_NOTE not in es.markdown
+    assert "## Función: Caret shapes" in es.markdown
+    assert "code_fence" in es.repairs

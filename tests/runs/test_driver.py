@@ -36,6 +36,7 @@ from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import Language
 from webplatform_digest.runs import driver as run_driver
+from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.runs.driver import (
     GovernedCaller,
     RunLimits,
@@ -47,13 +48,8 @@ from webplatform_digest.runs.driver import (
 )
 from webplatform_digest.runs.registry import RunStatus
 from webplatform_digest.runs.rounds import ReplyStore
-from webplatform_digest.runs.session import (
-    DeferredWrites,
-    ProgressSink,
-    Round,
-    RunServices,
-    RunSummary,
-)
+from webplatform_digest.runs.session import ProgressSink, Round, RunServices
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import BatchResult, DirectWriter
 

@@ -6,7 +6,8 @@ from dataclasses import replace
 from tests.digest_samples import good_answer, plan, subject
 from webplatform_digest.digest.state import RunLimits
 from webplatform_digest.runs.rounds import advance_rounds, start_rounds
-from webplatform_digest.runs.session import Round, RunServices, RunSummary
+from webplatform_digest.runs.session import Round, RunServices
+from webplatform_digest.runs.summary import RunSummary
 
 
 class FakeWall:

@@ -13,7 +13,8 @@ from webplatform_digest.events import RecordingHook, RunStarted
 from webplatform_digest.llm.port import LLMReply
 from webplatform_digest.runs.driver import RunLimits, advance_rounds, resume_digest
 from webplatform_digest.runs.registry import RunStatus
-from webplatform_digest.runs.session import RunServices, RunSummary, open_run
+from webplatform_digest.runs.session import RunServices, open_run
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.storage.workspace import Workspace
 
 #: stored by the code before ``digest.codec`` (see tests/digest/test_codec.py)

@@ -509,3 +509,24 @@ async def test_an_interrupted_run_is_finished_with_resume_run_id(root: Path, mod
     assert sampler.calls
     assert again.is_error
     assert "not interrupted" in text_of(again.content[0])
+
+
+async def test_the_tools_take_a_list_of_languages_and_the_old_choices(root: Path) -> None:
+    """["en", "ja"] writes English and Japanese; "en,ko" builds both trees; "fr" is refused."""
+    server, _ = make_server(root)
+    async with Client(server) as client:
+        await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
+        with anyio.fail_after(30):
+            result = await client.call_tool(
+                "webplatform_digest",
+                {"version": SAMPLE_VERSION, "language": ["en", "ja"], "focus_areas": ["css"]},
+            )
+        assert result.structured_content is not None
+        assert result.structured_content["areas"]["css"] == {"en": "fallback", "ja": "fallback"}
+        await client.call_tool("generate_github_pages", {"language": "en,ja"})
+        with pytest.raises(ToolError, match="language must be one of"):
+            await client.call_tool(
+                "webplatform_digest", {"version": SAMPLE_VERSION, "language": "fr"}
+            )
+    assert (root / f"digest_markdown/areas/css/chrome-{SAMPLE_VERSION}-ja.md").is_file()
+    assert (root / "digest_markdown/ja/index.md").is_file()

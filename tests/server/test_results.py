@@ -22,7 +22,7 @@ from tests.telemetry.run_events import simulated_run_events
 from webplatform_digest.models import Channel
 from webplatform_digest.monitor.results import FetchResult, LatestRelease, LatestReleases
 from webplatform_digest.releases.page import Track
-from webplatform_digest.runs.session import RunSummary
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.server import results
 from webplatform_digest.server.catalog import TOOL_NAMES
 from webplatform_digest.services.pages import PagesSummary

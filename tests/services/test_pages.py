@@ -23,7 +23,7 @@ from tests.site_samples import (
 from webplatform_digest.digest.files import render_digest_file
 from webplatform_digest.errors import InputError, InvalidVersionError, NotFoundError
 from webplatform_digest.events import PagesGenerated, RecordingHook, Telemetry
-from webplatform_digest.models import Language, ReleaseKey
+from webplatform_digest.models import DigestStatus, Language, ReleaseKey
 from webplatform_digest.services.pages import MANIFEST, PagesSummary, generate_pages
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter, WriteQueue, WriteQueueConfig
@@ -293,3 +293,41 @@ async def test_jekyll_builds_the_site_safely_with_no_broken_links(
     assert 'href="/repo/assets/site.css"' in (tmp_path / "_site_repo/index.html").read_text("utf-8")
     hrefs = link_targets(built)
     assert not [h for h in hrefs if h.lower().startswith(("javascript:", "data:", "vbscript:"))]
+
+
+@pytest.mark.e2e
+async def test_jekyll_builds_a_site_in_five_languages_with_trees_switchers_feeds_and_alternates(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """en, zh, zh-TW, ja, es: each language has its tree and feed, every page lists the others
+    with hreflang, a missing translation links to the release page, labels are the reader's."""
+    jekyll = require_executable("jekyll")
+    ja, tw, es = Language("ja"), Language("zh-TW"), Language("es")
+    write_sample_digests(workspace, languages=(Language.EN, Language.ZH, ja, tw))
+    write_digest(workspace, digest("css", KEY, es, status=DigestStatus.FALLBACK))
+    summary = await _generate(workspace, language="en,zh,zh-TW,ja,es")
+    assert summary.pages > 0
+    source = workspace.root / SITE
+    out = tmp_path / "_site"
+    command = [jekyll, "build", "--safe", "--disable-disk-cache", "--source", str(source)]
+    await anyio.run_process([*command, "--destination", str(out)], cwd=tmp_path)
+    for rel in (
+        "index.html", "zh/index.html", "zh-TW/index.html", "ja/index.html", "es/index.html",
+        "ja/versions/chrome-144/css.html", "es/versions/chrome-144/css.html",
+        "ja/feed.xml", "zh-TW/areas/css/feed.xml", "es/feed.xml",
+    ):  # fmt: skip
+        assert (out / rel).is_file(), rel
+    assert broken_internal_links(out, base_url="/") == []
+    page = (out / "ja/versions/chrome-144/css.html").read_text("utf-8")
+    assert '<html lang="ja">' in page
+    assert "ウェブ プラットフォーム ダイジェスト" in page  # the site name from ja.yaml
+    for lang, href in (("en", "/versions/chrome-144/css.html"), ("zh-TW", "/zh-TW/versions/")):
+        assert f'<link rel="alternate" hreflang="{lang}" href="{href}' in page
+    assert page.count('class="switch"') == 4
+    assert 'hreflang="es-' not in page
+    spanish = (out / "es/versions/chrome-144/css.html").read_text("utf-8")
+    assert "Escrito sin un LLM" in spanish  # the fallback notice in the reader's language
+    # the Spanish tree links the areas it lacks to another language, said in Spanish
+    assert "(en inglés)" in (out / "es/versions/chrome-144/index.html").read_text("utf-8")
+    feed = (out / "ja/feed.xml").read_text("utf-8")
+    assert 'xml:lang="ja"' in feed

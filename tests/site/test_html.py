@@ -87,6 +87,22 @@ async def test_every_preview_link_points_at_a_file_of_the_preview(workspace: Wor
     assert 'href="zh/index.html"' in home
 
 
+async def test_a_preview_in_four_languages_lists_every_other_language(
+    workspace: Workspace,
+) -> None:
+    """Each page of a four-language preview links the other three, with hreflang, inside site/."""
+    languages = (Language.EN, Language.ZH, Language("ko"), Language("pt-BR"))
+    write_sample_digests(workspace, languages=languages)
+    await generate_pages(workspace, NAMES, DirectWriter(workspace), html=True)
+    preview = workspace.root / "site"
+    assert broken_internal_links(preview) == []
+    korean = (preview / "ko/index.html").read_text(encoding="utf-8")
+    assert '<html lang="ko">' in korean
+    assert korean.count('class="switch"') == 3
+    assert '<link rel="alternate" hreflang="pt-BR" href="../pt-BR/index.html">' in korean
+    assert "Português (Brasil)" in korean
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output clean."""

@@ -19,6 +19,7 @@ from webplatform_digest.site.model import (
     area_names,
     build_site_model,
     entry_from_file,
+    feed_path,
     quick_digest,
     relative_link,
     release_label,
@@ -213,3 +214,39 @@ def test_an_unknown_status_is_kept_and_the_page_is_not_dropped() -> None:
     found = entry_from_file(Workspace.digest_rel("css", ReleaseKey(144), Language.EN),
                             data.replace(b"status: ok", b"status: repaired"))  # fmt: skip
     assert found.status == "repaired"
+
+
+JA, TW = Language("ja"), Language("zh-TW")
+
+
+def test_every_language_but_english_has_a_tree_named_by_its_code() -> None:
+    """zh keeps zh/; zh-TW and ja get theirs; feeds follow the same trees."""
+    key = ReleaseKey(144)
+    assert PageRef(PageKind.DIGEST, TW, key, "css").directory == PurePosixPath(
+        "zh-TW/versions/chrome-144"
+    )
+    assert PageRef(PageKind.HOME, Language.ZH).directory == PurePosixPath("zh")
+    assert PageRef(PageKind.HOME, Language.EN).directory == PurePosixPath(".")
+    assert feed_path(JA, "css") == PurePosixPath("ja/areas/css/feed.xml")
+
+
+def test_a_page_has_an_alternate_in_every_other_language_and_missing_digests_fall_back() -> None:
+    """English first, Chinese next, then by code; a missing ja digest points at ja's release."""
+    key = ReleaseKey(144)
+    entries = [entry("css", key, lang) for lang in (Language.EN, TW, Language.ZH)]
+    model = build_site_model(entries, area_names(NAMES), (JA,))
+    assert model.languages == (Language.EN, Language.ZH, JA, TW)
+    page = PageRef(PageKind.DIGEST, Language.EN, key, "css")
+    assert model.alternates(page) == (
+        PageRef(PageKind.DIGEST, Language.ZH, key, "css"),
+        PageRef(PageKind.VERSION, JA, key),
+        PageRef(PageKind.DIGEST, TW, key, "css"),
+    )
+    assert model.digest_page(key, "css", JA) == PageRef(PageKind.DIGEST, Language.EN, key, "css")
+
+
+def test_a_digest_in_a_language_without_a_data_file_is_skipped_with_a_reason() -> None:
+    """fr has no data file: the site refuses the file rather than invent a tree for it."""
+    rel = PurePosixPath("digest_markdown/areas/css/chrome-144-fr.md")
+    with pytest.raises(ParseError, match="no data file for language 'fr'"):
+        entry_from_file(rel, b"---\nlanguage: fr\n---\n")

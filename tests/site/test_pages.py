@@ -247,3 +247,22 @@ def test_an_area_timeline_lists_its_features_release_by_release() -> None:
     assert content.sections[0].links[1].fragment == "feature-2"
     assert content.sections[0].links[1].note == "（英文）"
     assert [c.label for c in content.breadcrumbs] == ["首页", "关注领域", "CSS 与 UI"]
+
+
+def test_a_switch_names_the_language_it_leads_to() -> None:
+    """On an English + Japanese site the switch says 日本語 (and English back), never 中文."""
+    japanese = Language("ja")
+    items = [digest("css", KEY, Language.EN), digest("css", KEY, japanese)]
+    entries = [
+        entry_from_file(Workspace.digest_rel(d.area, KEY, d.language), render_digest_file(d))
+        for d in items
+    ]
+    model = build_site_model(entries, NAMES)
+    english = page_content(model, PageRef(PageKind.DIGEST, Language.EN, KEY, "css"))
+    assert english.switch is not None
+    assert english.switch.label == "日本語"
+    back = page_content(model, PageRef(PageKind.DIGEST, japanese, KEY, "css"))
+    assert back.switch is not None
+    assert back.switch.label == "English"
+    assert back.title.endswith("Chrome 144")
+    assert page_content(model, PageRef(PageKind.HOME, japanese)).intro.startswith("Chrome の")

@@ -20,6 +20,13 @@ log = logging.getLogger("webplatform_digest")
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
+#: the --language help (codes come from data files; listing them here would load them)
+_LANGUAGE_HELP = (
+    "comma-separated language codes, e.g. en,zh,ja (es, ko, pt-BR, zh-TW, …) or bilingual "
+    "(= en,zh); default: WEBPLATFORM_LANGUAGES or bilingual"
+)
+
+
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
     parser.add_argument(
         "--root",
@@ -61,7 +68,12 @@ def _add_pipeline_commands(sub: Any) -> None:
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument("--channel", default="stable", choices=["stable", "beta"])
     p.add_argument("--areas", default=None, help="comma-separated area ids (default: all)")
-    p.add_argument("--language", default="bilingual", choices=["en", "zh", "bilingual"])
+    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
+    p.add_argument(
+        "--parallel-languages",
+        action="store_true",
+        help="write each language from the area data beside English (then cross-check)",
+    )
     p.add_argument("--llm", default=None, choices=["auto", "openai", "offline"])
     p.add_argument("--llm-base-url", default=None)
     p.add_argument("--llm-model", default=None)
@@ -81,7 +93,12 @@ def _add_pipeline_commands(sub: Any) -> None:
     p = sub.add_parser("pages", help="generate the GitHub Pages site from the digests")
     _common(p)
     p.add_argument("--version", default=None, help="only this milestone's pages")
-    p.add_argument("--language", default="bilingual", choices=["en", "zh", "bilingual"])
+    p.add_argument(
+        "--language",
+        default=None,
+        help="only the digest pages in these languages (e.g. zh or en,ja; default: every "
+        "language on disk); navigation is always rendered",
+    )
     p.add_argument("--html", action="store_true", help="also render site/ as static HTML")
     p.set_defaults(handler=_cmd_pages)
 

@@ -21,7 +21,8 @@ from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest.state import Progress, first_leaf
 from webplatform_digest.errors import InputError, LLMRequiredError, RunInterruptedError
-from webplatform_digest.runs.session import ProgressSink, RunSummary
+from webplatform_digest.runs.session import ProgressSink
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.services.digest import (
     PlannedRun,
     plan_from_shell,
@@ -53,7 +54,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         version=args.version,
         channel=args.channel,
         focus_areas=args.areas,
-        language=args.language,
+        language=args.language or settings.runs.languages,
         use_cache=not args.no_cache,
         overwrite=bool(args.overwrite),
     )
@@ -161,7 +162,8 @@ async def _stop_on_signal(
 
 
 def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
-    """Settings with ``--llm``, ``--llm-base-url`` and ``--llm-model`` applied (validated)."""
+    """Settings with ``--llm``, ``--llm-base-url``, ``--llm-model`` and
+    ``--parallel-languages`` applied (validated)."""
     overrides: dict[str, Any] = {}
     if args.llm is not None:
         overrides["llm_backend"] = args.llm
@@ -169,6 +171,8 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         overrides["llm_base_url"] = args.llm_base_url
     if args.llm_model is not None:
         overrides["llm_model"] = args.llm_model
+    if getattr(args, "parallel_languages", False):
+        overrides["parallel_languages"] = True
     if not overrides:
         return settings
     return load_settings(**(settings.model_dump() | overrides))

@@ -35,7 +35,7 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _generate(
-    container: Container, *, version: str | None, language: str, html: bool
+    container: Container, *, version: str | None, language: str | None, html: bool
 ) -> PagesSummary:
     return await generate_pages(
         container.workspace,

@@ -1,8 +1,9 @@
 """Checks an LLM reply must pass before it becomes a digest (pure).
 
 English: every feature title is a level-2 heading, links come only from the input data, no front
-matter, no level-1 heading, no raw HTML, bounded length. Chinese: the same heading levels in the
-same order as the accepted English, the same URL set, enough CJK text.
+matter, no level-1 heading, no raw HTML, bounded length. Translations: the same heading levels
+in the same order as the accepted English, the same URL set, prose in the target language (enough
+CJK text for Chinese; ``digest.scripts`` for the others).
 
 Both also apply the content sanity checks of ``content`` (no prompt echo, prose of its own per
 feature section).
@@ -25,6 +26,9 @@ from webplatform_digest.digest.markdown import (
     normalise_url,
     prose_and_code_lines,
 )
+from webplatform_digest.digest.profiles import LanguageProfile
+from webplatform_digest.digest.scripts import script_problems
+from webplatform_digest.models import Language
 
 #: tags never accepted, even when the input mentions them unquoted
 _NEVER_TAGS = frozenset(
@@ -158,9 +162,37 @@ def _heading_problems(text: str, titles: tuple[str, ...]) -> tuple[list[str], li
 def check_chinese(reply: str, english: str, *, max_chars: int) -> Verdict:
     """Check a Chinese translation against the accepted English digest."""
     text = clean_reply(reply)
-    problems = common_problems(text, max_chars, html_tags(english))
+    problems = _translation_problems(text, english, max_chars)
     if problems == ["the reply is empty"]:
         return Verdict(text, tuple(problems))
+    count, share = cjk_share(text)
+    if count < MIN_CJK_CHARS or share < MIN_CJK_SHARE:
+        problems.append(
+            f"too little Chinese text ({count} CJK characters, {share:.0%} of the letters; "
+            f"need at least {MIN_CJK_SHARE:.0%}); translate the prose into Simplified Chinese"
+        )
+    return Verdict(text, tuple(problems))
+
+
+def check_translation(
+    reply: str, english: str, language: LanguageProfile, *, max_chars: int
+) -> Verdict:
+    """Check a translation into ``language`` against the accepted English digest: the same
+    structure and URLs, and prose written in the language (``digest.scripts``)."""
+    if language.code is Language.ZH:  # its checks and messages predate the profiles
+        return check_chinese(reply, english, max_chars=max_chars)
+    text = clean_reply(reply)
+    problems = _translation_problems(text, english, max_chars)
+    if problems == ["the reply is empty"]:
+        return Verdict(text, tuple(problems))
+    return Verdict(text, (*problems, *script_problems(text, language)))
+
+
+def _translation_problems(text: str, english: str, max_chars: int) -> list[str]:
+    """Problems of a translation whatever its language: structure and URLs against the source."""
+    problems = common_problems(text, max_chars, html_tags(english))
+    if problems == ["the reply is empty"]:
+        return problems
     echoed = echoes(text)
     if echoed:
         problems.append(
@@ -186,13 +218,7 @@ def check_chinese(reply: str, english: str, *, max_chars: int) -> Verdict:
             if part
         )
         problems.append(f"the URLs differ from the English source: {detail}")
-    count, share = cjk_share(text)
-    if count < MIN_CJK_CHARS or share < MIN_CJK_SHARE:
-        problems.append(
-            f"too little Chinese text ({count} CJK characters, {share:.0%} of the letters; "
-            f"need at least {MIN_CJK_SHARE:.0%}); translate the prose into Simplified Chinese"
-        )
-    return Verdict(text, tuple(problems))
+    return problems
 
 
 def _levels(levels: list[int]) -> str:

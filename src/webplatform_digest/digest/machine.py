@@ -1,20 +1,17 @@
 """A digest run as a sans-I/O state machine: LLM requests out, replies (or failures) in.
 
-Per area: English generation → repair → check → one corrective retry with the problems stated →
-deterministic fallback; then the Chinese translation of the final English → check → one retry →
-fallback. A reply that gets some features right keeps them: the retry asks only for the missing
-features, and what is still missing then is filled from the release notes, marked per section
-(status ``partial``); a last translation attempt keeps its translated sections and leaves the
-rest in English, marked. An area's Chinese item becomes ready the moment its English is final
-(no stage barrier). Drivers (``runs/driver.py``) move requests and replies; this module does no
-I/O, keeps no clock; ``digest.codec`` gives its state a JSON form, so a run can continue in a
-later round or after a restart.
+Per area: English → repair → check → one corrective retry with the problems stated → fallback;
+then each target language translated from the final English the same way (parallel mode: written
+from the area data beside English, checked once the English is final). Good sections of a reply
+are kept: a retry asks only for the missing features, the rest is filled from the release notes
+(English) or left in English (translations), marked (status ``partial``). Drivers
+(``runs/driver.py``) move requests and replies; this module does no I/O, keeps no clock;
+``digest.codec`` gives its state a JSON form, so a run can continue later or after a restart.
 """
 
 from dataclasses import replace
 
 from webplatform_digest.digest.checks import Verdict
-from webplatform_digest.digest.keep import area_input_hash
 from webplatform_digest.digest.languages import parse_languages
 from webplatform_digest.digest.partial import (
     assemble_chinese,
@@ -24,19 +21,13 @@ from webplatform_digest.digest.partial import (
     usable_chinese,
     usable_english,
 )
-from webplatform_digest.digest.plan import RunPlan
+from webplatform_digest.digest.plan import RunPlan, finished_digest
 from webplatform_digest.digest.prompts import (
     Subject,
-    chinese_request,
-    chinese_retry_request,
-    digest_title,
-    empty_page,
     english_focused_request,
     english_request,
     english_retry_request,
-    fallback_chinese,
     fallback_english,
-    validate_chinese,
     validate_english,
 )
 from webplatform_digest.digest.state import (
@@ -54,6 +45,14 @@ from webplatform_digest.digest.status import (
     stage_outcome,
     with_repairs,
 )
+from webplatform_digest.digest.translation import (
+    direct_request,
+    fallback_translation,
+    translated_empty_page,
+    translation_request,
+    translation_retry_request,
+    validate_translation,
+)
 from webplatform_digest.errors import RunStateError
 from webplatform_digest.llm.port import LLMReply, LLMRequest
 from webplatform_digest.models import AreaDigest, DigestStatus, Language
@@ -70,10 +69,13 @@ __all__ = [
 
 #: backend label of digests built without an LLM reply (fallbacks, empty pages)
 FALLBACK_BACKEND = "deterministic"
-_STAGES = {
-    Language.EN: ("english_generation", "english_retry", "english_fallback"),
-    Language.ZH: ("translation", "translation_retry", "translation_fallback"),
-}
+#: the reason a parallel-mode reply waits for its area's English (then it is checked)
+HELD = "held until the English digest is final"
+
+
+#: stage names by ``language is not Language.EN``: English, then any translation
+_STAGES = (("english_generation", "english_retry", "english_fallback"),
+           ("translation", "translation_retry", "translation_fallback"))  # fmt: skip
 
 
 class DigestRun:
@@ -95,18 +97,20 @@ class DigestRun:
     def _add_items(self, subject: Subject) -> None:
         area = subject.data.area
         for language in self._pipeline_languages():
-            first = language is Language.EN
+            first = language is Language.EN or (self.plan.parallel and bool(subject.data.features))
             item = ItemState(area, language, Phase.READY if first else Phase.WAITING)
             self._items[(area, language)] = item
         if not subject.data.features:
             for item in self._area_items(area):
-                self._finish(item, empty_page(subject, item.language), DigestStatus.EMPTY)
+                self._finish(
+                    item, translated_empty_page(subject, item.language), DigestStatus.EMPTY
+                )
                 item.reason = "no features in this release"
             self.outcomes.append(StageOutcome(area, "", "area_total", "ok", "no features"))
 
     def _pipeline_languages(self) -> tuple[Language, ...]:
-        # Chinese is translated from the English, so English always runs
-        return (Language.EN, *(lang for lang in self.plan.languages if lang is Language.ZH))
+        # translations are made from (or checked against) the English, so English always runs
+        return (Language.EN, *(lang for lang in self.plan.languages if lang is not Language.EN))
 
     def _area_items(self, area: str) -> list[ItemState]:
         return [self._items[(area, lang)] for lang in self._pipeline_languages()]
@@ -153,10 +157,14 @@ class DigestRun:
             if item.wanted:
                 return english_focused_request(subject, item.wanted, options)
             return english_retry_request(subject, item.previous, item.problems, options)
-        english = self._items[(item.area, Language.EN)].markdown
+        english = self._items[(item.area, Language.EN)]
+        if self.plan.parallel and item.attempt == 1:
+            return direct_request(subject, item.language, options, fallback_english(subject))
         if item.attempt == 1:
-            return chinese_request(subject, english, options)
-        return chinese_retry_request(subject, english, item.previous, item.problems, options)
+            return translation_request(subject, english.markdown, item.language, options)
+        return translation_retry_request(
+            subject, english.markdown, item.language, item.previous, item.problems, options
+        )
 
     def in_flight_requests(self) -> tuple[PendingRequest, ...]:
         """The requests issued and not yet answered (the same values as when issued)."""
@@ -199,7 +207,12 @@ class DigestRun:
         return tuple(self.outcomes[start:])
 
     def _answered(self, item: ItemState, reply: LLMReply, fallback: str) -> None:
-        stage = _STAGES[item.language][min(item.attempt, 2) - 1]
+        stage = _STAGES[item.language is not Language.EN][min(item.attempt, 2) - 1]
+        if item.language is not Language.EN and not self._english_final(item.area):
+            # parallel mode: the reply is checked against the English once that is final
+            held = HELD + (" (cached)" if reply.cached else "")  # the status says so later
+            item.previous, item.reason, item.phase = reply.text, held, Phase.WAITING
+            return
         if reply.text.strip() == fallback.strip():
             self._record(item, stage, "fallback", "the backend answered with the offline digest")
             self._finish(item, fallback, DigestStatus.FALLBACK, self.plan.backend)
@@ -281,14 +294,14 @@ class DigestRun:
     def _partly_translated(self, item: ItemState, verdict: Verdict, stage: str) -> bool:
         """Keep the translated sections of a last translation attempt; False if none."""
         english = self._items[(item.area, Language.EN)].markdown
-        good = usable_chinese(english, verdict)
+        good = usable_chinese(english, verdict, item.language)
         if good is None:
             return False
         left = good.count(False)
         reason = f"{left} of {len(good)} sections kept in English (not translated)"
         self._record(item, stage, "partial", with_repairs(verdict.repairs, reason))
-        self._finish(item, assemble_chinese(english, verdict.markdown, good), DigestStatus.PARTIAL,
-                     self.plan.backend)  # fmt: skip
+        self._finish(item, assemble_chinese(english, verdict.markdown, good, item.language),
+                     DigestStatus.PARTIAL, self.plan.backend)  # fmt: skip
         item.reason, item.repairs = reason, verdict.repairs
         return True
 
@@ -298,23 +311,25 @@ class DigestRun:
             return validate_english(
                 restricted(subject, item.wanted) if item.wanted else subject, text
             )
-        return validate_chinese(self._items[(item.area, Language.EN)].markdown, text)
+        english = self._items[(item.area, Language.EN)].markdown
+        return validate_translation(english, text, item.language)
 
     def _failed(self, item: ItemState, reason: str, fallback: str) -> None:
-        stage = _STAGES[item.language][min(item.attempt, 2) - 1]
+        stage = _STAGES[item.language is not Language.EN][min(item.attempt, 2) - 1]
         self._record(item, stage, "error", reason)
         self._fallback(item, f"LLM call failed: {reason}", fallback)
 
     def _fallback_text(self, item: ItemState) -> str:
         if item.language is Language.EN:
             return fallback_english(self._subjects[item.area])
-        return fallback_chinese(self._items[(item.area, Language.EN)].markdown)
+        english = self._items[(item.area, Language.EN)].markdown
+        return fallback_translation(english, item.language)
 
     def _fallback(self, item: ItemState, reason: str, text: str | None = None) -> None:
+        stage = _STAGES[item.language is not Language.EN][2]
         if item.kept:  # the good sections of an earlier reply are still worth keeping
-            self._finish_parts(item, {}, _STAGES[item.language][2], Verdict(""), reason)
-            return
-        self._record(item, _STAGES[item.language][2], "fallback", reason)
+            return self._finish_parts(item, {}, stage, Verdict(""), reason)
+        self._record(item, stage, "fallback", reason)
         text = self._fallback_text(item) if text is None else text
         self._finish(item, text, DigestStatus.FALLBACK, FALLBACK_BACKEND)
         item.reason = reason
@@ -337,13 +352,28 @@ class DigestRun:
         """Unblock the translation of a final English; record the area total when complete."""
         if item.phase is not Phase.DONE:
             return
-        waiting = self._items.get((item.area, Language.ZH))
-        if item.language is Language.EN and waiting and waiting.phase is Phase.WAITING:
-            waiting.phase = Phase.READY
+        if item.language is Language.EN:
+            self._release_translations(item.area)
         items = self._area_items(item.area)
         if all(i.phase is Phase.DONE for i in items):
             outcome = area_outcome(i.status for i in items if i.status)
             self.outcomes.append(StageOutcome(item.area, "", "area_total", outcome))
+
+    def _english_final(self, area: str) -> bool:
+        return self._items[(area, Language.EN)].phase is Phase.DONE
+
+    def _release_translations(self, area: str) -> None:
+        """The English of ``area`` is final: translations waiting for it go ahead."""
+        for language in self._pipeline_languages()[1:]:
+            waiting = self._items[(area, language)]
+            if waiting.phase is not Phase.WAITING:
+                continue
+            if not waiting.reason.startswith(HELD):
+                waiting.phase = Phase.READY
+                continue
+            reply = LLMReply(waiting.previous, cached=waiting.reason.endswith("(cached)"))
+            waiting.reason = ""
+            self._answered(waiting, reply, self._fallback_text(waiting))  # the caller's _after
 
     def fail_remaining(self, reason: str) -> tuple[StageOutcome, ...]:
         """Give every unfinished item its fallback now (deadline passed, run abandoned)."""
@@ -382,7 +412,7 @@ class DigestRun:
         for language in self.plan.languages:
             item = self._items[(area, language)]
             if item.phase is Phase.DONE and item.status is not None:
-                found.append(_digest(self.plan, subject, item))
+                found.append(finished_digest(self.plan, subject, item))
         return tuple(found)
 
     def results(self) -> tuple[AreaDigest, ...]:
@@ -451,20 +481,3 @@ class DigestRun:
         run.outcomes = outcomes
         run.llm_calls, run.cache_hits, run._last = llm_calls, cache_hits, last
         return run
-
-
-def _digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
-    assert item.status is not None
-    return AreaDigest(
-        area=item.area,
-        version=plan.version,
-        channel=plan.channel,
-        language=item.language,
-        markdown=item.markdown,
-        status=item.status,
-        backend=item.backend,
-        reason=item.reason,
-        title=digest_title(subject, item.language),
-        repairs=item.repairs,
-        input_hash=area_input_hash(subject.data),
-    )

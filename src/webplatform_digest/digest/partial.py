@@ -19,14 +19,18 @@ from webplatform_digest.digest.markdown import (
     prose_and_code_lines,
 )
 from webplatform_digest.digest.markdown import cjk_share as _cjk_share
+from webplatform_digest.digest.profiles import profile
 from webplatform_digest.digest.prompts import Subject, fallback_section, validate_english
+from webplatform_digest.digest.scripts import script_problems
+from webplatform_digest.models import Language
 
 #: marks an English section written from the release notes instead of by the model
 SECTION_FALLBACK_NOTE = (
     "_This section was written without an LLM, from the release-note data: the model's "
     "text for it was missing or unusable._"
 )
-#: marks a section of a translation that stays in English
+#: marks a section of a Chinese translation that stays in English (other languages: the
+#: ``section`` sentence of their data file)
 SECTION_UNTRANSLATED_NOTE = (
     "> **未翻译（Untranslated）**：本节暂无中文翻译，以下为英文原文。"
     "This section is not translated yet; the English original follows."
@@ -134,52 +138,70 @@ def marked_fallback(subject: Subject, title: str) -> str:
 # Translations -----------------------------------------------------------------------------
 
 
-def translated_sections(english: str, reply: str) -> list[bool] | None:
+def translated_sections(
+    english: str, reply: str, language: Language = Language.ZH
+) -> list[bool] | None:
     """Per English section (preamble first), whether the reply translates it acceptably.
 
     None when the heading structure differs (sections cannot be paired). A section is
-    translated when it keeps the English section's URLs exactly and has Chinese text (or the
-    English section has no prose to translate).
+    translated when it keeps the English section's URLs exactly and its prose is in ``language``
+    (or the English section has no prose to translate).
     """
     source, target = split_sections(english, 6), split_sections(reply, 6)
     if [h.level for h in headings(english)] != [h.level for h in headings(reply)]:
         return None
     pairs = [(source.preamble, target.preamble)]
     pairs += [(s, t) for (_, s), (_, t) in zip(source.sections, target.sections, strict=True)]
-    return [_translated(s, t) for s, t in pairs]
+    return [_translated(s, t, language) for s, t in pairs]
 
 
-def _translated(source: str, target: str) -> bool:
+def _translated(source: str, target: str, language: Language) -> bool:
     urls = {normalise_url(u) for u in link_targets(source)}
     if {normalise_url(u) for u in link_targets(target)} != urls:
         return False
-    count, share = _cjk_share(target)
     if len(re.findall(r"[A-Za-z]", source)) < 20:
         return True  # nothing much to translate (a link list, a code block)
+    if language is not Language.ZH:
+        target_profile = profile(language)
+        short = replace(
+            target_profile,
+            script=replace(target_profile.script, min_chars=MIN_SECTION_CJK),
+        )
+        return not script_problems(target, short)
+    count, share = _cjk_share(target)
     return count >= MIN_SECTION_CJK and share >= MIN_CJK_SHARE
 
 
-def assemble_chinese(english: str, reply: str, good: list[bool]) -> str:
+def assemble_chinese(
+    english: str, reply: str, good: list[bool], language: Language = Language.ZH
+) -> str:
     """The translation with untranslated sections replaced by the marked English original."""
+    note = (
+        SECTION_UNTRANSLATED_NOTE
+        if language is Language.ZH
+        else profile(language).fallback["section"]
+    )
     source, target = split_sections(english, 6), split_sections(reply, 6)
     parts: list[str] = []
     pre_ok = good[0]
-    parts.append(target.preamble if pre_ok else _untranslated(source.preamble))
+    parts.append(target.preamble if pre_ok else _untranslated(source.preamble, note))
     for ok, (_, s), (_, t) in zip(good[1:], source.sections, target.sections, strict=True):
-        parts.append(t if ok else _untranslated(s))
+        parts.append(t if ok else _untranslated(s, note))
     return join_sections("", parts)
 
 
-def _untranslated(section: str) -> str:
+def _untranslated(section: str, note: str) -> str:
     if not section.strip():
         return section
     heading, sep, rest = section.partition("\n")
     if HEADING.match(heading):
-        return "\n\n".join(p for p in (heading, SECTION_UNTRANSLATED_NOTE, rest.strip()) if p)
-    return f"{SECTION_UNTRANSLATED_NOTE}\n\n{section}" if sep or heading else section
+        return "\n\n".join(p for p in (heading, note, rest.strip()) if p)
+    return f"{note}\n\n{section}" if sep or heading else section
 
 
-def usable_chinese(english: str, verdict: Verdict) -> list[bool] | None:
+def usable_chinese(
+    english: str, verdict: Verdict, language: Language = Language.ZH
+) -> list[bool] | None:
     """Which sections of a rejected translation can be kept, or None when none or all can.
 
     Only a reply free of the problems every reply can have (raw HTML, dangerous links, front
@@ -187,7 +209,7 @@ def usable_chinese(english: str, verdict: Verdict) -> list[bool] | None:
     """
     if verdict.ok or any(p.startswith(_REPLY_LEVEL) for p in verdict.problems):
         return None
-    good = translated_sections(english, verdict.markdown)
+    good = translated_sections(english, verdict.markdown, language)
     if good is None or all(good) or not any(good[1:]):
         return None
     return good

@@ -7,9 +7,12 @@ exactly what it generated, even if ``process`` rewrote the area files meanwhile.
 from dataclasses import dataclass, field
 from typing import Any
 
-from webplatform_digest.digest.prompts import RequestOptions, Subject
+from webplatform_digest.digest.keep import area_input_hash
+from webplatform_digest.digest.prompts import RequestOptions, Subject, digest_title
+from webplatform_digest.digest.state import ItemState
 from webplatform_digest.models import (
     AreaData,
+    AreaDigest,
     AreaStatistics,
     Channel,
     Feature,
@@ -33,6 +36,27 @@ class RunPlan:
     options: RequestOptions = field(default_factory=RequestOptions)
     #: replace model digests on disk even where this run only has fallbacks
     overwrite: bool = False
+    #: write each translation from the area data beside English (then cross-check) instead of
+    #: translating the final English
+    parallel: bool = False
+
+
+def finished_digest(plan: RunPlan, subject: Subject, item: ItemState) -> AreaDigest:
+    """The digest a finished item of ``plan`` produced."""
+    assert item.status is not None
+    return AreaDigest(
+        area=item.area,
+        version=plan.version,
+        channel=plan.channel,
+        language=item.language,
+        markdown=item.markdown,
+        status=item.status,
+        backend=item.backend,
+        reason=item.reason,
+        title=digest_title(subject, item.language),
+        repairs=item.repairs,
+        input_hash=area_input_hash(subject.data),
+    )
 
 
 def area_to_json(data: AreaData) -> dict[str, Any]:
@@ -110,6 +134,8 @@ def plan_to_json(plan: RunPlan) -> dict[str, Any]:
         ],
         # only when set: plans without it keep their first-stored shape
         **({"overwrite": True} if plan.overwrite else {}),
+        # only when set, so the JSON of an ordinary run keeps its shape
+        **({"parallel": True} if plan.parallel else {}),
     }
 
 
@@ -133,4 +159,5 @@ def plan_from_json(raw: dict[str, Any]) -> RunPlan:
             for s in raw["subjects"]
         ),
         overwrite=raw.get("overwrite") is True,
+        parallel=bool(raw.get("parallel", False)),
     )

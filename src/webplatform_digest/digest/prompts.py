@@ -74,7 +74,8 @@ def prompt_tokens(request: LLMRequest) -> int:
     return estimate_tokens(request.system) + sum(estimate_tokens(m.text) for m in request.messages)
 
 
-def _render(name: str, **values: object) -> str:
+def render_prompt(name: str, **values: object) -> str:
+    """A prompt file with ``$names`` filled in."""
     return Template(prompt_text(name)).substitute({k: str(v) for k, v in values.items()})
 
 
@@ -175,7 +176,7 @@ def english_request(subject: Subject, options: RequestOptions) -> LLMRequest:
 def _english_user(subject: Subject) -> str:
     features = subject.data.features
     blocks = "\n".join(_feature_block(i, len(features), f) for i, f in enumerate(features, 1))
-    return _render(
+    return render_prompt(
         "digest_en_user",
         area_name=subject.name,
         version=subject.data.version,
@@ -198,13 +199,13 @@ def english_retry_request(
 ) -> LLMRequest:
     """The corrective retry: the first request, the rejected reply, and the problems stated."""
     first = english_request(subject, options)
-    correction = _render(
+    correction = render_prompt(
         "digest_en_retry",
-        problems=_bullets(problems),
+        problems=bullets(problems),
         heading_list=_heading_list(subject),
-        url_list=_bullets(tuple(sorted(allowed_urls(subject.data)))) or "- (none)",
+        url_list=bullets(tuple(sorted(allowed_urls(subject.data)))) or "- (none)",
     )
-    return _corrective(first, previous, correction, "english_retry")
+    return corrective(first, previous, correction, "english_retry")
 
 
 def english_focused_request(
@@ -225,7 +226,7 @@ def english_focused_request(
     )
 
 
-def _corrective(first: LLMRequest, previous: str, correction: str, stage: str) -> LLMRequest:
+def corrective(first: LLMRequest, previous: str, correction: str, stage: str) -> LLMRequest:
     """The first request continued by the rejected reply and the correction, as ``stage``."""
     return replace(
         first,
@@ -238,13 +239,14 @@ def _corrective(first: LLMRequest, previous: str, correction: str, stage: str) -
     )
 
 
-def _bullets(items: tuple[str, ...]) -> str:
+def bullets(items: tuple[str, ...]) -> str:
+    """Items as a markdown list."""
     return "\n".join(f"- {item}" for item in items)
 
 
 def chinese_request(subject: Subject, english: str, options: RequestOptions) -> LLMRequest:
     """The request to translate the accepted English digest into Simplified Chinese."""
-    user = _render(
+    user = render_prompt(
         "translate_zh_user",
         area_name=subject.name,
         area_name_zh=subject.name_zh,
@@ -270,8 +272,8 @@ def chinese_retry_request(
 ) -> LLMRequest:
     """The corrective retry of a translation, with the problems stated."""
     first = chinese_request(subject, english, options)
-    correction = _render("translate_zh_retry", problems=_bullets(problems))
-    return _corrective(first, previous, correction, "translation_retry")
+    correction = render_prompt("translate_zh_retry", problems=bullets(problems))
+    return corrective(first, previous, correction, "translation_retry")
 
 
 def validate_english(subject: Subject, reply: str) -> Verdict:

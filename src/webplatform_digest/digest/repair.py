@@ -108,8 +108,8 @@ def repair_english(reply: str, titles: tuple[str, ...], allowed_urls: Iterable[s
     )
 
 
-def repair_chinese(reply: str, english: str) -> Repair:
-    """Repair a Chinese translation against the accepted English digest."""
+def repair_translation(reply: str, english: str) -> Repair:
+    """Repair a translation (any language) against the accepted English digest."""
     allowed = frozenset(normalise_url(u) for u in _all_urls(english))
     levels = tuple(h.level for h in _headings(english))
     return _run(
@@ -117,13 +117,16 @@ def repair_chinese(reply: str, english: str) -> Repair:
         (
             _fixed("code_fence", _unwrap_fence),
             _fixed("chatter", _strip_chatter),
-            _fixed("title_heading", lambda t: _drop_zh_extras(t, levels)),
+            _fixed("title_heading", lambda t: _drop_translation_extras(t, levels)),
             _fixed("heading_level", lambda t: _align_levels(t, levels)),
             _fixed("unknown_link", lambda t: _unlink_unknown(t, allowed)),
             _fixed("links_restored", lambda t: _restore_links(t, english)),
         ),
     )
 
+
+#: the name the Chinese-only pipeline used
+repair_chinese = repair_translation
 
 _Step = Callable[[str], tuple[str, frozenset[str]]]
 
@@ -394,10 +397,10 @@ def _all_urls(text: str) -> set[str]:
     return found
 
 
-# Chinese ------------------------------------------------------------------------------------
+# Translations -----------------------------------------------------------------------------
 
 
-def _drop_zh_extras(text: str, levels: tuple[int, ...]) -> str:
+def _drop_translation_extras(text: str, levels: tuple[int, ...]) -> str:
     """Drop a level-1 title or a trailing recap section the English source does not have."""
     lines = text.split("\n")
     found = _heading_lines(lines)

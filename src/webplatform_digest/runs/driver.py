@@ -29,10 +29,10 @@ from webplatform_digest.runs.session import (
     ProgressSink,
     RunServices,
     RunSession,
-    RunSummary,
     open_run,
     resumed_session,
 )
+from webplatform_digest.runs.summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,12 @@ async def _call(
     except Exception as exc:  # a backend bug must cost one digest its LLM text, not the run
         log.exception("LLM call %s failed unexpectedly", pending.request_id)
         result = Failure.from_exception(exc)
-    send.send_nowait((pending.request_id, result))
+    try:
+        send.send_nowait((pending.request_id, result))
+    except anyio.ClosedResourceError:
+        # the run stopped (shutdown, a signal) while this reply landed: the request is still in
+        # flight in the saved state, so a resume asks it again (the reply cache may answer it)
+        log.info("reply to %s arrived after the run stopped", pending.request_id)
 
 
 def progress_report(

@@ -64,7 +64,7 @@ def parse_run_request(
     catalog: FocusAreaManager,
     channel: object = "stable",
     focus_areas: Sequence[str] | str | None = None,
-    language: str = "bilingual",
+    language: object = "bilingual",
     use_cache: bool = True,
     overwrite: bool = False,
 ) -> RunRequest:
@@ -120,6 +120,7 @@ def build_plan(
     catalog: FocusAreaManager,
     backend: str,
     options: RequestOptions,
+    parallel: bool = False,
 ) -> RunPlan:
     """Load the area data of the request into a plan (file reads; no writes).
 
@@ -150,6 +151,7 @@ def build_plan(
         backend=backend,
         options=options,
         overwrite=request.overwrite,
+        parallel=parallel and len(request.languages) > 1,
     )
 
 

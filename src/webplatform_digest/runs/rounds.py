@@ -26,11 +26,11 @@ from webplatform_digest.runs.session import (
     Round,
     RunServices,
     RunSession,
-    RunSummary,
     open_run,
     resumed_session,
     stored_session,
 )
+from webplatform_digest.runs.summary import RunSummary
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,11 @@ input-required driver can continue a run in a later call or another process.
 """
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
 
 from webplatform_digest.clock import Clock, monotonic, utc_now_iso, wall_time
 from webplatform_digest.digest.codec import restore_run, run_snapshot
@@ -29,8 +27,10 @@ from webplatform_digest.events import (
     Telemetry,
 )
 from webplatform_digest.models import DigestStatus
+from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.runs.output import DigestWrite, write_digests
 from webplatform_digest.runs.registry import RunRegistry, RunStatus
+from webplatform_digest.runs.summary import RunSummary, overlay, round_note
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import BatchWriter
 
@@ -38,52 +38,6 @@ log = logging.getLogger(__name__)
 
 #: called with the run's progress after every change (e.g. MCP progress, a CLI bar)
 ProgressSink = Callable[[Progress], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """The result of a run: the same keys for the MCP tool and ``run --json``."""
-
-    run_id: str
-    version: int
-    channel: str
-    areas: dict[str, dict[str, str]]
-    llm_calls: int
-    cache_hits: int
-    fallbacks: int
-    wall_seconds: float
-    written: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    status: str = "completed"
-    reason: str = ""
-    #: the backend that wrote the digests (``sampling``, ``openai``, ``offline``) and why
-    backend: str = ""
-    backend_reason: str = ""
-    #: area → language → why the model digest on disk was kept instead of a fallback
-    kept: dict[str, dict[str, str]] = field(default_factory=dict[str, dict[str, str]])
-    #: why some input-required rounds carried more requests than the concurrency limit
-    round_note: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "version": self.version,
-            "channel": self.channel,
-            "areas": {area: dict(row) for area, row in self.areas.items()},
-            "llm_calls": self.llm_calls,
-            "cache_hits": self.cache_hits,
-            "fallbacks": self.fallbacks,
-            "wall_seconds": round(self.wall_seconds, 3),
-            "written": list(self.written),
-            "unchanged": list(self.unchanged),
-            **({"reason": self.reason} if self.reason else {}),
-            **({"backend": self.backend} if self.backend else {}),
-            **({"backend_reason": self.backend_reason} if self.backend_reason else {}),
-            **({"kept": {a: dict(row) for a, row in self.kept.items()}} if self.kept else {}),
-            **({"round_note": self.round_note} if self.round_note else {}),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,63 +49,6 @@ class Round:
     round: int
     requests: tuple[PendingRequest, ...]
     progress: Progress
-
-
-@dataclass(slots=True)
-class _Deferred:
-    done: anyio.Event = field(default_factory=anyio.Event)
-    result: DigestWrite | None = None
-    error: Exception | None = None
-
-
-class DeferredWrites:
-    """Digest writes of the input-required flow that complete while the client answers the
-    next round, instead of delaying the round's reply.
-
-    Open one per process (``async with DeferredWrites.open() as deferred``) and put it in
-    ``RunServices``; the next call of the same run settles them first, and the final call writes
-    synchronously, so a finished run's files are on disk when its summary is returned.
-    """
-
-    def __init__(self, group: TaskGroup) -> None:
-        self._group = group
-        self._pending: dict[str, list[_Deferred]] = {}
-
-    @classmethod
-    @asynccontextmanager
-    async def open(cls) -> AsyncGenerator["DeferredWrites"]:
-        """Run deferred writes in a task group that waits for them on exit."""
-        async with anyio.create_task_group() as group:
-            yield cls(group)
-
-    def submit(self, run_id: str, write: Callable[[], Awaitable[DigestWrite]]) -> None:
-        """Start ``write`` in the background on behalf of ``run_id``."""
-        entry = _Deferred()
-        self._pending.setdefault(run_id, []).append(entry)
-
-        async def run() -> None:
-            try:
-                entry.result = await write()
-            except Exception as exc:  # noqa: BLE001 - settle() re-raises it to the run's next call
-                entry.error = exc
-            finally:
-                entry.done.set()
-
-        self._group.start_soon(run)
-
-    async def settle(self, run_id: str) -> list[DigestWrite]:
-        """Wait for the run's deferred writes; returns their results.
-
-        Raises:
-            WriteError: one of them failed (the others are still awaited first).
-        """
-        entries = self._pending.pop(run_id, [])
-        for entry in entries:
-            await entry.done.wait()
-        for entry in entries:
-            if entry.error is not None:
-                raise entry.error
-        return [e.result for e in entries if e.result is not None]
 
 
 def _running() -> bool:
@@ -365,12 +262,12 @@ class RunSession:
 
     def statuses(self) -> dict[str, dict[str, str]]:
         """Per-area statuses by language, ``kept`` where the model digest on disk stayed."""
-        return _overlay(self.machine.statuses(), self.book.kept, DigestStatus.KEPT.value)
+        return overlay(self.machine.statuses(), self.book.kept, DigestStatus.KEPT.value)
 
     def reasons(self) -> dict[str, dict[str, str]]:
         """Per-area reasons by language, the kept ones included."""
         kept = self.book.kept
-        return _overlay(self.machine.reasons(), kept, lambda area, lang: kept[area][lang])
+        return overlay(self.machine.reasons(), kept, lambda area, lang: kept[area][lang])
 
     @property
     def fallbacks(self) -> int:
@@ -418,7 +315,7 @@ class RunSession:
             reason=reason,
             backend=self.book.backend,
             kept={area: dict(row) for area, row in self.book.kept.items()},
-            round_note=_round_note(self.book.oversized_rounds),
+            round_note=round_note(self.book.oversized_rounds),
         )
 
     async def finish(self, status: RunStatus, reason: str = "") -> RunSummary:
@@ -457,30 +354,6 @@ class RunSession:
         )
         log.info("digest run %s %s: %s", self.run_id, status.value, summary.areas)
         return summary
-
-
-def _round_note(oversized: list[int]) -> str:
-    if not oversized:
-        return ""
-    rounds = ", ".join(str(n) for n in oversized)
-    return (
-        f"rounds {rounds} carried more requests than WEBPLATFORM_MAX_CONCURRENCY so that the run "
-        "ends within the client's round cap (WEBPLATFORM_INPUT_ROUNDS)"
-    )
-
-
-def _overlay(
-    table: dict[str, dict[str, str]],
-    kept: dict[str, dict[str, str]],
-    value: str | Callable[[str, str], str],
-) -> dict[str, dict[str, str]]:
-    """``table`` with the kept (area, language) cells replaced by ``value``."""
-    merged = {area: dict(row) for area, row in table.items()}
-    for area, row in kept.items():
-        for lang in row:
-            if lang in merged.get(area, {}):
-                merged[area][lang] = value if isinstance(value, str) else value(area, lang)
-    return merged
 
 
 def open_run(

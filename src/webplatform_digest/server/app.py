@@ -158,7 +158,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
         version: Annotated[int | None, Field(ge=1, le=999, description="Only this milestone")] = (
             None
         ),
-        language: LanguageArg = "bilingual",
+        language: LanguageArg = None,
         html: Annotated[bool, Field(description="Also render a static HTML preview")] = False,
     ) -> PagesResult:
         """Build the GitHub Pages (Jekyll) site under digest_markdown/ from the digests on disk:

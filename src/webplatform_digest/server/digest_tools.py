@@ -36,7 +36,8 @@ from webplatform_digest.llm.port import Backend, LLMReply
 from webplatform_digest.llm.selection import BackendChoice, choose_backend, resume_choice
 from webplatform_digest.runs.driver import progress_report
 from webplatform_digest.runs.request import parse_run_request
-from webplatform_digest.runs.session import Round, RunSummary
+from webplatform_digest.runs.session import Round
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.server.catalog import register_tool
 from webplatform_digest.server.results import (
     DigestProgress,
@@ -89,7 +90,7 @@ class DigestTool:
                 list[AreaId] | None,
                 Field(max_length=64, description="Area ids (default: every area with features)"),
             ] = None,
-            language: LanguageArg = "bilingual",
+            language: LanguageArg = None,
             use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
             overwrite: Annotated[
                 bool,
@@ -141,7 +142,7 @@ class DigestTool:
         version: int,
         channel: str,
         focus_areas: list[str] | None,
-        language: str,
+        language: str | list[str] | None,
         use_cache: bool,
         overwrite: bool = False,
     ) -> Outcome:
@@ -152,7 +153,7 @@ class DigestTool:
             catalog=c.catalog,
             channel=channel,
             focus_areas=focus_areas,
-            language=language,
+            language=language or c.settings.runs.languages,
             use_cache=use_cache,
             overwrite=overwrite,
         )

@@ -15,7 +15,15 @@ from webplatform_digest.errors import WebplatformError
 
 Version = Annotated[int, Field(ge=1, le=999, description="Chrome milestone, e.g. 144")]
 ChannelArg = Annotated[Literal["stable", "beta"], Field(description="Release channel")]
-LanguageArg = Annotated[Literal["en", "zh", "bilingual"], Field(description="Digest language(s)")]
+LanguageCode = Annotated[str, Field(min_length=2, max_length=16, description="Language code")]
+LanguageArg = Annotated[
+    str | list[LanguageCode] | None,
+    Field(
+        description="Digest language(s): a code (en, zh, zh-TW, ja, ko, es, pt-BR), a list or "
+        "comma-separated codes, or bilingual (= en,zh); default WEBPLATFORM_LANGUAGES "
+        "(bilingual)"
+    ),
+]
 AreaId = Annotated[str, Field(min_length=1, max_length=64, description="Focus-area id")]
 RunId = Annotated[
     str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Run id")

@@ -32,7 +32,8 @@ from webplatform_digest.runs.rounds import (
     resume_rounds,
     start_rounds,
 )
-from webplatform_digest.runs.session import ProgressSink, Round, RunSummary
+from webplatform_digest.runs.session import ProgressSink, Round
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.settings import Settings, load_settings
 from webplatform_digest.storage.area_store import AreaStore, load_catalog
 from webplatform_digest.storage.workspace import Workspace
@@ -186,6 +187,7 @@ def _plan(
         catalog=catalog,
         backend=backend,
         options=request_options(settings),
+        parallel=settings.runs.parallel_languages,
     )
 
 
@@ -210,7 +212,7 @@ def plan_from_shell(
     version: object,
     channel: object = "stable",
     focus_areas: str | None = None,
-    language: str = "bilingual",
+    language: object = "bilingual",
     use_cache: bool = True,
     overwrite: bool = False,
 ) -> PlannedRun:

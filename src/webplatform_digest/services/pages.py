@@ -195,8 +195,10 @@ def plan_commit(
     return files, tuple(PurePosixPath(p) for p in stale)
 
 
-def _choices(version: object, language: str) -> tuple[int | None, tuple[Language, ...]]:
-    languages = parse_languages(language)
+def _choices(version: object, language: object) -> tuple[int | None, tuple[Language, ...]]:
+    # no choice: English and Chinese as always, plus every language a digest is written in
+    # (the model adds those, and all their digest pages are rendered)
+    languages = parse_languages("bilingual" if language is None else language)
     return (None if version is None else parse_version(version)), languages
 
 
@@ -215,7 +217,7 @@ async def generate_pages(
     writer: BatchWriter,
     *,
     version: int | str | None = None,
-    language: LanguageChoice | str = "bilingual",
+    language: LanguageChoice | str | list[str] | None = None,
     html: bool = False,
     telemetry: Telemetry | None = None,
     clock: Clock = monotonic,
@@ -233,7 +235,7 @@ async def generate_pages(
     entries, skipped, previous = await _read(workspace, writer)
     model = build_site_model(entries, area_names(catalog_names), languages)
     _require_digests(model, chosen_version)
-    pages = select_pages(model, chosen_version, languages)
+    pages = select_pages(model, chosen_version, model.languages if language is None else languages)
     rendered = render_site(model, pages, html=html)
     files, stale = plan_commit(model, rendered, previous)
     result = await writer.write_batch(files, kind="page", remove=stale)

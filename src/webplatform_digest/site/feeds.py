@@ -45,7 +45,7 @@ def _absolute(site_path: str) -> str:
     return "{{ '" + site_path + "' | absolute_url | xml_escape }}"
 
 
-def _page_url(page: PageRef) -> str:
+def page_url(page: PageRef) -> str:
     """A page's path from the site root: ``/zh/areas/css/`` or ``/versions/chrome-144/css.html``."""
     parts = page_parts(page)
     if page.stem != "index":
@@ -82,7 +82,7 @@ def _entry(entry: DigestEntry, area_label: str) -> str:
         [
             "<entry>",
             f"<title>{_text(title)}</title>",
-            f'<link rel="alternate" type="text/html" href="{_absolute(_page_url(page))}"/>',
+            f'<link rel="alternate" type="text/html" href="{_absolute(page_url(page))}"/>',
             f"<id>{_urn(language.value, entry.key.slug, entry.area)}</id>",
             f"<updated>{entry.generated_at or EPOCH}</updated>",
             f'<category term="{_text(entry.area)}" label="{_text(area_label)}"/>',
@@ -121,7 +121,7 @@ def render_feed(
         f"<title>{_text(title)}</title>",
         f"<subtitle>{_text(label(language, 'intro'))}</subtitle>",
         f'<link rel="self" type="application/atom+xml" href="{_absolute("/" + str(path))}"/>',
-        f'<link rel="alternate" type="text/html" href="{_absolute(_page_url(home))}"/>',
+        f'<link rel="alternate" type="text/html" href="{_absolute(page_url(home))}"/>',
         f"<id>{_urn('feed', language.value, area or '')}</id>",
         f"<updated>{updated}</updated>",
         f"<author><name>{_text(site)}</name></author>",

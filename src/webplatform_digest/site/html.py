@@ -149,6 +149,8 @@ def _context(content: PageContent) -> dict[str, Any]:
         "nav": _nav_links(here),
         "crumbs": [_link(here, crumb) for crumb in content.breadcrumbs],
         "switch": _link(here, content.switch) if content.switch else None,
+        # every other language, on sites of three or more (two keep the single switch)
+        "alternates": [_link(here, link) for link in content.alternates],
         "notice": content.notice,
         "intro": content.intro,
         "badge": {"kind": badge.kind, "label": badge.label} if badge else None,

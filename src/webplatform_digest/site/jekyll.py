@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from webplatform_digest.models import Language
-from webplatform_digest.site.feeds import render_feeds
+from webplatform_digest.site.feeds import page_url, render_feeds
 from webplatform_digest.site.markdown import (
     escape_label,
     neutralise_markdown,
@@ -64,8 +64,13 @@ def page_path(page: PageRef) -> PurePosixPath:
     return page.directory / f"{page.stem}.md"
 
 
-def config_yml() -> bytes:
-    """The site configuration (valid for GitHub Pages; ``whitelist`` kept for ``--safe``)."""
+def config_yml(languages: Iterable[Language] = ()) -> bytes:
+    """The site configuration (valid for GitHub Pages; ``whitelist`` kept for ``--safe``).
+
+    ``languages`` beyond English and Chinese add their strings under their ``lang`` value and
+    their tree's folder under ``homes`` (the layouts look them up by the page's ``lang``).
+    """
+    others = [lang for lang in languages if lang not in (Language.EN, Language.ZH)]
     config: dict[str, Any] = {
         "title": LABELS[Language.EN]["site"],
         "title_zh": LABELS[Language.ZH]["site"],
@@ -74,8 +79,13 @@ def config_yml() -> bytes:
         "lang": "en",
         "labels": {
             code: {key: LABELS[language][key] for key in _CHROME_LABELS}
-            for code, language in (("en", Language.EN), ("zh", Language.ZH))
+            for code, language in (
+                ("en", Language.EN),
+                ("zh", Language.ZH),
+                *((HTML_LANG[lang], lang) for lang in others),
+            )
         },
+        **({"homes": {HTML_LANG[lang]: f"/{lang.value}/" for lang in others}} if others else {}),
         "markdown": "kramdown",
         "kramdown": {"input": "GFM", "parse_block_html": False, "hard_wrap": False},
         "highlighter": "rouge",
@@ -109,13 +119,12 @@ def _nav(content: PageContent) -> str:
         f'<a href="{relative_link(here, c.target)}">{_html_text(c.label)}</a>'
         for c in content.breadcrumbs
     )
-    switch = ""
-    if content.switch is not None:
-        target = content.switch.target
-        switch = (
-            f'<a class="switch" href="{relative_link(here, target)}" '
-            f'hreflang="{HTML_LANG[target.language]}">{_html_text(content.switch.label)}</a>'
-        )
+    switches = content.alternates or ((content.switch,) if content.switch else ())
+    switch = "".join(
+        f'<a class="switch" href="{relative_link(here, link.target)}" '
+        f'hreflang="{HTML_LANG[link.target.language]}">{_html_text(link.label)}</a>'
+        for link in switches
+    )
     return f'<nav class="crumbs">{crumbs}{switch}</nav>' if crumbs or switch else ""
 
 
@@ -201,6 +210,13 @@ def render_page(content: PageContent) -> bytes:
     ]
     if content.feed is not None:
         lines.append(f"feed: {yaml_string('/' + str(content.feed))}")
+    if content.alternates:  # hreflang alternates (sites of three or more languages)
+        lines.append("alternates:")
+        lines += [
+            f"  - {{lang: {HTML_LANG[link.target.language]}, "
+            f"url: {yaml_string(page_url(link.target))}}}"
+            for link in content.alternates
+        ]
     lines += ["---", ""]
     nav = _nav(content)
     if nav:
@@ -219,7 +235,10 @@ def render_page(content: PageContent) -> bytes:
 
 def render_jekyll_site(model: SiteModel, pages: Iterable[PageRef]) -> dict[PurePosixPath, bytes]:
     """The static files plus the markdown of ``pages``, by path relative to ``digest_markdown/``."""
-    files: dict[PurePosixPath, bytes] = {CONFIG: config_yml(), STYLESHEET: site_asset("site.css")}
+    files: dict[PurePosixPath, bytes] = {
+        CONFIG: config_yml(model.languages),
+        STYLESHEET: site_asset("site.css"),
+    }
     files.update({path: site_asset(name) for path, name in LAYOUTS.items()})
     for page in pages:
         files[page_path(page)] = render_page(page_content(model, page))

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
 from webplatform_digest.digest.files import parse_digest_file
+from webplatform_digest.digest.profiles import fallback_marks, language_codes
 from webplatform_digest.digest.prompts import OFFLINE_NOTE, OFFLINE_NOTE_ZH, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import (
@@ -36,7 +37,10 @@ from webplatform_digest.models import (
 from webplatform_digest.site.markdown import feature_headings
 
 #: ``chrome-144-en.md`` / ``chrome-144-beta-zh.md`` under ``digest_markdown/areas/<area>/``
-DIGEST_NAME = re.compile(r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?-(?P<lang>en|zh)\.md$")
+DIGEST_NAME = re.compile(
+    r"^chrome-(?P<version>[0-9]{1,3})(?P<beta>-beta)?"
+    r"-(?P<lang>[a-z]{2,3}(?:-(?:[A-Z]{2}|[A-Z][a-z]{3}))?)\.md$"
+)
 #: the longest digest body the site renders (larger bodies are cut, with a note)
 MAX_BODY_CHARS = 512 * 1024
 
@@ -117,10 +121,13 @@ def _without_notices(markdown: str) -> tuple[str, bool]:
     """The body without a leading untranslated banner and offline note; whether it had the
     banner (the page shows one notice of its own instead)."""
     text = markdown.lstrip("\n")
-    untranslated = text.startswith(UNTRANSLATED_BANNER)
+    banner = next(
+        (b for b in (UNTRANSLATED_BANNER, *fallback_marks("banner")) if text.startswith(b)), ""
+    )
+    untranslated = bool(banner)
     if untranslated:
-        text = text[len(UNTRANSLATED_BANNER) :].lstrip("\n")
-    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH):
+        text = text[len(banner) :].lstrip("\n")
+    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH, *fallback_marks("offline_note")):
         if text.startswith(note):
             text = text[len(note) :].lstrip("\n")
     return text, untranslated
@@ -197,6 +204,8 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
     area = rel.parent.name
     if match is None or not AREA_ID_PATTERN.fullmatch(area) or area == "index":
         raise ParseError("not a digest file name", source=str(rel))
+    if match["lang"] not in language_codes():
+        raise ParseError(f"no data file for language {match['lang']!r}", source=str(rel))
     readable, status = _known_status(data)
     digest = quick_digest(readable, str(rel)) or parse_digest_file(readable, source=str(rel))
     key = ReleaseKey(int(match["version"]), Channel.BETA if match["beta"] else Channel.STABLE)
@@ -271,7 +280,8 @@ class PageRef:
 @lru_cache(maxsize=16384)
 def page_parts(page: PageRef) -> tuple[str, ...]:
     """The components of a page's folder (``()`` for the English home)."""
-    base = ("zh",) if page.language is Language.ZH else ()
+    # every language but English has a tree named by its code (zh/, zh-TW/, ja/, …)
+    base = () if page.language is Language.EN else (page.language.value,)
     release = page.release.slug if page.release else ""
     tail = {
         PageKind.HOME: (),
@@ -304,7 +314,7 @@ def relative_link(source: PageRef, target: PageRef, *, index_file: str = "") -> 
 @lru_cache(maxsize=4096)
 def feed_path(language: Language, area: str | None = None) -> PurePosixPath:
     """The Atom feed of the whole site, or of one area, in ``language`` (from the site root)."""
-    base = PurePosixPath("zh") if language is Language.ZH else PurePosixPath()
+    base = PurePosixPath() if language is Language.EN else PurePosixPath(language.value)
     return (base / "areas" / area if area else base) / "feed.xml"
 
 
@@ -356,7 +366,7 @@ class SiteModel:
 
     def has(self, key: ReleaseKey, area_id: str) -> bool:
         """Whether release ``key`` has a digest of ``area_id`` in any language."""
-        return any((key, area_id, lang) in self.digests for lang in Language)
+        return any((key, area_id, lang) in self.digests for lang in self.languages)
 
     def areas_of(self, key: ReleaseKey) -> tuple[Area, ...]:
         """Areas with a digest (any language) in release ``key``."""
@@ -374,21 +384,25 @@ class SiteModel:
         return older, newer
 
     def digest_page(self, key: ReleaseKey, area: str, language: Language) -> PageRef | None:
-        """The page of a digest in ``language``, else in the other language, else None."""
-        for candidate in (language, *[lang for lang in Language if lang is not language]):
+        """The page of a digest in ``language``, else in another site language, else None."""
+        for candidate in (language, *[lang for lang in self.languages if lang is not language]):
             if (key, area, candidate) in self.digests:
                 return PageRef(PageKind.DIGEST, candidate, key, area)
         return None
 
     def alternate(self, page: PageRef) -> PageRef | None:
         """The page to switch language to: the same page, or its release page as a fallback."""
-        others = [lang for lang in self.languages if lang is not page.language]
-        if not others:
-            return None
-        other = page.in_language(others[0])
-        if page.kind is not PageKind.DIGEST or (page.release, page.area, others[0]) in self.digests:
-            return other
-        return PageRef(PageKind.VERSION, other.language, page.release)
+        found = self.alternates(page)
+        return found[0] if found else None
+
+    def alternates(self, page: PageRef) -> tuple[PageRef, ...]:
+        """The page in every other site language (a missing digest: its release page there)."""
+        return tuple(self._in(page, lang) for lang in self.languages if lang is not page.language)
+
+    def _in(self, page: PageRef, language: Language) -> PageRef:
+        if page.kind is not PageKind.DIGEST or (page.release, page.area, language) in self.digests:
+            return page.in_language(language)
+        return PageRef(PageKind.VERSION, language, page.release)
 
     def pages(self) -> tuple[PageRef, ...]:
         """Every page of the site: navigation in every site language, digests where present."""
@@ -413,6 +427,11 @@ def _digest_order(item: tuple[ReleaseKey, str, Language]) -> tuple[int, str, str
     return (-key.version, key.channel.value, area, language.value)
 
 
+def _language_order(language: Language) -> tuple[int, str]:
+    # English, Chinese, then the others by code: a two-language site keeps its old order
+    return ({Language.EN: 0, Language.ZH: 1}.get(language, 2), language.value)
+
+
 def _release_order(key: ReleaseKey) -> tuple[int, int]:
     return (-key.version, 0 if key.channel is Channel.STABLE else 1)
 
@@ -430,6 +449,6 @@ def build_site_model(
     return SiteModel(
         releases=tuple(sorted({key for key, _, _ in digests}, key=_release_order)),
         areas=areas,
-        languages=tuple(lang for lang in Language if lang in present),
+        languages=tuple(sorted(present, key=_language_order)),
         digests=digests,
     )

@@ -4,7 +4,7 @@ Both renderers (Jekyll markdown in ``site_jekyll``, the HTML preview in ``site_h
 ``PageContent`` into their format, so navigation is decided once.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from webplatform_digest.models import Channel, DigestStatus, Language, ReleaseKey
@@ -18,10 +18,9 @@ from webplatform_digest.site.model import (
     feed_path,
     release_label,
 )
-from webplatform_digest.site.strings import LABELS, label
+from webplatform_digest.site.strings import HTML_LANG as HTML_LANG  # the renderers' import
+from webplatform_digest.site.strings import LABELS, label, language_name
 
-#: the ``lang`` attribute of a page in each language (CJK fonts pick the right glyphs)
-HTML_LANG = {Language.EN: "en", Language.ZH: "zh-CN"}
 #: digest pages with more features than this start with a table of contents
 TOC_MIN_FEATURES = 4
 #: the first WebGPU release note ("What's New in WebGPU")
@@ -116,6 +115,8 @@ class PageContent:
     meta: str = ""
     badge: Badge | None = None
     feed: PurePosixPath | None = None
+    #: the page in every other language (listed when the site has more than two languages)
+    alternates: tuple[Link, ...] = ()
 
 
 def _count(language: Language, singular: str, plural: str, n: int) -> str:
@@ -431,11 +432,24 @@ def _switch(model: SiteModel, page: PageRef) -> Link | None:
     target = model.alternate(page)
     if target is None:
         return None
-    return Link(label(page.language, "switch"), target)
+    return Link(language_name(target.language), target)  # en ↔ zh: "中文" / "English" as before
+
+
+def _alternates(model: SiteModel, page: PageRef) -> tuple[Link, ...]:
+    """Switcher entries for a site of three or more languages (two keep the single switch)."""
+    if len(model.languages) <= 2:
+        return ()
+    return tuple(Link(language_name(t.language), t) for t in model.alternates(page))
 
 
 def page_content(model: SiteModel, page: PageRef) -> PageContent:
     """What ``page`` shows."""
+    content = _page_content(model, page)
+    alternates = _alternates(model, page)
+    return replace(content, alternates=alternates) if alternates else content
+
+
+def _page_content(model: SiteModel, page: PageRef) -> PageContent:
     if page.kind is PageKind.HOME:
         return _home(model, page)
     if page.kind is PageKind.VERSION:

@@ -1,8 +1,33 @@
-"""The site's user-interface strings per language (pure data and one lookup)."""
+"""The site's user-interface strings per language (pure data and one lookup).
 
+English and Chinese are written here; every other language's strings come from the ``site``
+block of its data file (``digest.profiles``), English filling any key it leaves out.
+"""
+
+from webplatform_digest.digest.profiles import profile
 from webplatform_digest.models import Language
 
-LABELS: dict[Language, dict[str, str]] = {
+
+class _ByLanguage(dict[Language, dict[str, str]]):
+    """Strings by language; a language not written here is read from its data file once."""
+
+    def __missing__(self, language: Language) -> dict[str, str]:
+        made = self[language] = {**self[Language.EN], **profile(language).site}
+        return made
+
+
+class _HtmlLang(dict[Language, str]):
+    """``lang`` / ``hreflang`` values; a language not written here takes its data file's."""
+
+    def __missing__(self, language: Language) -> str:
+        made = self[language] = profile(language).hreflang
+        return made
+
+
+#: the ``lang`` attribute of a page in each language (CJK fonts pick the right glyphs)
+HTML_LANG = _HtmlLang({Language.EN: "en", Language.ZH: "zh-CN"})
+
+_WRITTEN: dict[Language, dict[str, str]] = {
     Language.EN: {
         "site": "Web Platform Digest",
         "intro": "Digests of the Chrome web-platform release notes, one per focus area, "
@@ -116,8 +141,18 @@ LABELS: dict[Language, dict[str, str]] = {
         "stage_deprecations": "弃用或移除",
     },
 }
+LABELS = _ByLanguage(_WRITTEN)
 
 
 def label(language: Language, key: str, **values: object) -> str:
     """A user-interface string in ``language``."""
     return LABELS[language][key].format(**values)
+
+
+def language_name(language: Language) -> str:
+    """A language's own name, as a language switcher lists it (``中文``, ``日本語``, …)."""
+    if language is Language.EN:
+        return LABELS[Language.ZH]["switch"]
+    if language is Language.ZH:
+        return LABELS[Language.EN]["switch"]
+    return profile(language).native_name
