@@ -27,6 +27,7 @@ from webplatform_digest.hosting import HostedContext
 from webplatform_digest.models import parse_channel, parse_version
 from webplatform_digest.server.catalog import TOOL_NAMES, register_tool
 from webplatform_digest.server.digest_tools import DigestTool
+from webplatform_digest.server.search_tools import register_search
 from webplatform_digest.server.http import (
     LOOPBACK_HOSTS,
     BearerTokenMiddleware,
@@ -114,6 +115,7 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
     DigestTool(container).register(mcp)
     _register_monitor_tools(mcp, container)
     _register_ops_tools(mcp, container)
+    register_search(mcp, container)
     register_resources(mcp, container)
     register_prompts(mcp)
     for route in _routes(container):

@@ -30,6 +30,14 @@ class Sighting:
 
 FeatureIndex = Mapping[str, tuple[Sighting, ...]]
 
+#: areas that say what stage a feature is at rather than what it is about
+STAGE_AREAS = ("origin-trials", "deprecations")
+
+
+def chromestatus_ids(text: str) -> tuple[str, ...]:
+    """The ChromeStatus entry ids ``text`` links, in order of appearance."""
+    return tuple(_CHROMESTATUS.findall(text))
+
 
 def _section_entries(markdown: str) -> dict[int, set[str]]:
     """ChromeStatus ids per feature section (1-based), read where code is one line."""
