@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from benchmarks.common import REPO_ROOT, corpus_dir, peak_rss_mib
+from benchmarks.common import corpus_dir, peak_rss_mib
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.areas.data import area_data_set
 from webplatform_digest.digest.files import render_digest_file
@@ -148,19 +148,9 @@ def _cold_runs(
     return statistics.median(timings), summary
 
 
-def _corpus() -> Path | None:
-    """``../shared/corpus`` of the repository or, for a worktree one folder deeper, further up."""
-    found = corpus_dir()
-    for parent in REPO_ROOT.parents[1:3]:
-        candidate = parent / "shared" / "corpus" / "release_notes"
-        if found is None and candidate.is_dir():
-            found = candidate
-    return found
-
-
 def run() -> dict[str, Any]:
     """Build the whole site cold, unchanged, after one change, and with the HTML preview."""
-    corpus = _corpus()
+    corpus = corpus_dir()
     if corpus is None:
         return {"skipped": "corpus not found"}
     catalog = load_catalog(None)

@@ -69,9 +69,7 @@ def test_bad_search_arguments_exit_2_with_one_line(tmp_path: Path) -> None:
     assert unknown.stdout == reversed_range.stdout == ""
 
 
-def test_what_changed_in_css_since_140_on_the_real_corpus(
-    tmp_path: Path, corpus_dir: Path
-) -> None:
+def test_what_changed_in_css_since_140_on_the_real_corpus(tmp_path: Path, corpus_dir: Path) -> None:
     root = _processed(tmp_path, corpus_dir, "*.md")
 
     found = _cli(root, "search", "--area", "css", "--since", "140", "--limit", "500", "--json")

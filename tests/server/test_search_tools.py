@@ -32,7 +32,8 @@ async def test_search_answers_what_changed_in_an_area_since_a_milestone(root: Pa
     first = result["features"][0]
     assert first["digest_page"] == f"versions/{_slug(first)}/css.html"
     titles = [f["title"] for f in structured(worded.structured_content)["features"]]
-    assert titles and all("text-wrap-style" in t for t in titles)
+    assert titles
+    assert all("text-wrap-style" in t for t in titles)
 
 
 async def test_the_output_schema_describes_the_result(root: Path) -> None:

@@ -20,7 +20,7 @@ def _data(version: int, area: str, *features: tuple[str, int]) -> AreaData:
     found = tuple(
         Feature(title, "CSS", f"About {title}.", (_status(number),)) for title, number in features
     )
-    return AreaData(version, Channel.STABLE, area, found, AreaStatistics(len(found), 0, {}))
+    return AreaData(version, Channel.STABLE, area, found, AreaStatistics(len(found), 0, ()))
 
 
 def _index() -> SearchIndex:

@@ -27,7 +27,6 @@ from webplatform_digest.hosting import HostedContext
 from webplatform_digest.models import parse_channel, parse_version
 from webplatform_digest.server.catalog import TOOL_NAMES, register_tool
 from webplatform_digest.server.digest_tools import DigestTool
-from webplatform_digest.server.search_tools import register_search
 from webplatform_digest.server.http import (
     LOOPBACK_HOSTS,
     BearerTokenMiddleware,
@@ -50,6 +49,7 @@ from webplatform_digest.server.results import (
     process_result,
     telemetry_result,
 )
+from webplatform_digest.server.search_tools import register_search
 from webplatform_digest.server.tool_args import ChannelArg, LanguageArg, Version, tool_errors
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all, process_release

@@ -100,10 +100,15 @@ def index_from_json(document: Any) -> SearchIndex:
                 str(file["fingerprint"]),
                 tuple(
                     IndexedFeature(
-                        int(f["version"]), str(f["channel"]), str(f["area"]), str(f["title"]),
-                        str(f["section"]), str(f["summary"]), str(f["chromestatus"]),
+                        int(f["version"]),
+                        str(f["channel"]),
+                        str(f["area"]),
+                        str(f["title"]),
+                        str(f["section"]),
+                        str(f["summary"]),
+                        str(f["chromestatus"]),
                         tuple(str(i) for i in f["status_ids"]),
-                    )  # fmt: skip
+                    )
                     for f in file["features"]
                 ),
             )
@@ -122,9 +127,15 @@ def index_file(path: str, fingerprint: str, data: AreaData) -> IndexedFile:
         ids = tuple(dict.fromkeys(i for url in links for i in chromestatus_ids(url)))
         features.append(
             IndexedFeature(
-                data.version, data.channel.value, data.area, feature.title, feature.section,
-                _summary(feature.body), links[0] if links else "", ids,
-            )  # fmt: skip
+                data.version,
+                data.channel.value,
+                data.area,
+                feature.title,
+                feature.section,
+                _summary(feature.body),
+                links[0] if links else "",
+                ids,
+            )
         )
     return IndexedFile(path, fingerprint, tuple(features))
 
@@ -267,6 +278,12 @@ def _hit(feature: IndexedFeature, stages: _Stages) -> FeatureHit:
     page = PageRef(PageKind.DIGEST, Language.EN, key, feature.area)
     path = "/".join((*page_parts(page), f"{page.stem}.html"))
     return FeatureHit(
-        feature.version, feature.channel, _stage(feature, stages), feature.area, feature.title,
-        feature.summary, feature.chromestatus, path,
-    )  # fmt: skip
+        feature.version,
+        feature.channel,
+        _stage(feature, stages),
+        feature.area,
+        feature.title,
+        feature.summary,
+        feature.chromestatus,
+        path,
+    )
