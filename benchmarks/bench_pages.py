@@ -35,6 +35,7 @@ from webplatform_digest.services.pages import (
     render_site,
     select_pages,
 )
+from webplatform_digest.site.history import clear_caches as clear_history_caches
 from webplatform_digest.site.html import render_digest_html
 from webplatform_digest.site.markdown import clear_caches as clear_markdown_caches
 from webplatform_digest.site.model import area_names, build_site_model, entry_from_file
@@ -100,6 +101,7 @@ async def _timed(
 def _clear_caches() -> None:
     """Forget rendered digests so a measurement starts cold."""
     clear_markdown_caches()
+    clear_history_caches()
     render_digest_html.cache_clear()
 
 
