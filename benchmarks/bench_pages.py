@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from benchmarks.common import REPO_ROOT, corpus_dir, peak_rss_mib
+from benchmarks.common import corpus_dir, peak_rss_mib
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.areas.data import area_data_set
 from webplatform_digest.digest.files import render_digest_file
@@ -35,6 +35,7 @@ from webplatform_digest.services.pages import (
     render_site,
     select_pages,
 )
+from webplatform_digest.site.history import clear_caches as clear_history_caches
 from webplatform_digest.site.html import render_digest_html
 from webplatform_digest.site.markdown import clear_caches as clear_markdown_caches
 from webplatform_digest.site.model import area_names, build_site_model, entry_from_file
@@ -100,6 +101,7 @@ async def _timed(
 def _clear_caches() -> None:
     """Forget rendered digests so a measurement starts cold."""
     clear_markdown_caches()
+    clear_history_caches()
     render_digest_html.cache_clear()
 
 
@@ -148,19 +150,9 @@ def _cold_runs(
     return statistics.median(timings), summary
 
 
-def _corpus() -> Path | None:
-    """``../shared/corpus`` of the repository or, for a worktree one folder deeper, further up."""
-    found = corpus_dir()
-    for parent in REPO_ROOT.parents[1:3]:
-        candidate = parent / "shared" / "corpus" / "release_notes"
-        if found is None and candidate.is_dir():
-            found = candidate
-    return found
-
-
 def run() -> dict[str, Any]:
     """Build the whole site cold, unchanged, after one change, and with the HTML preview."""
-    corpus = _corpus()
+    corpus = corpus_dir()
     if corpus is None:
         return {"skipped": "corpus not found"}
     catalog = load_catalog(None)

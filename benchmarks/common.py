@@ -9,8 +9,13 @@ CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "release_notes"
 
 
 def corpus_dir() -> Path | None:
-    """The real corpus, or None where absent (sections then report that they were skipped)."""
-    return CORPUS_DIR if CORPUS_DIR.is_dir() else None
+    """The real corpus (``../shared/corpus`` of the repository or, for a worktree one or two
+    folders deeper, further up), or None where absent (sections then report a skip)."""
+    for parent in REPO_ROOT.parents[:3]:
+        candidate = parent / "shared" / "corpus" / "release_notes"
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def percentile(values: list[float], q: float) -> float:

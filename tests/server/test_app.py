@@ -336,7 +336,7 @@ async def test_resources_read_what_exists_and_reject_bad_parameters(root: Path, 
         "area-data://{version}/{area}",
         "digest://{version}/{area}/{language}",
     }
-    assert listed == {"focus-areas://catalog", "workspace://index"}
+    assert listed == {"focus-areas://catalog", "workspace://index", "features://index"}
     assert "css" in {a["id"] for a in catalog["areas"]}
     assert f"chrome-{SAMPLE_VERSION}.md" in index["release_notes"]
     assert note.startswith("#")

@@ -93,6 +93,7 @@ async def test_every_tool_result_validates_against_its_output_schema(
             progress = await checked.call("get_digest_progress", {"run_id": first["run_id"]})
             await checked.call("list_focus_areas", {})
             await checked.call("generate_github_pages", {"html": True})
+            await checked.call("search_features", {"query": "css", "since": SAMPLE_VERSION})
             await checked.call("check_latest_releases", {"channel": "all"})
             await checked.call("fetch_release_notes", {"version": stable.version})
             whole = await checked.call("telemetry_summary", {})

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_commands(sub)
     _add_monitor_commands(sub)
     _add_service_commands(sub)
+    _add_search_command(sub)
     return parser
 
 
@@ -150,6 +151,24 @@ def _add_service_commands(sub: Any) -> None:
     p = sub.add_parser("demo", help="process → digests (offline) → site on bundled sample data")
     _common(p)
     p.set_defaults(handler=_cmd_demo)
+
+
+def _add_search_command(sub: Any) -> None:
+    """Subcommand: search."""
+    p = sub.add_parser("search", help="search the features of the processed releases")
+    _common(p)
+    p.add_argument("query", nargs="*", help="words that must all appear (any case)")
+    p.add_argument("--area", default=None, help="focus-area id, e.g. css")
+    p.add_argument("--since", default=None, help="from this Chrome milestone, e.g. 140")
+    p.add_argument("--until", default=None, help="up to this Chrome milestone, e.g. 144")
+    p.add_argument("--limit", default="50", help="at most this many features, 1-500 (default 50)")
+    p.set_defaults(handler=_cmd_search)
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from webplatform_digest.cli.search import run_search_command
+
+    return run_search_command(args, settings)
 
 
 def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:

@@ -49,6 +49,7 @@ from webplatform_digest.server.results import (
     process_result,
     telemetry_result,
 )
+from webplatform_digest.server.search_tools import register_search
 from webplatform_digest.server.tool_args import ChannelArg, LanguageArg, Version, tool_errors
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all, process_release
@@ -114,6 +115,7 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
     DigestTool(container).register(mcp)
     _register_monitor_tools(mcp, container)
     _register_ops_tools(mcp, container)
+    register_search(mcp, container)
     register_resources(mcp, container)
     register_prompts(mcp)
     for route in _routes(container):

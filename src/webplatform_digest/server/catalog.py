@@ -32,6 +32,7 @@ TOOLS = (
     ToolSpec("check_latest_releases", NETWORK_READ, frozenset({"monitor"})),
     ToolSpec("fetch_release_notes", NETWORK_WRITE, frozenset({"monitor"})),
     ToolSpec("telemetry_summary", READ_ONLY, frozenset({"telemetry"})),
+    ToolSpec("search_features", READ_ONLY, frozenset({"search"})),
 )
 TOOL_NAMES = tuple(spec.name for spec in TOOLS)
 _BY_NAME = {spec.name: spec for spec in TOOLS}

@@ -380,3 +380,31 @@ def telemetry_result(
     if "run_id" in summary:
         return RunTelemetry.model_validate(summary)
     return WorkspaceTelemetry.model_validate(summary)
+
+
+# search_features -----------------------------------------------------------------------------
+
+
+class FoundFeature(ToolResult):
+    """One feature of one release and area."""
+
+    version: int
+    channel: str
+    stage: str = Field(description="shipped, beta, origin trial or deprecated")
+    area: str
+    title: str
+    summary: str
+    chromestatus: str = Field(description="ChromeStatus entry URL, empty if the note has none")
+    digest_page: str = Field(description="The digest page, relative to the site root")
+
+
+class FeatureSearch(ToolResult):
+    """Features matching a search, newest release first."""
+
+    query: str
+    area: str | None
+    since: int | None
+    until: int | None
+    limit: int
+    total: int = Field(description="Features matching before the limit")
+    features: list[FoundFeature]

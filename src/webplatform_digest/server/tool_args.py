@@ -25,6 +25,16 @@ LanguageArg = Annotated[
     ),
 ]
 AreaId = Annotated[str, Field(min_length=1, max_length=64, description="Focus-area id")]
+OptionalVersion = Annotated[
+    int | None, Field(ge=1, le=999, description="Chrome milestone, e.g. 140 (optional)")
+]
+OptionalAreaId = Annotated[
+    str | None, Field(min_length=1, max_length=64, description="Focus-area id, e.g. css")
+]
+SearchText = Annotated[
+    str, Field(max_length=200, description="Words that must all appear (any case); may be empty")
+]
+Limit = Annotated[int, Field(ge=1, le=500, description="At most this many features (1-500)")]
 RunId = Annotated[
     str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Run id")
 ]

@@ -175,10 +175,12 @@ def render_site(
 
 
 def _valid_paths(model: SiteModel) -> set[str]:
-    valid = {str(Workspace.DIGESTS / p) for p in (*static_paths(), *feed_paths(model))}
+    # joined as text: the same strings as joining the paths, without a path object per page
+    site, preview = f"{Workspace.DIGESTS}/", f"{Workspace.SITE}/"
+    valid = {site + str(p) for p in (*static_paths(), *feed_paths(model))}
     for page in model.pages():
-        valid.add(str(Workspace.DIGESTS / markdown_path(page)))
-        valid.add(str(Workspace.SITE / html_path(page)))
+        valid.add(site + str(markdown_path(page)))
+        valid.add(preview + str(html_path(page)))
     return valid
 
 

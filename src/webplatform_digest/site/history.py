@@ -9,6 +9,8 @@ where else their features appear, and each area gets a timeline page across rele
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 from webplatform_digest.models import Language, ReleaseKey
 from webplatform_digest.site.markdown import neutralise_markdown
@@ -30,9 +32,19 @@ class Sighting:
 
 FeatureIndex = Mapping[str, tuple[Sighting, ...]]
 
+#: areas that say what stage a feature is at rather than what it is about
+STAGE_AREAS = ("origin-trials", "deprecations")
 
-def _section_entries(markdown: str) -> dict[int, set[str]]:
-    """ChromeStatus ids per feature section (1-based), read where code is one line."""
+
+def chromestatus_ids(text: str) -> tuple[str, ...]:
+    """The ChromeStatus entry ids ``text`` links, in order of appearance."""
+    return tuple(_CHROMESTATUS.findall(text))
+
+
+@lru_cache(maxsize=4096)
+def _section_entries(markdown: str) -> Mapping[int, frozenset[str]]:
+    """ChromeStatus ids per feature section (1-based), read where code is one line (cached:
+    both the index and every digest page's "in other releases" ask for each digest)."""
     found: dict[int, set[str]] = {}
     section = 0
     for line in neutralise_markdown(markdown).split("\n"):
@@ -40,7 +52,7 @@ def _section_entries(markdown: str) -> dict[int, set[str]]:
             section += 1
         elif section and "chromestatus" in line.lower():
             found.setdefault(section, set()).update(_CHROMESTATUS.findall(line))
-    return found
+    return MappingProxyType({number: frozenset(ids) for number, ids in found.items()})
 
 
 def feature_index(model: SiteModel, language: Language) -> FeatureIndex:
@@ -66,6 +78,11 @@ def _build(model: SiteModel, language: Language) -> FeatureIndex:
         for status_id, found in index.items()
         if len({s.release for s in found}) > 1
     }
+
+
+def clear_caches() -> None:
+    """Forget the sections read from digests (benchmarks measuring a cold start)."""
+    _section_entries.cache_clear()
 
 
 def elsewhere(

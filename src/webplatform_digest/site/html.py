@@ -105,6 +105,7 @@ def _template() -> Template:
     return environment.from_string(site_asset("preview.html").decode("utf-8"))
 
 
+@lru_cache(maxsize=16384)
 def page_path(page: PageRef) -> PurePosixPath:
     """Where a page's HTML lives, relative to ``site/``."""
     return page.directory / f"{page.stem}.html"

@@ -40,6 +40,8 @@ _LINK = re.compile(
 )
 _BACKTICKS = re.compile(r"`+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
+#: whitespace (``str.isspace``'s set) and control characters: never inside a URL we emit
+_URL_BREAKER = re.compile(r"[\s\x00-\x1f\x7f]")
 _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
 _INDENTED = re.compile(r"^(?: {4}|\t)[ \t]*\S", re.MULTILINE)
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
@@ -72,28 +74,22 @@ _LABEL_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "{": "&#123;", "}": "
 def safe_url(raw: str) -> str | None:
     """``raw`` as an absolute http(s)/mailto URL safe to link to, else None (dropped)."""
     url = raw.strip()
-    if (
-        not url
-        or len(url) > 2000
-        or any(ch.isspace() or ord(ch) < 32 or ch == "\x7f" for ch in url)
-    ):
+    if not url or len(url) > 2000 or _URL_BREAKER.search(url):
         return None
     if not _SAFE_SCHEME.match(url):
         return None
     return quote(url, safe=":/?#@!$&+,;=%~-._*")
 
 
+#: one translation table for labels: entities first, then backslash escapes
+_LABEL_TABLE = str.maketrans({**{ch: "\\" + ch for ch in _LABEL_BACKSLASH}, **_LABEL_ENTITIES})
+
+
+@lru_cache(maxsize=16384)
 def escape_label(text: str) -> str:
     """Escape text we put into markdown ourselves (titles, area names): shown literally."""
-    out: list[str] = []
-    for ch in " ".join(_CONTROL.sub(" ", text).split()):
-        if ch in _LABEL_ENTITIES:
-            out.append(_LABEL_ENTITIES[ch])
-        elif ch in _LABEL_BACKSLASH:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
+    # the same labels recur on hundreds of pages (area names, feature titles): cached
+    return " ".join(_CONTROL.sub(" ", text).split()).translate(_LABEL_TABLE)
 
 
 def _escape_text(text: str) -> str:
@@ -309,4 +305,5 @@ def clear_caches() -> None:
     """Forget rendered markdown (benchmarks measuring a cold start)."""
     neutralise_markdown.cache_clear()
     feature_headings.cache_clear()
+    escape_label.cache_clear()
     _plain_line.cache_clear()

@@ -366,15 +366,25 @@ class SiteModel:
 
     def has(self, key: ReleaseKey, area_id: str) -> bool:
         """Whether release ``key`` has a digest of ``area_id`` in any language."""
-        return any((key, area_id, lang) in self.digests for lang in self.languages)
+        present = self.memo(
+            "present",
+            lambda: frozenset((k, a) for k, a, lang in self.digests if lang in self.languages),
+        )
+        return (key, area_id) in present
 
     def areas_of(self, key: ReleaseKey) -> tuple[Area, ...]:
-        """Areas with a digest (any language) in release ``key``."""
-        return tuple(area for area in self.areas if self.has(key, area.id))
+        """Areas with a digest (any language) in release ``key`` (every page of the release
+        asks: computed once)."""
+        return self.memo(
+            ("areas_of", key), lambda: tuple(a for a in self.areas if self.has(key, a.id))
+        )
 
     def releases_of(self, area_id: str) -> tuple[ReleaseKey, ...]:
-        """Releases with a digest (any language) of ``area_id``, newest first."""
-        return tuple(key for key in self.releases if self.has(key, area_id))
+        """Releases with a digest (any language) of ``area_id``, newest first (computed once)."""
+        return self.memo(
+            ("releases_of", area_id),
+            lambda: tuple(key for key in self.releases if self.has(key, area_id)),
+        )
 
     def neighbours(self, key: ReleaseKey) -> tuple[ReleaseKey | None, ReleaseKey | None]:
         """(the release before ``key``, the release after it) in the site's release order."""

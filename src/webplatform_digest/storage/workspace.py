@@ -116,6 +116,7 @@ class Workspace:
     SITE = PurePosixPath("site")
     MONITORING = PurePosixPath(".monitoring")
     FOCUS_AREAS = PurePosixPath("focus_areas")
+    FEATURE_INDEX = PurePosixPath("processed/feature-index.json")
 
     @classmethod
     def at(cls, root: str | os.PathLike[str]) -> "Workspace":

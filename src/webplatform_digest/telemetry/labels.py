@@ -22,6 +22,7 @@ TOOLS = (
     "check_latest_releases",
     "fetch_release_notes",
     "telemetry_summary",
+    "search_features",
 )
 TOOL_OUTCOMES = ("ok", "error")
 LANGUAGES = ("en", "zh", "all")
