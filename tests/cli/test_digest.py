@@ -237,3 +237,16 @@ def test_run_without_a_version_or_with_an_unknown_resume_id_fails_with_one_line(
     assert unknown.returncode == 2
     assert "no-such-run-000" in unknown.stderr
     assert unknown.stderr.count("\n") == 1
+
+
+def test_without_a_terminal_each_finished_digest_is_one_stderr_line(root: Path) -> None:
+    """No TTY: ``[n/total] <area> <language>: <status> (<seconds> s)`` per digest; --quiet: none."""
+    plain = _cli(root, "--version", "144", "--llm", "offline")
+    assert plain.returncode == 0, plain.stderr
+    lines = [line for line in plain.stderr.splitlines() if line.startswith("[")]
+    assert len(lines) == 4
+    assert lines[-1].startswith("[4/4] ")
+    assert all(line.endswith(" s)") and ": " in line for line in lines)
+    quiet = _cli(root, "--version", "144", "--llm", "offline", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith("[")]

@@ -1,15 +1,17 @@
 """``webplatform-digest run``: write the per-area digests of one release from the shell.
 
 The digest service (``services/digest.py``) validates, plans and runs, as it does for the MCP
-tool; this module maps flags onto it and shows the outcome: a rich progress bar on a terminal's
-stderr, a table or (``--json``) the summary on stdout. ``--llm auto`` means the
-OpenAI-compatible backend when a base URL is configured, else offline. This path never imports
-fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
+tool; this module maps flags onto it and shows the outcome: progress on stderr (a rich bar on
+a terminal, one line per finished digest otherwise; ``--progress``, ``--quiet``), a table or
+(``--json``) the summary on stdout. ``--llm auto`` means the OpenAI-compatible backend when
+a base URL is configured, else offline. This path never imports fastmcp (the CLI stays small:
+see ``tests/cli/test_digest.py``).
 """
 
 import argparse
 import contextlib
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,7 +56,7 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     async def run(container: Container, on_progress: ProgressSink) -> RunSummary:
         return await run_planned(container, planned, on_progress=on_progress)
 
-    return _report(_in_container(settings, run), as_json=bool(args.json))
+    return _report(_in_container(settings, run, _progress_mode(args)), as_json=bool(args.json))
 
 
 def _resume(settings: Settings, args: argparse.Namespace) -> int:
@@ -66,14 +68,22 @@ def _resume(settings: Settings, args: argparse.Namespace) -> int:
             container, args.resume, backend, version=args.version, on_progress=on_progress
         )
 
-    return _report(_in_container(settings, resume), as_json=bool(args.json))
+    return _report(_in_container(settings, resume, _progress_mode(args)), as_json=bool(args.json))
 
 
-def _in_container(settings: Settings, action: ShellAction) -> RunSummary:
-    """Run ``action`` in a started container with the progress bar on a terminal."""
+def _progress_mode(args: argparse.Namespace) -> str:
+    """``--quiet`` wins; without ``--progress``: a bar on a terminal, plain lines otherwise."""
+    if args.quiet:
+        return "none"
+    chosen: str | None = args.progress
+    return chosen or ("bar" if sys.stderr.isatty() else "plain")
+
+
+def _in_container(settings: Settings, action: ShellAction, mode: str) -> RunSummary:
+    """Run ``action`` in a started container, reporting progress in ``mode``."""
 
     async def with_bar(container: Container) -> RunSummary:
-        with _progress_bar() as on_progress:
+        with _progress_reporter(mode) as on_progress:
             return await action(container, on_progress)
 
     try:
@@ -97,15 +107,31 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 @contextlib.contextmanager
-def _progress_bar() -> Any:
-    """A rich progress bar on a terminal's stderr; no output otherwise."""
-    if not sys.stderr.isatty():
-
-        async def quiet(progress: Progress) -> None:
-            return None
-
-        yield quiet
+def _progress_reporter(mode: str) -> Any:
+    """The progress sink of ``mode``: a rich bar, one stderr line per finished digest, or none."""
+    if mode == "bar":
+        with _progress_bar() as update:
+            yield update
         return
+    started = time.monotonic()
+    done = 0
+
+    async def plain(progress: Progress) -> None:
+        nonlocal done
+        if mode != "plain" or progress.completed <= done:
+            return
+        done = progress.completed
+        latest = progress.message.split("; ", 1)[-1]  # "<area> <language>: <status>"
+        elapsed = time.monotonic() - started
+        sys.stderr.write(f"[{done}/{progress.total}] {latest} ({elapsed:.1f} s)\n")
+        sys.stderr.flush()
+
+    yield plain
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Any:
+    """A rich progress bar on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
     from rich.progress import Progress as Bar
 

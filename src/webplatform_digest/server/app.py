@@ -8,6 +8,7 @@ else is logged to stderr with its traceback and masked in the result.
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, Literal
@@ -31,6 +32,7 @@ from webplatform_digest.server.http import (
     LOOPBACK_HOSTS,
     BearerTokenMiddleware,
     bind_socket,
+    check_exposure,
     operational_routes,
     running_sidecar,
     sidecar_app,
@@ -313,20 +315,35 @@ def serve(
     transport: str = "stdio",
     host: str | None = None,
     port: int | None = None,
+    allow_unauthenticated: bool = False,
 ) -> int:
-    """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code."""
+    """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code.
+
+    Raises:
+        ConfigError: the HTTP address is exposed without a token, or cannot be listened on.
+    """
     _configure_logging(settings)
+    sock: socket.socket | None = None
+    bind_host = ""
+    if transport != "stdio":
+        bind_host = host or settings.http.host
+        check_exposure(
+            bind_host,
+            has_token=settings.http.token is not None,
+            allow_unauthenticated=allow_unauthenticated,
+        )
+        # bound before anything starts, so a busy port is one line and nothing to clean up
+        sock = bind_socket(bind_host, settings.http.port if port is None else port)
     container = Container(settings)
     try:
-        if transport == "stdio":
+        if sock is None:
             server = create_server(container, metrics_sidecar=True)
             anyio.run(_serve_stdio, server)
         else:
             # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
             # teardown included), then re-raises it here as KeyboardInterrupt
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            bind_port = settings.http.port if port is None else port
-            anyio.run(_serve_http, container, host or settings.http.host, bind_port)
+            anyio.run(_serve_http, container, bind_host, sock)
     except KeyboardInterrupt:
         log.info("stopped by signal")
     finally:
@@ -339,10 +356,9 @@ async def _serve_stdio(server: FastMCP) -> None:
     await server.run_stdio_async(show_banner=False)
 
 
-async def _serve_http(container: Container, host: str, port: int) -> None:
+async def _serve_http(container: Container, host: str, sock: socket.socket) -> None:
     server = create_server(container)
     app = http_app(server, container.settings, host)
-    sock = bind_socket(host, port)
     log.warning("serving MCP on http://%s:%d/mcp", host, sock.getsockname()[1])
     # runs cut short by the shutdown are then left interrupted (resumable), not cancelled
     await uvicorn_server(app, on_exit=container.begin_shutdown).serve([sock])
