@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import ValidationError as ArgumentsInvalid
 from fastmcp.server.lifespan import lifespan
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from webplatform_digest import __version__
 from webplatform_digest.container import Container
@@ -51,7 +52,14 @@ from webplatform_digest.server.results import (
     process_result,
     telemetry_result,
 )
-from webplatform_digest.server.tool_args import ChannelArg, LanguageArg, Version, tool_errors
+from webplatform_digest.server.tool_args import (
+    ChannelArg,
+    LanguageArg,
+    OptionalVersion,
+    Version,
+    plain_argument_error,
+    tool_errors,
+)
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all, process_release
 from webplatform_digest.settings import Settings, load_settings
@@ -84,6 +92,11 @@ class ToolTelemetry(Middleware):
             result = await call_next(context)
             outcome = "error" if getattr(result, "is_error", False) else "ok"
             return result
+        except ArgumentsInvalid as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            raise plain_argument_error(cause) from None
         finally:
             self._container.telemetry.emit(
                 ToolCalled(tool=label, outcome=outcome, seconds=clock() - started)
@@ -126,7 +139,7 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
 def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
     @register_tool(mcp, "process_release_notes")
     async def process_release_notes(
-        version: Annotated[int | None, Field(ge=1, le=999, description="Chrome milestone")] = None,
+        version: OptionalVersion = None,
         channel: ChannelArg = "stable",
         all: Annotated[bool, Field(description="Process every release note present")] = False,
     ) -> ProcessOutcome:
@@ -157,9 +170,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
 
     @register_tool(mcp, "generate_github_pages")
     async def generate_github_pages(
-        version: Annotated[int | None, Field(ge=1, le=999, description="Only this milestone")] = (
-            None
-        ),
+        version: OptionalVersion = None,
         language: LanguageArg = "bilingual",
         html: Annotated[bool, Field(description="Also render a static HTML preview")] = False,
     ) -> PagesResult:

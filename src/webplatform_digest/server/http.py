@@ -44,6 +44,7 @@ def check_exposure(host: str, *, has_token: bool, allow_unauthenticated: bool) -
         "could run tools; set a token or pass --allow-unauthenticated"
     )
 
+
 MetricsRenderer = Callable[[str], tuple[bytes, str]]
 SummaryBuilder = Callable[[], Awaitable[dict[str, Any]]]
 

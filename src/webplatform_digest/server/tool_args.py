@@ -9,11 +9,28 @@ from typing import Annotated, Literal
 
 from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field, ValidationError
 
 from webplatform_digest.errors import WebplatformError
 
-Version = Annotated[int, Field(ge=1, le=999, description="Chrome milestone, e.g. 144")]
+
+def _no_boolean(value: object) -> object:
+    # JSON true would otherwise pass as the integer 1
+    if isinstance(value, bool):
+        raise ValueError("must be a Chrome milestone number such as 144, not true or false")
+    return value
+
+
+Version = Annotated[
+    int,
+    BeforeValidator(_no_boolean),
+    Field(ge=1, le=999, description="Chrome milestone, e.g. 144"),
+]
+OptionalVersion = Annotated[
+    int | None,
+    BeforeValidator(_no_boolean),
+    Field(ge=1, le=999, description="Chrome milestone (omitted: every release or page)"),
+]
 ChannelArg = Annotated[Literal["stable", "beta"], Field(description="Release channel")]
 LanguageArg = Annotated[Literal["en", "zh", "bilingual"], Field(description="Digest language(s)")]
 AreaId = Annotated[str, Field(min_length=1, max_length=64, description="Focus-area id")]
@@ -38,3 +55,16 @@ def tool_errors() -> Generator[None]:
         yield
     except WebplatformError as exc:
         raise ToolError(str(exc)) from exc
+
+
+def plain_argument_error(exc: ValidationError) -> ToolError:
+    """Argument validation as one line a person reads: ``invalid arguments: version: ...``.
+
+    Pydantic's own text spans lines and links to its documentation; a client shows it as is.
+    """
+    problems: list[str] = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return ToolError("invalid arguments: " + "; ".join(problems))
