@@ -32,6 +32,8 @@ class FakeOpenAI(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
         self.authorization: list[str | None] = []
+        #: when set, every request fails with HTTP 500 and this body
+        self.fail_body: bytes | None = None
 
     @property
     def base_url(self) -> str:
@@ -47,6 +49,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.authorization.append(self.headers.get("Authorization"))
         if self.path != "/v1/chat/completions":
             self.send_error(404)
+            return
+        if self.server.fail_body is not None:
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(self.server.fail_body)))
+            self.end_headers()
+            self.wfile.write(self.server.fail_body)
             return
         prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
         payload = json.dumps(
@@ -250,3 +258,22 @@ def test_without_a_terminal_each_finished_digest_is_one_stderr_line(root: Path) 
     quiet = _cli(root, "--version", "144", "--llm", "offline", "--quiet")
     assert quiet.returncode == 0, quiet.stderr
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("[")]
+
+
+def test_an_endpoint_error_body_never_reaches_a_digest_reason(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    """HTTP 500 with a script body: the fallback's ``reason:`` keeps class and status only."""
+    llm_server.fail_body = b"<script>alert('body')</script>"
+    result = _cli(
+        root,
+        "--version", "144", "--areas", "css", "--llm", "openai",
+        "--llm-base-url", llm_server.base_url,
+        env={"WEBPLATFORM_MAX_RETRIES": "0", "WEBPLATFORM_LLM_API_KEY": API_KEY},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = (root / "digest_markdown/areas/css/chrome-144-en.md").read_text(encoding="utf-8")
+    reason = next(line for line in text.splitlines() if line.startswith("reason:"))
+    assert "BackendError" in reason
+    assert "HTTP 500" in reason
+    assert "script" not in text

@@ -101,3 +101,17 @@ def test_comma_separated_allowed_hosts_reach_the_server_settings(tmp_path: Path)
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_the_stdio_server_says_nothing_on_stderr_at_the_default_level(tmp_path: Path) -> None:
+    """No INFO start-up banner at WARNING: stdin closed at once, clean exit, empty stderr."""
+    result = subprocess.run(
+        [sys.executable, "-m", "webplatform_digest", "serve", "--root", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=clean_env({}),
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")

@@ -308,6 +308,8 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    # fastmcp logs through a handler of its own at INFO; hold it to our level too
+    logging.getLogger("fastmcp").setLevel(settings.telemetry.log_level)
 
 
 def main() -> None:
