@@ -115,3 +115,17 @@ def test_the_stdio_server_says_nothing_on_stderr_at_the_default_level(tmp_path: 
         check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_malformed_focus_area_file_stops_the_server_before_it_announces_itself(
+    tmp_path: Path,
+) -> None:
+    """One line naming the file and line, exit 2, and never the "serving MCP" banner."""
+    (tmp_path / "focus_areas").mkdir()
+    (tmp_path / "focus_areas/bad.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    result = _cli("serve", "--transport", "http", "--port", "0", "--root", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "webplatform-digest: focus area file focus_areas/bad.yaml: "
+        "did not find expected ',' or ']' (line 2)"
+    ]

@@ -315,11 +315,11 @@ def _configure_logging(settings: Settings) -> None:
 def main() -> None:
     """``python fast_mcp_server.py``: the stdio server for MCP hosts (settings from env)."""
     try:
-        settings = load_settings()
+        code = serve(load_settings(), transport="stdio")
     except WebplatformError as exc:
         sys.stderr.write(f"webplatform-digest: {exc}\n")
         raise SystemExit(exc.exit_code) from None
-    raise SystemExit(serve(settings, transport="stdio"))
+    raise SystemExit(code)
 
 
 def serve(
@@ -333,22 +333,18 @@ def serve(
     """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code.
 
     Raises:
-        ConfigError: the HTTP address is exposed without a token, or cannot be listened on.
+        ConfigError: the HTTP address is exposed without a token or cannot be listened on, or
+            a focus-area file is malformed.
     """
     _configure_logging(settings)
-    sock: socket.socket | None = None
-    bind_host = ""
-    if transport != "stdio":
-        bind_host = host or settings.http.host
-        check_exposure(
-            bind_host,
-            has_token=settings.http.token is not None,
-            allow_unauthenticated=allow_unauthenticated,
-        )
-        # bound before anything starts, so a busy port is one line and nothing to clean up
-        sock = bind_socket(bind_host, settings.http.port if port is None else port)
+    bind_host = host or settings.http.host
+    sock = (
+        None if transport == "stdio" else _listen(settings, bind_host, port, allow_unauthenticated)
+    )
     container = Container(settings)
     try:
+        # a malformed focus-area file stops the server here, before it says it serves
+        container.catalog  # noqa: B018
         if sock is None:
             server = create_server(container, metrics_sidecar=True)
             anyio.run(_serve_stdio, server)
@@ -361,8 +357,22 @@ def serve(
         log.info("stopped by signal")
     finally:
         container.close()
+        if sock is not None:
+            sock.close()
     log.info("server stopped cleanly")
     return 0
+
+
+def _listen(
+    settings: Settings, host: str, port: int | None, allow_unauthenticated: bool
+) -> socket.socket:
+    """The HTTP listening socket, bound before anything starts (a busy port is one line)."""
+    check_exposure(
+        host,
+        has_token=settings.http.token is not None,
+        allow_unauthenticated=allow_unauthenticated,
+    )
+    return bind_socket(host, settings.http.port if port is None else port)
 
 
 async def _serve_stdio(server: FastMCP) -> None:
