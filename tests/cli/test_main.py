@@ -129,3 +129,13 @@ def test_a_malformed_focus_area_file_stops_the_server_before_it_announces_itself
         "webplatform-digest: focus area file focus_areas/bad.yaml: "
         "did not find expected ',' or ']' (line 2)"
     ]
+
+
+def test_a_root_nothing_can_be_created_under_is_one_line_naming_it() -> None:
+    """``--root /proc/nope`` (unwritable even for root): exit non-zero, the path, no traceback."""
+    result = _cli("process", "--all", "--root", "/proc/nope")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("webplatform-digest: ")
+    assert "/proc/nope" in lines[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webplatform_digest.errors import NotFoundError, RunStateError
+from webplatform_digest.errors import NotFoundError, RunStateError, WriteError
 from webplatform_digest.events import LLMAttempt, RunFinished, RunStarted, Telemetry
 from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus
 
@@ -277,3 +277,19 @@ def test_tokens_are_stored_only_as_hashes_in_a_wal_database(registry: RunRegistr
     wal = Path(str(registry.path) + "-wal")
     raw = registry.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert token.encode() not in raw
+
+
+def test_a_full_database_is_a_write_error_naming_the_file(registry: RunRegistry) -> None:
+    """SQLITE_FULL (the page cap reached, as on a full disk) is one WriteError, not sqlite3."""
+    db = registry._db  # pyright: ignore[reportPrivateUsage]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages}")
+    with pytest.raises(WriteError, match=r"cannot write the run registry .*runs\.sqlite3: .*full"):
+        for _ in range(200):
+            registry.append_event(_new(registry), "RunStarted", {"padding": "x" * 4000})
+
+
+def test_a_registry_that_cannot_be_created_names_its_path() -> None:
+    """A root nothing can be created under (even by root): one WriteError with the path."""
+    with pytest.raises(WriteError, match=r"cannot open the run registry /proc/nope/runs\.sqlite3"):
+        RunRegistry(Path("/proc/nope/runs.sqlite3"))

@@ -343,6 +343,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WebplatformError as exc:
         sys.stderr.write(f"webplatform-digest: {exc}\n")
         return exc.exit_code
+    except OSError as exc:
+        # the edges wrap what they expect; an OS error that slips past is still one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"webplatform-digest: {where}{exc.strerror or exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("webplatform-digest: interrupted\n")
         return 130
