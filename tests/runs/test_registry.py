@@ -283,10 +283,15 @@ def test_a_full_database_is_a_write_error_naming_the_file(registry: RunRegistry)
     """SQLITE_FULL (the page cap reached, as on a full disk) is one WriteError, not sqlite3."""
     db = registry._db  # pyright: ignore[reportPrivateUsage]
     pages = db.execute("PRAGMA page_count").fetchone()[0]
-    db.execute(f"PRAGMA max_page_count={pages}")
-    with pytest.raises(WriteError, match=r"cannot write the run registry .*runs\.sqlite3: .*full"):
+    run_id = _new(registry)
+    db.execute(f"PRAGMA max_page_count={pages + 1}")
+
+    def fill() -> None:
         for _ in range(200):
-            registry.append_event(_new(registry), "RunStarted", {"padding": "x" * 4000})
+            registry.append_event(run_id, "RunStarted", {"padding": "x" * 4000})
+
+    with pytest.raises(WriteError, match=r"cannot write the run registry .*runs\.sqlite3: .*full"):
+        fill()
 
 
 def test_a_registry_that_cannot_be_created_names_its_path() -> None:
