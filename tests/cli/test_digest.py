@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SAMPLES_DIR
 from tests.digest_samples import answer_from_prompt, sample_subjects, write_processed
+from tests.server_process import clean_env
 from webplatform_digest.cli import main
 from webplatform_digest.digest.files import parse_digest_file
 from webplatform_digest.storage.workspace import Workspace
@@ -277,3 +279,28 @@ def test_an_endpoint_error_body_never_reaches_a_digest_reason(
     assert "BackendError" in reason
     assert "HTTP 500" in reason
     assert "script" not in text
+
+
+def test_process_and_run_take_a_range_and_summarise_every_release(tmp_path: Path) -> None:
+    """Notes 144, 145 and 146-beta: ``--range 140-145`` processes and digests the two stable
+    ones; the JSON summary has a row per release and totals."""
+    notes = tmp_path / "release_notes"
+    notes.mkdir()
+    stable = (SAMPLES_DIR / "release_notes/chrome-145.sample.md").read_text(encoding="utf-8")
+    (notes / "chrome-145.md").write_text(stable, encoding="utf-8")
+    (notes / "chrome-144.md").write_text(stable.replace("145", "144"), encoding="utf-8")
+    beta = SAMPLES_DIR / "release_notes/chrome-146-beta.sample.md"
+    (notes / "chrome-146-beta.md").write_bytes(beta.read_bytes())
+    command = [sys.executable, "-m", "webplatform_digest"]
+    processed = subprocess.run(
+        [*command, "process", "--range", "140-145", "--root", str(tmp_path), "--json"],
+        capture_output=True, text=True, env=clean_env({}), timeout=60, check=False,
+    )  # fmt: skip
+    assert processed.returncode == 0, processed.stderr
+    assert [s["version"] for s in json.loads(processed.stdout)] == [144, 145]
+    ran = _cli(tmp_path, "--range", "140-146", "--areas", "css", "--llm", "offline", "--json")
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert [r["version"] for r in summary["releases"]] == [144, 145]
+    assert summary["totals"]["releases"] == 2
+    assert summary["totals"]["fallbacks"] == 4

@@ -96,6 +96,9 @@ def _add_pipeline_commands(sub: Any) -> None:
     _common(p)
     p.add_argument("--version", help="Chrome milestone, e.g. 144")
     p.add_argument("--channel", default="stable", choices=["stable", "beta"], help=_CHANNEL_HELP)
+    p.add_argument(
+        "--range", dest="version_range", default=None, help="every note of a range, e.g. 140-144"
+    )
     p.add_argument("--all", action="store_true", help="process every release note present")
     p.set_defaults(handler=_cmd_process)
 
@@ -107,6 +110,10 @@ def _add_pipeline_commands(sub: Any) -> None:
     )
     _common(p)
     p.add_argument("--version", default=None, help="Chrome milestone, e.g. 144")
+    p.add_argument(
+        "--range", dest="version_range", default=None, help="every processed release of a range"
+    )
+    p.add_argument("--all", action="store_true", help="every processed release")
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument("--channel", default="stable", choices=["stable", "beta"], help=_CHANNEL_HELP)
     p.add_argument("--areas", default=None, help="comma-separated area ids (default: all)")

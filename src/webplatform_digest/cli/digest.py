@@ -12,13 +12,15 @@ import argparse
 import contextlib
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest.state import Progress, first_leaf
-from webplatform_digest.errors import InputError
+from webplatform_digest.errors import InputError, NotFoundError
+from webplatform_digest.models import parse_channel
+from webplatform_digest.releases.page import parse_version_range
 from webplatform_digest.runs.session import ProgressSink, RunSummary
 from webplatform_digest.services.digest import (
     plan_from_shell,
@@ -26,10 +28,14 @@ from webplatform_digest.services.digest import (
     run_planned,
     shell_backend_choice,
 )
+from webplatform_digest.services.process import releases_in_range
 from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.storage.area_store import AreaStore
+from webplatform_digest.storage.workspace import Workspace
 
+_T = TypeVar("_T")
 #: what a shell run does in the started container, reporting to the progress bar
-ShellAction = Callable[[Container, ProgressSink], Awaitable[RunSummary]]
+ShellAction = Callable[[Container, ProgressSink], Awaitable[_T]]
 
 
 def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,8 +48,13 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     settings = _with_flags(settings, args)
     if args.resume is not None:
         return _resume(settings, args)
+    if args.version_range is not None or args.all:
+        return _run_many(settings, args)
     if args.version is None:
-        raise InputError("run needs --version N (or --resume RUN_ID to finish an interrupted run)")
+        raise InputError(
+            "run needs --version N, --range A-B or --all "
+            "(or --resume RUN_ID to finish an interrupted run)"
+        )
     planned = plan_from_shell(
         settings,
         version=args.version,
@@ -57,6 +68,39 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
         return await run_planned(container, planned, on_progress=on_progress)
 
     return _report(_in_container(settings, run, _progress_mode(args)), as_json=bool(args.json))
+
+
+def _run_many(settings: Settings, args: argparse.Namespace) -> int:
+    """``run --range A-B`` / ``run --all``: one run per processed release, oldest first."""
+    if args.version is not None or (args.version_range is not None and args.all):
+        raise InputError("give one of --version, --range and --all")
+    version_range = parse_version_range(args.version_range) if args.version_range else None
+    workspace = Workspace.at(settings.workspace.root)
+    store = AreaStore(workspace, cache_enabled=False)
+    keys = releases_in_range(store.available_releases(), version_range, parse_channel(args.channel))
+    if not keys:
+        raise NotFoundError(
+            f"no processed {args.channel} release to digest"
+            f"{f' in {args.version_range}' if args.version_range else ''}; "
+            "run webplatform-digest process first"
+        )
+    plans = [
+        plan_from_shell(
+            settings,
+            version=key.version,
+            channel=key.channel.value,
+            focus_areas=args.areas,
+            language=args.language,
+            use_cache=not args.no_cache,
+        )
+        for key in keys
+    ]
+
+    async def run(container: Container, on_progress: ProgressSink) -> tuple[RunSummary, ...]:
+        return tuple([await run_planned(container, p, on_progress=on_progress) for p in plans])
+
+    summaries = _in_container(settings, run, _progress_mode(args))
+    return _report_many(summaries, as_json=bool(args.json))
 
 
 def _resume(settings: Settings, args: argparse.Namespace) -> int:
@@ -79,10 +123,10 @@ def _progress_mode(args: argparse.Namespace) -> str:
     return chosen or ("bar" if sys.stderr.isatty() else "plain")
 
 
-def _in_container(settings: Settings, action: ShellAction, mode: str) -> RunSummary:
+def _in_container(settings: Settings, action: ShellAction[_T], mode: str) -> _T:
     """Run ``action`` in a started container, reporting progress in ``mode``."""
 
-    async def with_bar(container: Container) -> RunSummary:
+    async def with_bar(container: Container) -> _T:
         with _progress_reporter(mode) as on_progress:
             return await action(container, on_progress)
 
@@ -178,3 +222,39 @@ def _print_table(summary: RunSummary) -> None:
         f"{summary.llm_calls} LLM calls, {summary.cache_hits} cache hits, "
         f"{summary.fallbacks} fallbacks; {summary.wall_seconds:.1f} s\n"
     )
+
+
+def _report_many(summaries: Sequence[RunSummary], *, as_json: bool) -> int:
+    """Per-release rows and totals; exit 1 when any release lacks a requested digest."""
+    totals = {
+        "releases": len(summaries),
+        "completed": sum(1 for s in summaries if s.status == "completed"),
+        "written": sum(len(s.written) for s in summaries),
+        "unchanged": sum(len(s.unchanged) for s in summaries),
+        "llm_calls": sum(s.llm_calls for s in summaries),
+        "cache_hits": sum(s.cache_hits for s in summaries),
+        "fallbacks": sum(s.fallbacks for s in summaries),
+        "wall_seconds": round(sum(s.wall_seconds for s in summaries), 3),
+    }
+    if as_json:
+        emit_json({"releases": [s.to_json() for s in summaries], "totals": totals})
+    else:
+        for summary in summaries:
+            _print_table(summary)
+        sys.stdout.write(
+            f"{totals['completed']} of {totals['releases']} releases completed; "
+            f"{totals['written']} files written, {totals['unchanged']} unchanged; "
+            f"{totals['llm_calls']} LLM calls, {totals['fallbacks']} fallbacks; "
+            f"{totals['wall_seconds']:.1f} s\n"
+        )
+    failed = [s for s in summaries if not _complete(s)]
+    for summary in failed:
+        sys.stderr.write(
+            f"webplatform-digest: run {summary.run_id} ({summary.version}) {summary.status}\n"
+        )
+    return 1 if failed else 0
+
+
+def _complete(summary: RunSummary) -> bool:
+    pending = any(status == "pending" for row in summary.areas.values() for status in row.values())
+    return summary.status == "completed" and not pending
