@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_commands(sub)
     _add_monitor_commands(sub)
     _add_service_commands(sub)
+    _add_site_commands(sub)
     return parser
 
 
@@ -265,6 +266,16 @@ def _add_service_commands(sub: Any) -> None:
     p.set_defaults(handler=_cmd_demo)
 
 
+def _add_site_commands(sub: Any) -> None:
+    """Subcommands: update, init-site (their parsers live beside their handlers)."""
+    from webplatform_digest.cli import site_init, update
+
+    update.add_parser(sub, _command, _common)
+    sub.choices["update"].set_defaults(handler=_cmd_update)
+    site_init.add_parser(sub, _command, _common)
+    sub.choices["init-site"].set_defaults(handler=_cmd_init_site)
+
+
 def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     from webplatform_digest.cli.process import run_process_command
 
@@ -332,6 +343,18 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from webplatform_digest.cli.demo import run_demo_command
 
     return run_demo_command(args, settings)
+
+
+def _cmd_update(args: argparse.Namespace, settings: Settings) -> int:
+    from webplatform_digest.cli.update import run_update_command
+
+    return run_update_command(args, settings)
+
+
+def _cmd_init_site(args: argparse.Namespace, settings: Settings) -> int:
+    from webplatform_digest.cli.site_init import run_init_site_command
+
+    return run_init_site_command(args, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
