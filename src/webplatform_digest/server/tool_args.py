@@ -21,15 +21,15 @@ def _no_boolean(value: object) -> object:
     return value
 
 
+#: the schema clients see (the validator before it takes any JSON value)
+_Milestone = Annotated[int, Field(ge=1, le=999)]
 Version = Annotated[
     int,
-    BeforeValidator(_no_boolean),
+    BeforeValidator(_no_boolean, json_schema_input_type=_Milestone),
     Field(ge=1, le=999, description="Chrome milestone, e.g. 144"),
 ]
 OptionalVersion = Annotated[
-    int | None,
-    BeforeValidator(_no_boolean),
-    Field(ge=1, le=999, description="Chrome milestone (omitted: every release or page)"),
+    Version | None, Field(description="Chrome milestone (omitted: every release or page)")
 ]
 ChannelArg = Annotated[Literal["stable", "beta"], Field(description="Release channel")]
 LanguageArg = Annotated[Literal["en", "zh", "bilingual"], Field(description="Digest language(s)")]
