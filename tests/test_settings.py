@@ -29,11 +29,13 @@ def test_variable_names_are_case_insensitive(monkeypatch: pytest.MonkeyPatch) ->
     assert load_settings().http.port == 9001
 
 
-def test_list_variables_are_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Allowed hosts are a JSON list; anything else is a configuration error naming it."""
+def test_list_variables_are_json_or_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Allowed hosts are a JSON list or ``a,b``; broken JSON is a configuration error naming it."""
     monkeypatch.setenv("WEBPLATFORM_HTTP_ALLOWED_HOSTS", '["a.example", "b.example"]')
     assert load_settings().http.allowed_hosts == ("a.example", "b.example")
-    monkeypatch.setenv("WEBPLATFORM_HTTP_ALLOWED_HOSTS", "a.example,b.example")
+    monkeypatch.setenv("WEBPLATFORM_HTTP_ALLOWED_HOSTS", "a.example, b.example")
+    assert load_settings().http.allowed_hosts == ("a.example", "b.example")
+    monkeypatch.setenv("WEBPLATFORM_HTTP_ALLOWED_HOSTS", '["a.example"')
     with pytest.raises(ConfigError, match="WEBPLATFORM_HTTP_ALLOWED_HOSTS"):
         load_settings()
 

@@ -330,11 +330,16 @@ class _FlatEnvironment(PydanticBaseSettingsSource):
 
 
 def _decode(source: PydanticBaseSettingsSource, leaf: _Leaf, raw: str) -> Any:
+    """A list variable as JSON (``["a", "b"]``) or, as people write it in a shell, ``a,b``."""
+    if not raw.lstrip().startswith("["):
+        return [item.strip() for item in raw.split(",") if item.strip()]
     try:
         return source.decode_complex_value(leaf.variable, leaf.field, raw)
     except ValueError:
         variable = f"{ENV_PREFIX}{leaf.variable.upper()}"
-        raise ConfigError(f"invalid configuration: {variable}: not a JSON list") from None
+        raise ConfigError(
+            f"invalid configuration: {variable}: not a JSON list (or write a,b,c)"
+        ) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -36,6 +36,7 @@ def _one(text: str) -> None:
         pytest.param(VALID.replace("keywords: [CSS]", "keywords: ['']"), "empty", id="empty"),
         pytest.param(VALID + "multi_tag: maybe\n", "true or false", id="flag"),
         pytest.param(VALID + "enabled: 3\n", "true or false", id="enabled"),
+        pytest.param(VALID + "priority: 20\n", "duplicate key 'priority' (line 9)", id="twice"),
     ],
 )
 def test_a_bad_catalogue_file_is_a_config_error_naming_file_and_problem(

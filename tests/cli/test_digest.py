@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SAMPLES_DIR
 from tests.digest_samples import answer_from_prompt, sample_subjects, write_processed
+from tests.server_process import clean_env
 from webplatform_digest.cli import main
 from webplatform_digest.cli.digest import offline_warning
 from webplatform_digest.digest.files import parse_digest_file
@@ -35,6 +37,8 @@ class FakeOpenAI(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
         self.authorization: list[str | None] = []
+        #: when set, every request fails with HTTP 500 and this body
+        self.fail_body: bytes | None = None
 
     @property
     def base_url(self) -> str:
@@ -50,6 +54,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.authorization.append(self.headers.get("Authorization"))
         if self.path != "/v1/chat/completions":
             self.send_error(404)
+            return
+        if self.server.fail_body is not None:
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(self.server.fail_body)))
+            self.end_headers()
+            self.wfile.write(self.server.fail_body)
             return
         prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
         payload = json.dumps(
@@ -378,3 +388,60 @@ def test_the_languages_variable_and_the_parallel_flag_reach_an_offline_run(root:
     assert "번역되지 않음" in korean
     assert "language: ko" in korean
     assert not (root / "digest_markdown/areas/css/chrome-144-zh.md").exists()
+
+
+def test_without_a_terminal_each_finished_digest_is_one_stderr_line(root: Path) -> None:
+    """No TTY: ``[n/total] <area> <language>: <status> (<seconds> s)`` per digest; --quiet: none."""
+    plain = _cli(root, "--version", "144", "--llm", "offline")
+    assert plain.returncode == 0, plain.stderr
+    lines = [line for line in plain.stderr.splitlines() if line.startswith("[")]
+    assert len(lines) == 4
+    assert lines[-1].startswith("[4/4] ")
+    assert all(line.endswith(" s)") and ": " in line for line in lines)
+    quiet = _cli(root, "--version", "144", "--llm", "offline", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith("[")]
+
+
+def test_an_endpoint_error_body_never_reaches_a_digest_reason(
+    root: Path, llm_server: FakeOpenAI
+) -> None:
+    """HTTP 500 with a script body: the fallback's ``reason:`` keeps class and status only."""
+    llm_server.fail_body = b"<script>alert('body')</script>"
+    result = _cli(
+        root,
+        "--version", "144", "--areas", "css", "--llm", "openai",
+        "--llm-base-url", llm_server.base_url,
+        env={"WEBPLATFORM_MAX_RETRIES": "0", "WEBPLATFORM_LLM_API_KEY": API_KEY},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = (root / "digest_markdown/areas/css/chrome-144-en.md").read_text(encoding="utf-8")
+    reason = next(line for line in text.splitlines() if line.startswith("reason:"))
+    assert "BackendError" in reason
+    assert "HTTP 500" in reason
+    assert "script" not in text
+
+
+def test_process_and_run_take_a_range_and_summarise_every_release(tmp_path: Path) -> None:
+    """Notes 144, 145 and 146-beta: ``--range 140-145`` processes and digests the two stable
+    ones; the JSON summary has a row per release and totals."""
+    notes = tmp_path / "release_notes"
+    notes.mkdir()
+    stable = (SAMPLES_DIR / "release_notes/chrome-145.sample.md").read_text(encoding="utf-8")
+    (notes / "chrome-145.md").write_text(stable, encoding="utf-8")
+    (notes / "chrome-144.md").write_text(stable.replace("145", "144"), encoding="utf-8")
+    beta = SAMPLES_DIR / "release_notes/chrome-146-beta.sample.md"
+    (notes / "chrome-146-beta.md").write_bytes(beta.read_bytes())
+    command = [sys.executable, "-m", "webplatform_digest"]
+    processed = subprocess.run(
+        [*command, "process", "--range", "140-145", "--root", str(tmp_path), "--json"],
+        capture_output=True, text=True, env=clean_env({}), timeout=60, check=False,
+    )  # fmt: skip
+    assert processed.returncode == 0, processed.stderr
+    assert [s["version"] for s in json.loads(processed.stdout)] == [144, 145]
+    ran = _cli(tmp_path, "--range", "140-146", "--areas", "css", "--llm", "offline", "--json")
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert [r["version"] for r in summary["releases"]] == [144, 145]
+    assert summary["totals"]["releases"] == 2
+    assert summary["totals"]["fallbacks"] == 4

@@ -84,7 +84,7 @@ def test_process_needs_exactly_one_of_version_or_all(tmp_path: Path) -> None:
     """Neither (or both) is an input error, exit code 2."""
     result = _cli(tmp_path, "process")
     assert result.returncode == 2
-    assert "exactly one of --version N or --all" in result.stderr
+    assert "exactly one of --version N, --range A-B or --all" in result.stderr
 
 
 def test_an_invalid_version_is_exit_code_2(tmp_path: Path) -> None:

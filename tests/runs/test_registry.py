@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.runs_support import run_of_a_dead_process
-from webplatform_digest.errors import NotFoundError, RunStateError
+from webplatform_digest.errors import NotFoundError, RunStateError, WriteError
 from webplatform_digest.events import LLMAttempt, RunFinished, RunStarted, Telemetry
 from webplatform_digest.runs.driver import progress_report
-from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus
+from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus, new_run_id
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter
@@ -44,6 +44,13 @@ def _new(registry: RunRegistry, status: RunStatus = RunStatus.RUNNING) -> str:
     return registry.create_run(
         version=144, channel="stable", params={"areas": ["css"]}, status=status
     )
+
+
+def test_no_run_id_starts_with_a_dash_so_a_resume_command_never_reads_it_as_an_option() -> None:
+    """One id in 64 would start with ``-`` if ids were plain URL-safe tokens."""
+    ids = [new_run_id() for _ in range(2000)]
+    assert not [run_id for run_id in ids if run_id.startswith("-")]
+    assert len(set(ids)) == 2000
 
 
 def test_runs_get_unguessable_distinct_ids_and_are_stored_with_their_parameters(
@@ -282,3 +289,24 @@ def test_tokens_are_stored_only_as_hashes_in_a_wal_database(registry: RunRegistr
     wal = Path(str(registry.path) + "-wal")
     raw = registry.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert token.encode() not in raw
+
+
+def test_a_full_database_is_a_write_error_naming_the_file(registry: RunRegistry) -> None:
+    """SQLITE_FULL (the page cap reached, as on a full disk) is one WriteError, not sqlite3."""
+    db = registry._db  # pyright: ignore[reportPrivateUsage]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    run_id = _new(registry)
+    db.execute(f"PRAGMA max_page_count={pages + 1}")
+
+    def fill() -> None:
+        for _ in range(200):
+            registry.append_event(run_id, "RunStarted", {"padding": "x" * 4000})
+
+    with pytest.raises(WriteError, match=r"cannot write the run registry .*runs\.sqlite3: .*full"):
+        fill()
+
+
+def test_a_registry_that_cannot_be_created_names_its_path() -> None:
+    """A root nothing can be created under (even by root): one WriteError with the path."""
+    with pytest.raises(WriteError, match=r"cannot open the run registry /proc/nope/runs\.sqlite3"):
+        RunRegistry(Path("/proc/nope/runs.sqlite3"))

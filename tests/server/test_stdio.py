@@ -7,6 +7,7 @@ import anyio
 import httpx
 import psutil
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from tests.server_process import shim_processes, stdio_session
 from tests.server_support import seed_samples, structured_result, text_of
@@ -62,3 +63,27 @@ async def test_stdio_server_answers_the_official_client_and_exits_when_it_closes
     log = errlog.read_text(encoding="utf-8")
     assert "server stopped cleanly" in log
     assert (tmp_path / "processed" / "areas" / "css" / "chrome-145-stable.yml").is_file()
+
+
+@pytest.mark.e2e
+async def test_resource_errors_reach_the_client_without_a_traceback_on_stderr(
+    tmp_path: Path,
+) -> None:
+    """A missing note and one over the size cap are resource errors; stderr stays clean."""
+    notes = tmp_path / "release_notes"
+    notes.mkdir()
+    (notes / "chrome-150.md").write_bytes(b"# Chrome 150\n" + b"x" * 4096)
+    env = {"WEBPLATFORM_ROOT": str(tmp_path), "WEBPLATFORM_FETCH_MAX_BYTES": "1024"}
+    errlog = tmp_path / "stderr.log"
+    refusals: list[str] = []
+    with errlog.open("w", encoding="utf-8") as err:
+        async with stdio_session(env, err) as session:
+            with anyio.fail_after(30):
+                await session.initialize()
+                for uri in ("release-notes://151", "release-notes://150"):
+                    with pytest.raises(MCPError) as refused:
+                        await session.read_resource(uri)
+                    refusals.append(str(refused.value))
+    assert "not found" in refusals[0]
+    assert "is 4,109 bytes, over the 1,024-byte cap (WEBPLATFORM_FETCH_MAX_BYTES)" in refusals[1]
+    assert "Traceback" not in errlog.read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from webplatform_digest import __version__
 from webplatform_digest.cli._common import settings_for
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.settings import Settings
@@ -27,12 +28,43 @@ _LANGUAGE_HELP = (
 )
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default and keeps the examples' line breaks.
+
+    A default of None or False is left unsaid (the help text says what "not given" means).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        if action.option_strings:
+            return f"{text} (default: %(default)s)"
+        return text
+
+
+def _command(sub: Any, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    """A subcommand with a one-line description and an example in its help."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=_HelpFormatter,
+    )
+    return parser
+
+
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
     parser.add_argument(
         "--root",
         type=Path,
         default=None,
         help="workspace root (default: $WEBPLATFORM_ROOT, else the current directory)",
+    )
+    # SUPPRESS keeps a -v given before the subcommand from being reset here
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log INFO to stderr"
     )
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -43,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webplatform-digest",
         description="Chrome release notes → per-area digests (EN + ZH) → GitHub Pages site.",
+        epilog="example:\n  webplatform-digest demo --root /tmp/try-it",
+        formatter_class=_HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log INFO to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -51,23 +86,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_monitor_commands(sub)
     _add_service_commands(sub)
     _add_search_command(sub)
+    _add_site_commands(sub)
     return parser
+
+
+_CHANNEL_HELP = "release channel"
 
 
 def _add_pipeline_commands(sub: Any) -> None:
     """Subcommands: process, run, pages."""
-    p = sub.add_parser("process", help="parse release notes and write per-area YAML")
+    p = _command(
+        sub,
+        "process",
+        "parse release notes and write per-area YAML",
+        "webplatform-digest process --version 144",
+    )
     _common(p)
     p.add_argument("--version", help="Chrome milestone, e.g. 144")
-    p.add_argument("--channel", default="stable", choices=["stable", "beta"])
+    p.add_argument("--channel", default="stable", choices=["stable", "beta"], help=_CHANNEL_HELP)
+    p.add_argument(
+        "--range", dest="version_range", default=None, help="every note of a range, e.g. 140-144"
+    )
     p.add_argument("--all", action="store_true", help="process every release note present")
     p.set_defaults(handler=_cmd_process)
 
-    p = sub.add_parser("run", help="write the per-area digests of one release")
+    p = _command(
+        sub,
+        "run",
+        "write the per-area digests of one release",
+        "webplatform-digest run --version 144 --areas css,webgpu --llm offline",
+    )
     _common(p)
     p.add_argument("--version", default=None, help="Chrome milestone, e.g. 144")
+    p.add_argument(
+        "--range", dest="version_range", default=None, help="every processed release of a range"
+    )
+    p.add_argument("--all", action="store_true", help="every processed release")
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="finish an interrupted run")
-    p.add_argument("--channel", default="stable", choices=["stable", "beta"])
+    p.add_argument("--channel", default="stable", choices=["stable", "beta"], help=_CHANNEL_HELP)
     p.add_argument("--areas", default=None, help="comma-separated area ids (default: all)")
     p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
     p.add_argument(
@@ -75,9 +131,16 @@ def _add_pipeline_commands(sub: Any) -> None:
         action="store_true",
         help="write each language from the area data beside English (then cross-check)",
     )
-    p.add_argument("--llm", default=None, choices=["auto", "openai", "offline"])
-    p.add_argument("--llm-base-url", default=None)
-    p.add_argument("--llm-model", default=None)
+    p.add_argument(
+        "--llm",
+        default=None,
+        choices=["auto", "openai", "offline"],
+        help="backend (default: $WEBPLATFORM_LLM; auto: openai when a base URL is set)",
+    )
+    p.add_argument(
+        "--llm-base-url", default=None, help="OpenAI-compatible endpoint (default: settings)"
+    )
+    p.add_argument("--llm-model", default=None, help="model name (default: settings)")
     p.add_argument("--no-cache", action="store_true", help="ignore the reply cache")
     p.add_argument(
         "--overwrite",
@@ -89,11 +152,17 @@ def _add_pipeline_commands(sub: Any) -> None:
         action="store_true",
         help="exit 3 if the backend is offline or any digest is not model-written",
     )
+    _progress_options(p)
     p.set_defaults(handler=_cmd_run)
 
-    p = sub.add_parser("pages", help="generate the GitHub Pages site from the digests")
+    p = _command(
+        sub,
+        "pages",
+        "generate the GitHub Pages site from the digests",
+        "webplatform-digest pages --html",
+    )
     _common(p)
-    p.add_argument("--version", default=None, help="only this milestone's pages")
+    p.add_argument("--version", default=None, help="only this milestone's pages (default: all)")
     p.add_argument(
         "--language",
         default=None,
@@ -104,64 +173,136 @@ def _add_pipeline_commands(sub: Any) -> None:
     p.set_defaults(handler=_cmd_pages)
 
 
+def _progress_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        default=None,
+        choices=["bar", "plain", "none"],
+        help="bar, one stderr line per finished digest, or nothing (default: bar on a terminal, "
+        "else plain)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress output (same as --progress none)"
+    )
+
+
 def _add_monitor_commands(sub: Any) -> None:
     """Subcommands: check, fetch."""
-    p = sub.add_parser("check", help="find the latest Chrome stable/beta and WebGPU releases")
+    p = _command(
+        sub,
+        "check",
+        "find the latest Chrome stable/beta and WebGPU releases",
+        "webplatform-digest check --json",
+    )
     _common(p)
-    p.add_argument("--channel", default="all", choices=["stable", "beta", "webgpu", "all"])
-    p.add_argument("--base-url", default=None)
+    p.add_argument(
+        "--channel", default="all", choices=["stable", "beta", "webgpu", "all"], help="which track"
+    )
+    p.add_argument(
+        "--base-url", default=None, help="release site (default: $WEBPLATFORM_MONITOR_BASE_URL)"
+    )
     p.set_defaults(handler=_cmd_check)
 
-    p = sub.add_parser("fetch", help="download release notes into release_notes/")
+    p = _command(
+        sub,
+        "fetch",
+        "download release notes into release_notes/",
+        "webplatform-digest fetch --range 140-144",
+    )
     _common(p)
-    p.add_argument("--version", default=None, help="milestone (default: latest)")
+    p.add_argument("--version", default=None, help="milestone (default: the latest)")
     p.add_argument("--range", dest="version_range", default=None, help="backfill, e.g. 130-144")
-    p.add_argument("--channel", default="stable", choices=["stable", "beta", "webgpu"])
+    p.add_argument(
+        "--channel", default="stable", choices=["stable", "beta", "webgpu"], help="which track"
+    )
     p.add_argument("--force", action="store_true", help="re-download even if present")
-    p.add_argument("--base-url", default=None)
+    p.add_argument(
+        "--base-url", default=None, help="release site (default: $WEBPLATFORM_MONITOR_BASE_URL)"
+    )
     p.set_defaults(handler=_cmd_fetch)
 
 
 def _add_service_commands(sub: Any) -> None:
     """Subcommands: telemetry, areas, serve, demo."""
-    p = sub.add_parser("telemetry", help="summaries of recorded telemetry")
+    p = _command(
+        sub,
+        "telemetry",
+        "summaries of recorded telemetry",
+        "webplatform-digest telemetry summary --since 1h",
+    )
     tsub = p.add_subparsers(dest="telemetry_command", required=True, metavar="WHAT")
-    ps = tsub.add_parser("summary", help="latency percentiles and rates per stage")
+    ps = _command(
+        tsub,
+        "summary",
+        "latency percentiles and rates per stage",
+        "webplatform-digest telemetry summary --since 2026-12-01T09:00",
+    )
     _common(ps)
-    ps.add_argument("--since", default=None, help="e.g. 1h, 30m, 2d or an ISO timestamp")
+    ps.add_argument(
+        "--since",
+        default=None,
+        help="e.g. 1h, 30m, 2d or an ISO timestamp (one without a zone is read as UTC)",
+    )
     ps.add_argument("--run", action="append", default=None, help="run id (twice: compare)")
     ps.set_defaults(handler=_cmd_telemetry_summary)
 
-    p = sub.add_parser("runs", help="recent digest runs, newest first (with resume commands)")
+    p = _command(
+        sub,
+        "runs",
+        "recent digest runs, newest first (with resume commands)",
+        "webplatform-digest runs --limit 5",
+    )
     _common(p)
-    p.add_argument("--limit", default="20", help="how many runs to list, 1-1000 (default: 20)")
+    p.add_argument("--limit", default="20", help="how many runs to list, 1-1000")
     p.set_defaults(handler=_cmd_runs)
 
-    p = sub.add_parser("areas", help="list the focus-area catalogue")
+    p = _command(sub, "areas", "list the focus-area catalogue", "webplatform-digest areas --json")
     _common(p)
     p.set_defaults(handler=_cmd_areas)
 
-    p = sub.add_parser("serve", help="run the MCP server (stdio or streamable HTTP)")
+    p = _command(
+        sub,
+        "serve",
+        "run the MCP server (stdio or streamable HTTP)",
+        "WEBPLATFORM_HTTP_TOKEN=secret webplatform-digest serve --transport http --port 8000",
+    )
     _common(p, json_flag=False)
-    p.add_argument("--transport", default="stdio", choices=["stdio", "http"])
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--transport", default="stdio", choices=["stdio", "http"], help="transport")
+    p.add_argument("--host", default=None, help="HTTP address (default: $WEBPLATFORM_HTTP_HOST)")
+    p.add_argument(
+        "--port", type=int, default=None, help="HTTP port (default: $WEBPLATFORM_HTTP_PORT)"
+    )
+    p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback address without WEBPLATFORM_HTTP_TOKEN",
+    )
     p.set_defaults(handler=_cmd_serve)
 
-    p = sub.add_parser("demo", help="process → digests (offline) → site on bundled sample data")
+    p = _command(
+        sub,
+        "demo",
+        "process → digests (offline) → site on bundled sample data",
+        "webplatform-digest demo --root /tmp/try-it",
+    )
     _common(p)
     p.set_defaults(handler=_cmd_demo)
 
 
 def _add_search_command(sub: Any) -> None:
     """Subcommand: search."""
-    p = sub.add_parser("search", help="search the features of the processed releases")
+    p = _command(
+        sub,
+        "search",
+        "search the features of the processed releases",
+        "webplatform-digest search --area css --since 140",
+    )
     _common(p)
     p.add_argument("query", nargs="*", help="words that must all appear (any case)")
     p.add_argument("--area", default=None, help="focus-area id, e.g. css")
     p.add_argument("--since", default=None, help="from this Chrome milestone, e.g. 140")
     p.add_argument("--until", default=None, help="up to this Chrome milestone, e.g. 144")
-    p.add_argument("--limit", default="50", help="at most this many features, 1-500 (default 50)")
+    p.add_argument("--limit", default="50", help="at most this many features, 1-500")
     p.set_defaults(handler=_cmd_search)
 
 
@@ -169,6 +310,16 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from webplatform_digest.cli.search import run_search_command
 
     return run_search_command(args, settings)
+
+
+def _add_site_commands(sub: Any) -> None:
+    """Subcommands: update, init-site (their parsers live beside their handlers)."""
+    from webplatform_digest.cli import site_init, update
+
+    update.add_parser(sub, _command, _common)
+    sub.choices["update"].set_defaults(handler=_cmd_update)
+    site_init.add_parser(sub, _command, _common)
+    sub.choices["init-site"].set_defaults(handler=_cmd_init_site)
 
 
 def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:
@@ -225,13 +376,31 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with long_lived_startup():
         from webplatform_digest.server.app import serve
 
-    return serve(settings, transport=args.transport, host=args.host, port=args.port)
+    return serve(
+        settings,
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        allow_unauthenticated=args.allow_unauthenticated,
+    )
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from webplatform_digest.cli.demo import run_demo_command
 
     return run_demo_command(args, settings)
+
+
+def _cmd_update(args: argparse.Namespace, settings: Settings) -> int:
+    from webplatform_digest.cli.update import run_update_command
+
+    return run_update_command(args, settings)
+
+
+def _cmd_init_site(args: argparse.Namespace, settings: Settings) -> int:
+    from webplatform_digest.cli.site_init import run_init_site_command
+
+    return run_init_site_command(args, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,6 +419,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WebplatformError as exc:
         sys.stderr.write(f"webplatform-digest: {exc}\n")
         return exc.exit_code
+    except OSError as exc:
+        # the edges wrap what they expect; an OS error that slips past is still one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"webplatform-digest: {where}{exc.strerror or exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("webplatform-digest: interrupted\n")
         return 130

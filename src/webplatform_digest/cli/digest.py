@@ -1,26 +1,35 @@
 """``webplatform-digest run``: write the per-area digests of one release from the shell.
 
 The digest service (``services/digest.py``) validates, plans and runs, as it does for the MCP
-tool; this module maps flags onto it and shows the outcome: a rich progress bar on a terminal's
-stderr, a table or (``--json``) the summary on stdout. ``--llm auto`` means the
-OpenAI-compatible backend when a base URL is configured, else offline. This path never imports
-fastmcp (the CLI stays small: see ``tests/cli/test_digest.py``).
+tool; this module maps flags onto it and shows the outcome: progress on stderr (a rich bar on
+a terminal, one line per finished digest otherwise; ``--progress``, ``--quiet``), a table or
+(``--json``) the summary on stdout. ``--llm auto`` means the OpenAI-compatible backend when
+a base URL is configured, else offline. This path never imports fastmcp (the CLI stays small:
+see ``tests/cli/test_digest.py``).
 """
 
 import argparse
 import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
 from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.digest.state import Progress, first_leaf
-from webplatform_digest.errors import InputError, LLMRequiredError, RunInterruptedError
+from webplatform_digest.errors import (
+    InputError,
+    LLMRequiredError,
+    NotFoundError,
+    RunInterruptedError,
+)
+from webplatform_digest.models import parse_channel
+from webplatform_digest.releases.page import parse_version_range
 from webplatform_digest.runs.session import ProgressSink
 from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.services.digest import (
@@ -31,10 +40,14 @@ from webplatform_digest.services.digest import (
     shell_backend_choice,
     shell_resume_settings,
 )
+from webplatform_digest.services.process import releases_in_range
 from webplatform_digest.settings import Settings, load_settings
+from webplatform_digest.storage.area_store import AreaStore
+from webplatform_digest.storage.workspace import Workspace
 
-#: what a shell run does in the started container, reporting to the progress bar
-ShellAction = Callable[[Container, ProgressSink], Awaitable[RunSummary]]
+_T = TypeVar("_T")
+#: what a shell run does in the started container, reporting progress
+ShellAction = Callable[[Container, ProgressSink], Awaitable[_T]]
 
 
 def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,25 +60,67 @@ def run_digest_command(args: argparse.Namespace, settings: Settings) -> int:
     settings = _with_flags(settings, args)
     if args.resume is not None:
         return _resume(settings, args)
+    if args.version_range is not None or args.all:
+        return _run_many(settings, args)
     if args.version is None:
-        raise InputError("run needs --version N (or --resume RUN_ID to finish an interrupted run)")
-    planned = plan_from_shell(
-        settings,
-        version=args.version,
-        channel=args.channel,
-        focus_areas=args.areas,
-        language=args.language or settings.runs.languages,
-        use_cache=not args.no_cache,
-        overwrite=bool(args.overwrite),
-    )
+        raise InputError(
+            "run needs --version N, --range A-B or --all "
+            "(or --resume RUN_ID to finish an interrupted run)"
+        )
+    planned = _plan(settings, args, args.version, args.channel)
     require_llm = bool(args.require_llm)
     _announce(planned, settings, require_llm=require_llm)
 
     async def run(container: Container, on_progress: ProgressSink) -> RunSummary:
         return await run_planned(container, planned, on_progress=on_progress)
 
-    summary = _in_container(settings, run, run_id=planned.plan.run_id)
+    current = [planned.plan.run_id]
+    summary = _in_container(settings, run, _progress_mode(args), current)
     return _report(summary, as_json=bool(args.json), require_llm=require_llm)
+
+
+def _plan(
+    settings: Settings, args: argparse.Namespace, version: object, channel: str
+) -> PlannedRun:
+    return plan_from_shell(
+        settings,
+        version=version,
+        channel=channel,
+        focus_areas=args.areas,
+        language=args.language or settings.runs.languages,
+        use_cache=not args.no_cache,
+        overwrite=bool(args.overwrite),
+    )
+
+
+def _run_many(settings: Settings, args: argparse.Namespace) -> int:
+    """``run --range A-B`` / ``run --all``: one run per processed release, oldest first."""
+    if args.version is not None or (args.version_range is not None and args.all):
+        raise InputError("give one of --version, --range and --all")
+    version_range = parse_version_range(args.version_range) if args.version_range else None
+    workspace = Workspace.at(settings.workspace.root)
+    store = AreaStore(workspace, cache_enabled=False)
+    keys = releases_in_range(store.available_releases(), version_range, parse_channel(args.channel))
+    if not keys:
+        raise NotFoundError(
+            f"no processed {args.channel} release to digest"
+            f"{f' in {args.version_range}' if args.version_range else ''}; "
+            "run webplatform-digest process first"
+        )
+    plans = [_plan(settings, args, key.version, key.channel.value) for key in keys]
+    require_llm = bool(args.require_llm)
+    current = [plans[0].plan.run_id]
+
+    async def run(container: Container, on_progress: ProgressSink) -> tuple[RunSummary, ...]:
+        summaries: list[RunSummary] = []
+        for planned in plans:
+            _announce(planned, settings, require_llm=require_llm)
+            current[0] = planned.plan.run_id
+            summaries.append(await run_planned(container, planned, on_progress=on_progress))
+        return tuple(summaries)
+
+    summaries = _in_container(settings, run, _progress_mode(args), current)
+    return _report_many(summaries, as_json=bool(args.json), require_llm=require_llm)
 
 
 def _announce(planned: PlannedRun, settings: Settings, *, require_llm: bool) -> None:
@@ -119,21 +174,30 @@ def _resume(settings: Settings, args: argparse.Namespace) -> int:
         )
         return replace(summary, backend_reason=choice.reason)
 
-    summary = _in_container(settings, resume, run_id=args.resume)
+    summary = _in_container(settings, resume, _progress_mode(args), [args.resume])
     return _report(summary, as_json=bool(args.json), require_llm=bool(args.require_llm))
 
 
-def _in_container(settings: Settings, action: ShellAction, *, run_id: str) -> RunSummary:
-    """Run ``action`` in a started container with the progress bar on a terminal. SIGINT and
+def _progress_mode(args: argparse.Namespace) -> str:
+    """``--quiet`` wins; without ``--progress``: a bar on a terminal, plain lines otherwise."""
+    if args.quiet:
+        return "none"
+    chosen: str | None = args.progress
+    return chosen or ("bar" if sys.stderr.isatty() else "plain")
+
+
+def _in_container(settings: Settings, action: ShellAction[_T], mode: str, current: list[str]) -> _T:
+    """Run ``action`` in a started container, reporting progress in ``mode``. SIGINT and
     SIGTERM stop the run as a shutdown does: its state is kept and it is left ``interrupted``.
 
     Raises:
-        RunInterruptedError: a signal stopped the run (the message says how to resume it).
+        RunInterruptedError: a signal stopped the run ``current[0]`` (the message says how to
+        resume it).
     """
     caught: list[int] = []
 
-    async def with_bar(container: Container) -> RunSummary | None:
-        with _progress_bar() as on_progress:
+    async def with_bar(container: Container) -> _T | None:
+        with _progress_reporter(mode) as on_progress:
             async with anyio.create_task_group() as group:
                 group.start_soon(_stop_on_signal, container, group.cancel_scope, caught)
                 summary = await action(container, on_progress)
@@ -146,7 +210,7 @@ def _in_container(settings: Settings, action: ShellAction, *, run_id: str) -> Ru
     except ExceptionGroup as group:  # task groups wrap the one error that stopped the run
         raise first_leaf(group) from group
     if caught or summary is None:
-        raise RunInterruptedError(run_id, caught[0] if caught else signal.SIGINT)
+        raise RunInterruptedError(current[0], caught[0] if caught else signal.SIGINT)
     return summary
 
 
@@ -179,15 +243,31 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 @contextlib.contextmanager
-def _progress_bar() -> Any:
-    """A rich progress bar on a terminal's stderr; no output otherwise."""
-    if not sys.stderr.isatty():
-
-        async def quiet(progress: Progress) -> None:
-            return None
-
-        yield quiet
+def _progress_reporter(mode: str) -> Any:
+    """The progress sink of ``mode``: a rich bar, one stderr line per finished digest, or none."""
+    if mode == "bar":
+        with _progress_bar() as update:
+            yield update
         return
+    started = time.monotonic()
+    done = 0
+
+    async def plain(progress: Progress) -> None:
+        nonlocal done
+        if mode != "plain" or progress.completed <= done:
+            return
+        done = progress.completed
+        latest = progress.message.split("; ", 1)[-1]  # "<area> <language>: <status>"
+        elapsed = time.monotonic() - started
+        sys.stderr.write(f"[{done}/{progress.total}] {latest} ({elapsed:.1f} s)\n")
+        sys.stderr.flush()
+
+    yield plain
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Any:
+    """A rich progress bar on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
     from rich.progress import Progress as Bar
 
@@ -259,3 +339,51 @@ def _print_table(summary: RunSummary) -> None:
     for area, row in summary.kept.items():
         for lang, reason in row.items():
             write(f"kept {area}/{lang}: {reason}\n")
+
+
+def _report_many(
+    summaries: Sequence[RunSummary], *, as_json: bool, require_llm: bool = False
+) -> int:
+    """Per-release rows and totals; exit 1 when any release lacks a requested digest and,
+    under ``--require-llm``, 3 when a digest is not model-written."""
+    totals = {
+        "releases": len(summaries),
+        "completed": sum(1 for s in summaries if s.status == "completed"),
+        "written": sum(len(s.written) for s in summaries),
+        "unchanged": sum(len(s.unchanged) for s in summaries),
+        "llm_calls": sum(s.llm_calls for s in summaries),
+        "cache_hits": sum(s.cache_hits for s in summaries),
+        "fallbacks": sum(s.fallbacks for s in summaries),
+        "wall_seconds": round(sum(s.wall_seconds for s in summaries), 3),
+    }
+    if as_json:
+        emit_json({"releases": [s.to_json() for s in summaries], "totals": totals})
+    else:
+        for summary in summaries:
+            _print_table(summary)
+        sys.stdout.write(
+            f"{totals['completed']} of {totals['releases']} releases completed; "
+            f"{totals['written']} files written, {totals['unchanged']} unchanged; "
+            f"{totals['llm_calls']} LLM calls, {totals['fallbacks']} fallbacks; "
+            f"{totals['wall_seconds']:.1f} s\n"
+        )
+    failed = [s for s in summaries if not _complete(s)]
+    for summary in failed:
+        sys.stderr.write(
+            f"webplatform-digest: run {summary.run_id} ({summary.version}) {summary.status}\n"
+        )
+    if failed:
+        return 1
+    unwritten = [f"{s.version}:{cell}" for s in summaries for cell in _cells(s, _NO_MODEL)]
+    if require_llm and unwritten:
+        more = f" and {len(unwritten) - 1} more" if len(unwritten) > 1 else ""
+        sys.stderr.write(
+            f"webplatform-digest: --require-llm: no model digest for {unwritten[0]}{more}\n"
+        )
+        return LLMRequiredError.exit_code
+    return 0
+
+
+def _complete(summary: RunSummary) -> bool:
+    pending = any(status == "pending" for row in summary.areas.values() for status in row.values())
+    return summary.status == "completed" and not pending

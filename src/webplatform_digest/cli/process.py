@@ -9,6 +9,7 @@ from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError
 from webplatform_digest.models import parse_channel, parse_version
+from webplatform_digest.releases.page import parse_version_range
 from webplatform_digest.services.process import ProcessSummary, process_all, process_release
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.area_store import load_catalog
@@ -16,19 +17,34 @@ from webplatform_digest.storage.workspace import Workspace
 
 
 def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Process one release (``--version``) or every release note present (``--all``).
+    """Process one release (``--version``), a range (``--range 140-144``) or every release
+    note present (``--all``).
 
     Raises:
-        InputError: neither or both of ``--version`` and ``--all`` were given.
+        InputError: not exactly one of ``--version``, ``--range`` and ``--all`` was given.
         NotFoundError: the release note is missing or unreadable.
     """
-    if args.all == (args.version is not None):
-        raise InputError("process needs exactly one of --version N or --all")
-    if args.all:
-        summaries = with_container(settings, _process_all)
+    chosen = [args.version is not None, args.version_range is not None, args.all]
+    if sum(chosen) != 1:
+        raise InputError("process needs exactly one of --version N, --range A-B or --all")
+    channel = parse_channel(args.channel)
+    if args.version is None:
+        version_range = parse_version_range(args.version_range) if args.version_range else None
+
+        async def many(container: Container) -> tuple[ProcessSummary, ...]:
+            return await process_all(
+                container.workspace,
+                container.catalog,
+                writer=container.write_queue,
+                telemetry=container.telemetry,
+                version_range=version_range,
+                # --all keeps its old meaning: every note, both channels
+                channel=channel if version_range else None,
+            )
+
+        summaries = with_container(settings, many)
     else:
         version = parse_version(args.version)
-        channel = parse_channel(args.channel)
 
         async def one(container: Container) -> tuple[ProcessSummary, ...]:
             summary = await process_release(
@@ -44,19 +60,10 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
         summaries = with_container(settings, one)
     if args.json:
         payloads = [summary.to_json() for summary in summaries]
-        emit_json(payloads if args.all else payloads[0])
+        emit_json(payloads if args.version is None else payloads[0])
     else:
         _print_summaries(summaries, load_catalog(Workspace.at(settings.workspace.root)))
     return 0
-
-
-async def _process_all(container: Container) -> tuple[ProcessSummary, ...]:
-    return await process_all(
-        container.workspace,
-        container.catalog,
-        writer=container.write_queue,
-        telemetry=container.telemetry,
-    )
 
 
 def run_areas_command(args: argparse.Namespace, settings: Settings) -> int:

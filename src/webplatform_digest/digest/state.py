@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from webplatform_digest.errors import BackendError
 from webplatform_digest.llm.port import LLMRequest
 from webplatform_digest.models import DigestStatus, Language
 
@@ -31,7 +32,13 @@ class Failure:
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> "Failure":
-        """The failure describing ``exc``."""
+        """The failure describing ``exc``.
+
+        A backend's error carries text the endpoint sent (an HTML page, a script): only its
+        class and HTTP status travel on, into telemetry and a digest's ``reason:``.
+        """
+        if isinstance(exc, BackendError):
+            return cls(type(exc).__name__, f"HTTP {exc.status}" if exc.status else "")
         return cls(type(exc).__name__, str(exc)[:300])
 
 

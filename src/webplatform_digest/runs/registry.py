@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from webplatform_digest.clock import wall_time
-from webplatform_digest.errors import NotFoundError, RunStateError
+from webplatform_digest.errors import NotFoundError, RunStateError, WriteError
 from webplatform_digest.events import (
     Event,
     RunFinished,
@@ -31,6 +31,7 @@ from webplatform_digest.events import (
     RunStarted,
     StageFinished,
 )
+from webplatform_digest.storage.commit import reason
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,12 @@ class RunEvent:
 
 
 def new_run_id() -> str:
-    """A fresh unguessable run id (128 random bits, URL-safe)."""
-    return secrets.token_urlsafe(16)
+    """A fresh unguessable run id (128 random bits, URL-safe) that never starts with ``-``, so
+    ``run --resume ID`` is never read as an option."""
+    while True:
+        run_id = secrets.token_urlsafe(16)
+        if not run_id.startswith("-"):
+            return run_id
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -142,6 +147,12 @@ def _process_identity(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except (psutil.Error, OSError):
         return None
+
+
+def _why(exc: OSError | sqlite3.Error) -> str:
+    if isinstance(exc, OSError):
+        return reason(exc)
+    return str(exc)
 
 
 class RunRegistry:
@@ -162,16 +173,26 @@ class RunRegistry:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._started = _process_identity(self._pid)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise WriteError(f"cannot open the run registry {path}: {_why(exc)}") from None
 
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
             self._db.close()
+
+    def _rollback(self) -> None:
+        # SQLite ends the transaction itself on some errors (SQLITE_FULL among them)
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     @contextmanager
     def _tx(self) -> Generator[sqlite3.Connection]:
@@ -180,8 +201,12 @@ class RunRegistry:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+            except sqlite3.Error as exc:
+                self._rollback()
+                # a full disk or a read-only file: one line naming the database, not a traceback
+                raise WriteError(f"cannot write the run registry {self.path}: {exc}") from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._db.execute("COMMIT")
 
@@ -489,5 +514,5 @@ class RunRegistryHook:
         data = {k: v for k, v in asdict(event).items() if k != "run_id"}
         try:
             self._registry.append_event(event.run_id, type(event).__name__, data)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, WriteError) as exc:
             log.warning("run event not recorded: %s", exc)

@@ -8,6 +8,7 @@ else is logged to stderr with its traceback and masked in the result.
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, Literal
@@ -15,9 +16,10 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import ValidationError as ArgumentsInvalid
 from fastmcp.server.lifespan import lifespan
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from webplatform_digest import __version__
 from webplatform_digest.container import Container
@@ -31,6 +33,7 @@ from webplatform_digest.server.http import (
     LOOPBACK_HOSTS,
     BearerTokenMiddleware,
     bind_socket,
+    check_exposure,
     operational_routes,
     running_sidecar,
     sidecar_app,
@@ -50,7 +53,14 @@ from webplatform_digest.server.results import (
     telemetry_result,
 )
 from webplatform_digest.server.search_tools import register_search
-from webplatform_digest.server.tool_args import ChannelArg, LanguageArg, Version, tool_errors
+from webplatform_digest.server.tool_args import (
+    ChannelArg,
+    LanguageArg,
+    OptionalVersion,
+    Version,
+    plain_argument_error,
+    tool_errors,
+)
 from webplatform_digest.services.pages import generate_pages
 from webplatform_digest.services.process import process_all, process_release
 from webplatform_digest.settings import Settings, load_settings
@@ -83,6 +93,11 @@ class ToolTelemetry(Middleware):
             result = await call_next(context)
             outcome = "error" if getattr(result, "is_error", False) else "ok"
             return result
+        except ArgumentsInvalid as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            raise plain_argument_error(cause) from None
         finally:
             self._container.telemetry.emit(
                 ToolCalled(tool=label, outcome=outcome, seconds=clock() - started)
@@ -126,7 +141,7 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
 def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
     @register_tool(mcp, "process_release_notes")
     async def process_release_notes(
-        version: Annotated[int | None, Field(ge=1, le=999, description="Chrome milestone")] = None,
+        version: OptionalVersion = None,
         channel: ChannelArg = "stable",
         all: Annotated[bool, Field(description="Process every release note present")] = False,
     ) -> ProcessOutcome:
@@ -157,9 +172,7 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
 
     @register_tool(mcp, "generate_github_pages")
     async def generate_github_pages(
-        version: Annotated[int | None, Field(ge=1, le=999, description="Only this milestone")] = (
-            None
-        ),
+        version: OptionalVersion = None,
         language: LanguageArg = None,
         html: Annotated[bool, Field(description="Also render a static HTML preview")] = False,
     ) -> PagesResult:
@@ -298,16 +311,18 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    # fastmcp logs through a handler of its own at INFO; hold it to our level too
+    logging.getLogger("fastmcp").setLevel(settings.telemetry.log_level)
 
 
 def main() -> None:
     """``python fast_mcp_server.py``: the stdio server for MCP hosts (settings from env)."""
     try:
-        settings = load_settings()
+        code = serve(load_settings(), transport="stdio")
     except WebplatformError as exc:
         sys.stderr.write(f"webplatform-digest: {exc}\n")
         raise SystemExit(exc.exit_code) from None
-    raise SystemExit(serve(settings, transport="stdio"))
+    raise SystemExit(code)
 
 
 def serve(
@@ -316,36 +331,60 @@ def serve(
     transport: str = "stdio",
     host: str | None = None,
     port: int | None = None,
+    allow_unauthenticated: bool = False,
 ) -> int:
-    """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code."""
+    """Run the server until stdin closes (stdio) or SIGTERM/SIGINT (HTTP). Returns exit code.
+
+    Raises:
+        ConfigError: the HTTP address is exposed without a token or cannot be listened on, or
+            a focus-area file is malformed.
+    """
     _configure_logging(settings)
+    bind_host = host or settings.http.host
+    sock = (
+        None if transport == "stdio" else _listen(settings, bind_host, port, allow_unauthenticated)
+    )
     container = Container(settings)
     try:
-        if transport == "stdio":
+        # a malformed focus-area file stops the server here, before it says it serves
+        container.catalog  # noqa: B018
+        if sock is None:
             server = create_server(container, metrics_sidecar=True)
             anyio.run(_serve_stdio, server)
         else:
             # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
             # teardown included), then re-raises it here as KeyboardInterrupt
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            bind_port = settings.http.port if port is None else port
-            anyio.run(_serve_http, container, host or settings.http.host, bind_port)
+            anyio.run(_serve_http, container, bind_host, sock)
     except KeyboardInterrupt:
         log.info("stopped by signal")
     finally:
         container.close()
+        if sock is not None:
+            sock.close()
     log.info("server stopped cleanly")
     return 0
+
+
+def _listen(
+    settings: Settings, host: str, port: int | None, allow_unauthenticated: bool
+) -> socket.socket:
+    """The HTTP listening socket, bound before anything starts (a busy port is one line)."""
+    check_exposure(
+        host,
+        has_token=settings.http.token is not None,
+        allow_unauthenticated=allow_unauthenticated,
+    )
+    return bind_socket(host, settings.http.port if port is None else port)
 
 
 async def _serve_stdio(server: FastMCP) -> None:
     await server.run_stdio_async(show_banner=False)
 
 
-async def _serve_http(container: Container, host: str, port: int) -> None:
+async def _serve_http(container: Container, host: str, sock: socket.socket) -> None:
     server = create_server(container)
     app = http_app(server, container.settings, host)
-    sock = bind_socket(host, port)
     log.warning("serving MCP on http://%s:%d/mcp", host, sock.getsockname()[1])
     # runs cut short by the shutdown are then left interrupted (resumable), not cancelled
     await uvicorn_server(app, on_exit=container.begin_shutdown).serve([sock])

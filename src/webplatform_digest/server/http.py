@@ -5,6 +5,7 @@ streamable-HTTP app and, in stdio mode, by a loopback side port with the same gu
 """
 
 import contextlib
+import errno
 import hmac
 import logging
 import socket
@@ -21,9 +22,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from webplatform_digest.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_exposure(host: str, *, has_token: bool, allow_unauthenticated: bool) -> None:
+    """Refuse to serve ``/mcp`` and ``/metrics`` beyond this machine without a bearer token.
+
+    Raises:
+        ConfigError: ``host`` is not a loopback address, no token is set and the user did not
+            say ``--allow-unauthenticated``.
+    """
+    loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
+    if loopback or has_token or allow_unauthenticated:
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} without WEBPLATFORM_HTTP_TOKEN: anyone on the network "
+        "could run tools; set a token or pass --allow-unauthenticated"
+    )
+
 
 MetricsRenderer = Callable[[str], tuple[bytes, str]]
 SummaryBuilder = Callable[[], Awaitable[dict[str, Any]]]
@@ -133,8 +153,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
     # without it every response waits ~40 ms for the client's delayed ACK (Nagle)
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = "is already in use" if exc.errno == errno.EADDRINUSE else f"failed: {exc.strerror}"
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: the address {why} "
+            "(choose another with --port or WEBPLATFORM_HTTP_PORT)"
+        ) from None
     sock.set_inheritable(True)
     return sock
 

@@ -6,6 +6,7 @@ when read). Templates: ``release-notes://{version}``, ``area-data://{version}/{a
 ``webgpu-144`` for release notes). Every parameter is validated before a path is built.
 """
 
+import logging
 import re
 from typing import Annotated, Any
 
@@ -16,7 +17,13 @@ from pydantic import Field
 
 from webplatform_digest.container import Container
 from webplatform_digest.digest.prompts import prompt_templates
-from webplatform_digest.errors import InvalidVersionError, NotFoundError, WebplatformError
+from webplatform_digest.errors import (
+    InputError,
+    InvalidVersionError,
+    NotFoundError,
+    ParseError,
+    WebplatformError,
+)
 from webplatform_digest.models import Channel, Language, Product, ReleaseKey, parse_version
 from webplatform_digest.storage.workspace import Workspace
 
@@ -40,11 +47,22 @@ def parse_release_param(value: str) -> tuple[Product, ReleaseKey]:
 
 
 def _read(container: Container, rel: Any, what: str) -> str:
+    """A workspace file as text, refused when larger than a fetched note may be."""
     path = container.workspace.path(rel)
+    cap = container.settings.monitor.fetch_max_bytes
     try:
+        size = path.stat().st_size
+        if size > cap:
+            raise InputError(
+                f"{what} is {size:,} bytes, over the {cap:,}-byte cap (WEBPLATFORM_FETCH_MAX_BYTES)"
+            )
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFoundError(f"{what} not found") from None
+    except UnicodeDecodeError:
+        raise ParseError(f"{what} is not UTF-8 text") from None
+    except OSError as exc:
+        raise NotFoundError(f"{what} cannot be read: {exc.strerror or exc}") from None
 
 
 async def _guarded(call: Any) -> str:
@@ -52,7 +70,8 @@ async def _guarded(call: Any) -> str:
     try:
         return await anyio.to_thread.run_sync(call)
     except WebplatformError as exc:
-        raise ResourceError(str(exc)) from exc
+        # the client gets the message; fastmcp logs it with a traceback, so only at DEBUG
+        raise ResourceError(str(exc), log_level=logging.DEBUG) from exc
 
 
 def register_resources(mcp: FastMCP, container: Container) -> None:

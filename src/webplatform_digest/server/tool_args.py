@@ -9,11 +9,28 @@ from typing import Annotated, Literal
 
 from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field, ValidationError
 
 from webplatform_digest.errors import WebplatformError
 
-Version = Annotated[int, Field(ge=1, le=999, description="Chrome milestone, e.g. 144")]
+
+def _no_boolean(value: object) -> object:
+    # JSON true would otherwise pass as the integer 1
+    if isinstance(value, bool):
+        raise ValueError("must be a Chrome milestone number such as 144, not true or false")
+    return value
+
+
+#: the schema clients see (the validator before it takes any JSON value)
+_Milestone = Annotated[int, Field(ge=1, le=999)]
+Version = Annotated[
+    int,
+    BeforeValidator(_no_boolean, json_schema_input_type=_Milestone),
+    Field(ge=1, le=999, description="Chrome milestone, e.g. 144"),
+]
+OptionalVersion = Annotated[
+    Version | None, Field(description="Chrome milestone (omitted: every release or page)")
+]
 ChannelArg = Annotated[Literal["stable", "beta"], Field(description="Release channel")]
 LanguageCode = Annotated[str, Field(min_length=2, max_length=16, description="Language code")]
 LanguageArg = Annotated[
@@ -25,9 +42,6 @@ LanguageArg = Annotated[
     ),
 ]
 AreaId = Annotated[str, Field(min_length=1, max_length=64, description="Focus-area id")]
-OptionalVersion = Annotated[
-    int | None, Field(ge=1, le=999, description="Chrome milestone, e.g. 140 (optional)")
-]
 OptionalAreaId = Annotated[
     str | None, Field(min_length=1, max_length=64, description="Focus-area id, e.g. css")
 ]
@@ -56,3 +70,16 @@ def tool_errors() -> Generator[None]:
         yield
     except WebplatformError as exc:
         raise ToolError(str(exc)) from exc
+
+
+def plain_argument_error(exc: ValidationError) -> ToolError:
+    """Argument validation as one line a person reads: ``invalid arguments: version: ...``.
+
+    Pydantic's own text spans lines and links to its documentation; a client shows it as is.
+    """
+    problems: list[str] = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return ToolError("invalid arguments: " + "; ".join(problems))

@@ -122,21 +122,41 @@ async def process_release(
     return summary
 
 
+def releases_in_range(
+    keys: Sequence[ReleaseKey], version_range: tuple[int, int] | None, channel: Channel | None
+) -> tuple[ReleaseKey, ...]:
+    """The releases of ``keys`` within an inclusive version range (None: all) on ``channel``
+    (None: both), oldest first."""
+    low, high = version_range or (1, 999)
+    return tuple(
+        sorted(
+            key
+            for key in keys
+            if low <= key.version <= high and (channel is None or key.channel is channel)
+        )
+    )
+
+
 async def process_all(
     workspace: Workspace,
     catalog: FocusAreaManager,
     writer: BatchWriter | None = None,
     telemetry: Telemetry | None = None,
+    *,
+    version_range: tuple[int, int] | None = None,
+    channel: Channel | None = None,
 ) -> tuple[ProcessSummary, ...]:
-    """Process every Chrome release note present in the workspace, oldest first.
+    """Process every Chrome release note present in the workspace (or those of a version
+    range and channel), oldest first.
 
     Raises:
-        NotFoundError: there is no release note at all.
+        NotFoundError: there is no such release note at all.
     """
-    keys = release_notes_present(workspace)
+    keys = releases_in_range(release_notes_present(workspace), version_range, channel)
     if not keys:
+        within = f" for {version_range[0]}-{version_range[1]}" if version_range else ""
         raise NotFoundError(
-            f"no release notes (chrome-<version>.md) in {workspace.root}/release_notes"
+            f"no release notes (chrome-<version>.md){within} in {workspace.root}/release_notes"
         )
     writer = writer or DirectWriter(workspace)
     return tuple(
