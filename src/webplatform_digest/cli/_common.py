@@ -29,7 +29,7 @@ def with_container(settings: Settings, action: "Callable[[Container], Awaitable[
 
     from webplatform_digest.container import Container
 
-    container = Container(settings)
+    container = Container(settings, metrics=False)
 
     async def main() -> T:
         async with container.running():
