@@ -78,6 +78,11 @@ def test_a_batch_command_loads_neither_the_server_nor_the_renderers(
     assert _loaded(root, *args) & {*SERVER_ONLY, *RENDERING} == set()
 
 
+def test_help_loads_no_settings_validation(root: Path) -> None:
+    """``--help`` reads no settings, so pydantic stays out of it."""
+    assert {"pydantic", "pydantic_settings", "anyio"} & _loaded(root, "--help") == set()
+
+
 def test_help_and_json_output_load_no_terminal_tables(root: Path) -> None:
     """``rich`` is for the human tables only: ``--help`` and ``--json`` output never load it."""
     assert "rich" not in _loaded(root, "--help")
