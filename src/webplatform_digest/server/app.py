@@ -114,6 +114,9 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
         lag = HostedContext(lambda: watching_loop_lag(container.telemetry.emit))
         await anyio.to_thread.run_sync(warm_up, container)
         async with container.running():
+            if container.settings.llm.base_url is not None:
+                # the pooled client loads its TLS trust store (~0.3 s): not on the first call
+                await anyio.to_thread.run_sync(lambda: container.http)
             await lag.start()
             try:
                 async with _metrics_side_port(container, metrics_sidecar) as context:
