@@ -90,8 +90,11 @@ def test_help_and_json_output_load_no_terminal_tables(root: Path) -> None:
     assert "rich" not in _loaded(root, "areas", "--json")
 
 
-def test_pages_on_an_unchanged_site_loads_no_server_module(root: Path) -> None:
-    """``pages`` needs its renderers but never fastmcp, httpx or the metrics registry."""
+def test_pages_without_the_preview_loads_neither_the_server_nor_the_renderers(
+    root: Path,
+) -> None:
+    """``pages`` on an unchanged site writes Jekyll markdown only: no Jinja or markdown-it
+    (they are for ``--html``), and never fastmcp, httpx or the metrics registry."""
     assert _loaded(root, "run", "--version", "145", "--llm", "offline", "--json")
     assert _loaded(root, "pages", "--json")
-    assert _loaded(root, "pages", "--json") & set(SERVER_ONLY) == set()
+    assert _loaded(root, "pages", "--json") & {*SERVER_ONLY, *RENDERING} == set()
