@@ -5,10 +5,12 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 from fastmcp import Client
@@ -20,17 +22,36 @@ SPAWNS = 5
 CONCURRENT_CALLS = 200
 
 
-async def _spawn_to_ready(root: Path) -> tuple[float, float]:
-    """Seconds from spawning the stdio server to its first tools/list answer; its RSS (MiB)."""
+class _Spawn(NamedTuple):
+    initialized: float  # spawn → initialize answered (the server is ready)
+    first_list: float  # initialize answered → first tools/list answered
+    rss_mib: float
+
+
+async def _spawn_to_ready(root: Path) -> _Spawn:
+    """Times from spawning the stdio server to its initialize answer and on to its first
+    tools/list answer; its RSS (MiB) once idle."""
     started = time.perf_counter()
     # opening /dev/null does not block; the server's stderr banner would clutter the report
     with Path(os.devnull).open("w", encoding="utf-8") as devnull:  # noqa: ASYNC230
         async with stdio_session({"WEBPLATFORM_ROOT": str(root)}, devnull) as session:
             await session.initialize()
+            initialized = time.perf_counter()
             await session.list_tools()
-            ready = time.perf_counter() - started
+            listed = time.perf_counter()
             rss = sum(p.memory_info().rss for p in shim_processes()) / 2**20
-    return ready, rss
+    return _Spawn(initialized - started, listed - initialized, rss)
+
+
+def _bare_fastmcp_import() -> float:
+    """Seconds a fresh interpreter takes to ``import fastmcp`` and exit (median)."""
+    command = (sys.executable, "-c", "import fastmcp")
+    times: list[float] = []
+    for _ in range(SPAWNS):
+        started = time.perf_counter()
+        subprocess.run(command, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 async def _concurrent_calls(url: str) -> tuple[list[float], float]:
@@ -66,7 +87,7 @@ async def _list_cost(root: Path, rounds: int = 50) -> float:
     server = create_server(Container(load_settings(root=root)))
     async with Client(server) as client:
         await client.list_resources()
-        samples = []
+        samples: list[float] = []
         for _ in range(rounds):
             started = time.perf_counter()
             await client.list_resources()
@@ -79,6 +100,7 @@ async def _main() -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-server-"))
     try:
         spawns = [await _spawn_to_ready(work) for _ in range(SPAWNS)]
+        bare = _bare_fastmcp_import()
         with running_server(work, {}) as server:
             latencies, wall = await _concurrent_calls(server.mcp_url)
             idle_http_rss = psutil.Process(server.process.pid).memory_info().rss / 2**20
@@ -89,12 +111,23 @@ async def _main() -> dict[str, Any]:
         list_empty, list_crowded = await _list_cost(empty), await _list_cost(crowded)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ready = [s[0] for s in spawns]
+    ready = [s.initialized + s.first_list for s in spawns]
+    initialized = statistics.median(s.initialized for s in spawns)
     return {
         "stdio_spawn_to_tools_list_median_s": statistics.median(ready),
         "stdio_spawn_to_tools_list_max_s": max(ready),
         "spawn_target_s": 1.2,
-        "stdio_idle_rss_mib": statistics.median(s[1] for s in spawns),
+        "bare_fastmcp_import_s": bare,
+        "stdio_spawn_to_initialized_median_s": initialized,
+        "spawn_to_initialized_over_bare_import_ms": (initialized - bare) * 1000,
+        "spawn_over_bare_import_target_ms": 150,
+        "first_tools_list_after_initialize_median_ms": statistics.median(
+            s.first_list for s in spawns
+        )
+        * 1000,
+        "first_tools_list_target_ms": 20,
+        "stdio_idle_rss_mib": statistics.median(s.rss_mib for s in spawns),
+        "idle_rss_target_mib": 85,
         "http_idle_rss_after_calls_mib": idle_http_rss,
         "http_concurrent_calls": CONCURRENT_CALLS,
         "http_list_focus_areas_p50_ms": percentile(latencies, 50) * 1000,

@@ -18,6 +18,7 @@ import orjson
 import benchmarks
 
 ORDER = (
+    "startup",
     "pipeline",
     "server",
     "governor",

@@ -55,8 +55,11 @@ class Container:
         clock: Clock = monotonic,
         sleep: Sleep = anyio.sleep,
         jsonl: bool = True,
+        metrics: bool = True,
     ) -> None:
         self.settings = settings
+        # batch commands never serve /metrics: skipping the registry spares them its import
+        self._metrics_enabled = metrics
         self.clock = clock
         self.sleep = sleep
         self._jsonl_enabled = jsonl
@@ -122,7 +125,7 @@ class Container:
     @cached_property
     def telemetry(self) -> Telemetry:
         """Event fan-out to Prometheus, JSONL, the progress file and the run registry."""
-        telemetry = Telemetry((self.prometheus,))
+        telemetry = Telemetry((self.prometheus,) if self._metrics_enabled else ())
         if self.jsonl is not None:
             telemetry.add(self.jsonl)
         telemetry.add(self.progress)

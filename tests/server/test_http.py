@@ -5,6 +5,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +13,22 @@ import httpx
 import psutil
 import pytest
 from fastmcp import Client
+from prometheus_client import CollectorRegistry, Metric
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 
 from tests.server_process import ServerProcess, running_server
 from tests.server_support import seed_samples, structured, structured_result, text_of
 from webplatform_digest.container import Container
-from webplatform_digest.server.http import bind_socket, uvicorn_server
+from webplatform_digest.server.http import (
+    bind_socket,
+    operational_routes,
+    sidecar_app,
+    uvicorn_server,
+)
 from webplatform_digest.settings import load_settings
+from webplatform_digest.telemetry.prometheus import render_metrics
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -172,3 +181,32 @@ async def test_connections_accepted_on_the_bound_socket_do_not_wait_for_nagle() 
         server.close()
         await server.wait_closed()
     assert nodelay != 0
+
+
+class _ThreadRecordingCollector(Collector):
+    """A collector that notes the thread each scrape renders it in."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+
+    def collect(self) -> Iterator[Metric]:
+        self.threads.append(threading.current_thread())
+        return iter(())
+
+
+async def test_metrics_are_rendered_off_the_event_loop_thread() -> None:
+    """A scrape renders the registry in a worker thread, so the loop keeps answering."""
+    registry = CollectorRegistry()
+    collector = _ThreadRecordingCollector()
+    registry.register(collector)
+
+    async def summary() -> dict[str, object]:
+        return {}
+
+    routes = operational_routes(lambda accept: render_metrics(registry, accept), summary)
+    transport = httpx.ASGITransport(app=sidecar_app(routes, None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert collector.threads
+    assert threading.current_thread() not in collector.threads

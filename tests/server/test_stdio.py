@@ -87,3 +87,27 @@ async def test_resource_errors_reach_the_client_without_a_traceback_on_stderr(
     assert "not found" in refusals[0]
     assert "is 4,109 bytes, over the 1,024-byte cap (WEBPLATFORM_FETCH_MAX_BYTES)" in refusals[1]
     assert "Traceback" not in errlog.read_text(encoding="utf-8")
+
+
+def _imports_logged(errlog: Path) -> int:
+    return errlog.read_text(encoding="utf-8").count("import time:")
+
+
+@pytest.mark.e2e
+async def test_the_first_tools_list_imports_nothing_the_start_up_could_have(
+    tmp_path: Path,
+) -> None:
+    """The server answers its first ``tools/list`` with everything already loaded: Python
+    logs each import to stderr, and none is logged between initialize and that answer."""
+    env = {"WEBPLATFORM_ROOT": str(tmp_path), "PYTHONPROFILEIMPORTTIME": "1"}
+    errlog = tmp_path / "stderr.log"
+    with errlog.open("w", encoding="utf-8") as err:
+        async with stdio_session(env, err) as session:
+            with anyio.fail_after(30):
+                await session.initialize()
+                before = _imports_logged(errlog)
+                tools = await session.list_tools()
+                after = _imports_logged(errlog)
+    assert {tool.name for tool in tools.tools} == set(TOOL_NAMES)
+    assert before > 100
+    assert after == before

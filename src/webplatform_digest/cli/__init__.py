@@ -9,16 +9,19 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webplatform_digest import __version__
 from webplatform_digest.cli._common import settings_for
 from webplatform_digest.errors import WebplatformError
-from webplatform_digest.settings import Settings
+
+if TYPE_CHECKING:
+    # pydantic is loaded when a command reads its settings, so ``--help`` never pays for it
+    from webplatform_digest.settings import Settings
 
 log = logging.getLogger("webplatform_digest")
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 
 #: the --language help (codes come from data files; listing them here would load them)
@@ -306,7 +309,7 @@ def _add_search_command(sub: Any) -> None:
     p.set_defaults(handler=_cmd_search)
 
 
-def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_search(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.search import run_search_command
 
     return run_search_command(args, settings)
@@ -322,55 +325,55 @@ def _add_site_commands(sub: Any) -> None:
     sub.choices["init-site"].set_defaults(handler=_cmd_init_site)
 
 
-def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_process(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.process import run_process_command
 
     return run_process_command(args, settings)
 
 
-def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_run(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.digest import run_digest_command
 
     return run_digest_command(args, settings)
 
 
-def _cmd_pages(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_pages(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.pages import run_pages_command
 
     return run_pages_command(args, settings)
 
 
-def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_check(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.monitor import run_check_command
 
     return run_check_command(args, settings)
 
 
-def _cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_fetch(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.monitor import run_fetch_command
 
     return run_fetch_command(args, settings)
 
 
-def _cmd_telemetry_summary(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_telemetry_summary(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.telemetry import run_summary_command
 
     return run_summary_command(args, settings)
 
 
-def _cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_runs(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.runs import run_runs_command
 
     return run_runs_command(args, settings)
 
 
-def _cmd_areas(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_areas(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.process import run_areas_command
 
     return run_areas_command(args, settings)
 
 
-def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_serve(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.startup import long_lived_startup
 
     with long_lived_startup():
@@ -385,19 +388,19 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_demo(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.demo import run_demo_command
 
     return run_demo_command(args, settings)
 
 
-def _cmd_update(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_update(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.update import run_update_command
 
     return run_update_command(args, settings)
 
 
-def _cmd_init_site(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_init_site(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.site_init import run_init_site_command
 
     return run_init_site_command(args, settings)

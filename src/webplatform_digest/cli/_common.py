@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from webplatform_digest.settings import Settings, load_settings
-
 if TYPE_CHECKING:
     from webplatform_digest.container import Container
+    from webplatform_digest.settings import Settings
 
 T = TypeVar("T")
 
@@ -22,14 +21,14 @@ def emit_json(payload: Any) -> None:
     sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def with_container(settings: Settings, action: "Callable[[Container], Awaitable[T]]") -> T:
+def with_container(settings: "Settings", action: "Callable[[Container], Awaitable[T]]") -> T:
     """Run ``action`` with a started container (write queue, telemetry, HTTP client), so CLI
     writes go through the same queue and workspace lock as a server's."""
     import anyio
 
     from webplatform_digest.container import Container
 
-    container = Container(settings)
+    container = Container(settings, metrics=False)
 
     async def main() -> T:
         async with container.running():
@@ -41,8 +40,10 @@ def with_container(settings: Settings, action: "Callable[[Container], Awaitable[
         container.close()
 
 
-def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
+def settings_for(args: argparse.Namespace, **overrides: Any) -> "Settings":
     """Settings from the environment, with ``--root`` and explicit overrides applied."""
+    from webplatform_digest.settings import load_settings
+
     root = getattr(args, "root", None)
     if root is not None:
         overrides["root"] = root

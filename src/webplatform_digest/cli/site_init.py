@@ -2,9 +2,11 @@
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from webplatform_digest.settings import Settings
+if TYPE_CHECKING:
+    # the parser is built for --help too: pydantic loads only when a command runs
+    from webplatform_digest.settings import Settings
 
 
 def add_parser(sub: Any, command: Any, common: Any) -> None:
@@ -27,7 +29,7 @@ def add_parser(sub: Any, command: Any, common: Any) -> None:
     )
 
 
-def run_init_site_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_init_site_command(args: argparse.Namespace, settings: "Settings") -> int:
     """Write the repository's files; refuse a non-empty directory unless ``--force``.
 
     Raises:

@@ -8,10 +8,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from webplatform_digest.settings import Settings
-
 if TYPE_CHECKING:
+    # the parser is built for --help too: pydantic loads only when a command runs
     from webplatform_digest.services.update import UpdateSummary
+    from webplatform_digest.settings import Settings
 
 #: exit code per update status (nothing_new, updated, failed); the parser is built at every
 #: CLI start, so this module imports the services only when ``update`` runs
@@ -34,7 +34,7 @@ def add_parser(sub: Any, command: Any, common: Any) -> None:
     )
 
 
-def run_update_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_update_command(args: argparse.Namespace, settings: "Settings") -> int:
     """Handle ``webplatform-digest update``; the exit code is the update's status."""
     from webplatform_digest.cli._common import emit_json, with_container
     from webplatform_digest.container import Container

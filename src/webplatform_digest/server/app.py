@@ -6,6 +6,7 @@ else is logged to stderr with its traceback and masked in the result.
 """
 
 import contextlib
+import importlib
 import logging
 import signal
 import socket
@@ -76,6 +77,14 @@ INSTRUCTIONS = (
     "Chinese and publishes them as a GitHub Pages site. Typical flow: check_latest_releases → "
     "fetch_release_notes → process_release_notes → webplatform_digest → generate_github_pages."
 )
+#: what fastmcp imports on its first request (schema dereferencing, the session-state store);
+#: ~0.3 s of imports that would otherwise delay the first ``tools/list`` answer
+FIRST_REQUEST_MODULES = (
+    "jsonref",
+    "key_value.aio.adapters.pydantic",
+    "key_value.aio.stores.memory",
+    "fastmcp.server.providers.prefab_synthesis",
+)
 
 
 class ToolTelemetry(Middleware):
@@ -104,13 +113,26 @@ class ToolTelemetry(Middleware):
             )
 
 
+def warm_up(container: Container) -> None:
+    """Do before serving what the first requests would do on the event loop: fastmcp's
+    first-request imports, the focus-area catalogue and the telemetry hooks (metric
+    registry, run registry). Blocking: run it in a worker thread."""
+    for name in FIRST_REQUEST_MODULES:
+        importlib.import_module(name)
+    _ = (container.catalog, container.telemetry)
+
+
 def create_server(container: Container, *, metrics_sidecar: bool = False) -> FastMCP:
     """The FastMCP server over one container (tools, resources, prompts, HTTP routes)."""
 
     @lifespan
     async def services(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
         lag = HostedContext(lambda: watching_loop_lag(container.telemetry.emit))
+        await anyio.to_thread.run_sync(warm_up, container)
         async with container.running():
+            if container.settings.llm.base_url is not None:
+                # the pooled client loads its TLS trust store (~0.3 s): not on the first call
+                await anyio.to_thread.run_sync(lambda: container.http)
             await lag.start()
             try:
                 async with _metrics_side_port(container, metrics_sidecar) as context:

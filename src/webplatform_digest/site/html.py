@@ -10,12 +10,8 @@ no script at all. The stylesheet is inlined for the same reason.
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, StrictUndefined, Template
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
 from markupsafe import Markup
 
 from webplatform_digest.models import Language
@@ -31,11 +27,21 @@ from webplatform_digest.site.pages import (
     page_content,
 )
 
+if TYPE_CHECKING:
+    # Jinja2 and markdown-it load when a preview is rendered: ``pages`` without ``--html``
+    # only needs this module's paths
+    from jinja2 import Template
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
+
 INDEX = "index.html"
 _REL = "nofollow noopener noreferrer"
 
 
-def _image_as_link(image: Token) -> list[Token]:
+def _image_as_link(image: "Token") -> "list[Token]":
+    from markdown_it.token import Token
+
     alt = Token("text", "", 0, content=image.content or str(image.attrGet("src") or ""))
     url = safe_url(str(image.attrGet("src") or ""))
     if url is None:
@@ -44,7 +50,7 @@ def _image_as_link(image: Token) -> list[Token]:
     return [opening, alt, Token("link_close", "a", -1)]
 
 
-def _safe_children(children: Sequence[Token]) -> list[Token]:
+def _safe_children(children: "Sequence[Token]") -> "list[Token]":
     kept: list[Token] = []
     dropped: list[bool] = []
     for token in children:
@@ -64,14 +70,14 @@ def _safe_children(children: Sequence[Token]) -> list[Token]:
     return kept
 
 
-def _safe_links(state: StateCore) -> None:
+def _safe_links(state: "StateCore") -> None:
     """Core rule: drop links to anything but http(s)/mailto (text stays), images → links."""
     for token in state.tokens:
         if token.type == "inline" and token.children:
             token.children = _safe_children(token.children)
 
 
-def _feature_ids(state: StateCore) -> None:
+def _feature_ids(state: "StateCore") -> None:
     """Core rule: level-2 ATX headings get the ids the Jekyll site gives them (``feature-N``)."""
     count = 0
     for token in state.tokens:
@@ -82,7 +88,9 @@ def _feature_ids(state: StateCore) -> None:
 
 
 @cache
-def _markdown() -> MarkdownIt:
+def _markdown() -> "MarkdownIt":
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.validateLink = lambda url: True  # every link is parsed; _safe_links decides what stays
@@ -98,7 +106,9 @@ def render_digest_html(markdown: str) -> str:
 
 
 @cache
-def _template() -> Template:
+def _template() -> "Template":
+    from jinja2 import Environment, StrictUndefined
+
     environment = Environment(
         autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
     )
