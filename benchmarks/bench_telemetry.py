@@ -99,7 +99,8 @@ class _RealRuns:
         from tests.digest_samples import good_answer
         from tests.fakes import ScriptedBackend
 
-        from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
+        from webplatform_digest.runs.event_log import RunRegistryHook
+        from webplatform_digest.runs.registry import RunRegistry
         from webplatform_digest.storage.workspace import Workspace
 
         self.workspace = Workspace.at(root)

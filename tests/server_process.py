@@ -39,6 +39,22 @@ def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
     return base | dict(extra)
 
 
+def run_cli(
+    root: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``webplatform-digest ARGS --root ROOT`` as a real subprocess (no colours, wide tables)."""
+    environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "webplatform_digest", *args, "--root", str(root)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
 def shim_command() -> list[str]:
     """The command line of the stdio server."""
     return [sys.executable, str(SHIM)]

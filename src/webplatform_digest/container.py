@@ -20,7 +20,8 @@ from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.events import Telemetry
 from webplatform_digest.runs.deferred import DeferredWrites
-from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
+from webplatform_digest.runs.event_log import RunRegistryHook
+from webplatform_digest.runs.registry import RunRegistry
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings

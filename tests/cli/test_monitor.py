@@ -1,14 +1,12 @@
 """``check`` and ``fetch`` through a real CLI subprocess against a loopback developer site."""
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.server_process import run_cli
 from tests.site_server import SiteServer, expected_pages, running_site
 
 # every test runs the CLI as a subprocess
@@ -26,26 +24,11 @@ def site() -> Iterator[SiteServer]:
         yield server
 
 
-def _cli(
-    root: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "webplatform_digest", *args, "--root", str(root)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=environment,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_check_json_lists_the_newest_release_of_each_channel(
     site: SiteServer, tmp_path: Path
 ) -> None:
     """``check --json`` reports stable 150, beta 151 and WebGPU 150 from the listings."""
-    done = _cli(tmp_path, "check", "--base-url", site.base_url, "--json")
+    done = run_cli(tmp_path, "check", "--base-url", site.base_url, "--json")
     assert done.returncode == 0, done.stderr
     releases = json.loads(done.stdout)["releases"]
     assert {r["channel"]: r["version"] for r in releases} == {
@@ -58,7 +41,7 @@ def test_check_json_lists_the_newest_release_of_each_channel(
 
 def test_check_prints_how_to_fetch_what_is_new(site: SiteServer, tmp_path: Path) -> None:
     """The human output names each version and the command that fetches it."""
-    done = _cli(tmp_path, "check", "--channel", "beta", "--base-url", site.base_url)
+    done = run_cli(tmp_path, "check", "--channel", "beta", "--base-url", site.base_url)
     assert done.returncode == 0, done.stderr
     assert "beta    151" in done.stdout
     assert f"fetch --version 151 --channel beta --base-url {site.base_url}" in done.stdout
@@ -66,34 +49,34 @@ def test_check_prints_how_to_fetch_what_is_new(site: SiteServer, tmp_path: Path)
 
 def test_fetched_notes_are_ready_for_process(site: SiteServer, tmp_path: Path) -> None:
     """``fetch --version 150`` writes the note, a second fetch skips it, ``process`` reads it."""
-    done = _cli(tmp_path, "fetch", "--version", "150", "--base-url", site.base_url, "--json")
+    done = run_cli(tmp_path, "fetch", "--version", "150", "--base-url", site.base_url, "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["outcome"], result["path"]) == ("fetched", "release_notes/chrome-150.md")
     assert (tmp_path / ".monitoring" / "versions.json").is_file()
-    again = _cli(tmp_path, "fetch", "--version", "150", "--base-url", site.base_url)
+    again = run_cli(tmp_path, "fetch", "--version", "150", "--base-url", site.base_url)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("present release_notes/chrome-150.md")
     assert "next: webplatform-digest process --version 150" in again.stdout
     assert len(site.requests_to("/release-notes/150")) == 1
-    processed = _cli(tmp_path, "process", "--version", "150", "--json")
+    processed = run_cli(tmp_path, "process", "--version", "150", "--json")
     assert processed.returncode == 0, processed.stderr
     assert json.loads(processed.stdout)["features_total"] == 6
 
 
 def test_fetch_without_a_version_takes_the_newest_beta(site: SiteServer, tmp_path: Path) -> None:
     """``fetch --channel beta`` finds 151 on the blog; ``process --channel beta`` reads it."""
-    done = _cli(tmp_path, "fetch", "--channel", "beta", "--base-url", site.base_url)
+    done = run_cli(tmp_path, "fetch", "--channel", "beta", "--base-url", site.base_url)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("fetched release_notes/chrome-151-beta.md (6 features")
     assert "process --version 151 --channel beta" in done.stdout
-    processed = _cli(tmp_path, "process", "--version", "151", "--channel", "beta", "--json")
+    processed = run_cli(tmp_path, "process", "--version", "151", "--channel", "beta", "--json")
     assert processed.returncode == 0, processed.stderr
 
 
 def test_fetch_range_backfills_and_reports_missing_pages(site: SiteServer, tmp_path: Path) -> None:
     """A range fetches what exists; pages the site lacks are reported, not failures."""
-    done = _cli(tmp_path, "fetch", "--range", "149-151", "--base-url", site.base_url, "--json")
+    done = run_cli(tmp_path, "fetch", "--range", "149-151", "--base-url", site.base_url, "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["counts"] == {
@@ -110,7 +93,7 @@ def test_a_missing_version_fails_cleanly_and_writes_nothing(
     site: SiteServer, tmp_path: Path
 ) -> None:
     """A 404 exits 1 with one line on stderr and writes no release note."""
-    done = _cli(tmp_path, "fetch", "--version", "152", "--base-url", site.base_url)
+    done = run_cli(tmp_path, "fetch", "--version", "152", "--base-url", site.base_url)
     assert done.returncode == 1
     assert done.stderr.startswith("webplatform-digest: ")
     assert "was not found (HTTP 404)" in done.stderr
@@ -123,7 +106,7 @@ def test_server_errors_are_retried_as_configured(site: SiteServer, tmp_path: Pat
     """``WEBPLATFORM_MAX_RETRIES=1``: two requests to a failing page, then exit 1."""
     site.routes["/release-notes/150"].fail_times = 100
     env = {"WEBPLATFORM_MAX_RETRIES": "1", "WEBPLATFORM_RETRY_BASE_DELAY": "0"}
-    done = _cli(tmp_path, "fetch", "--version", "150", "--base-url", site.base_url, env=env)
+    done = run_cli(tmp_path, "fetch", "--version", "150", "--base-url", site.base_url, env=env)
     assert done.returncode == 1
     assert "HTTP 500" in done.stderr
     assert "gave up after 2 attempts" in done.stderr
@@ -132,9 +115,9 @@ def test_server_errors_are_retried_as_configured(site: SiteServer, tmp_path: Pat
 
 def test_bad_arguments_exit_with_a_usage_error(tmp_path: Path) -> None:
     """A non-http base URL, or both --version and --range, exit 2 before any request."""
-    bad_url = _cli(tmp_path, "fetch", "--version", "150", "--base-url", "file:///etc")
+    bad_url = run_cli(tmp_path, "fetch", "--version", "150", "--base-url", "file:///etc")
     assert bad_url.returncode == 2
     assert "base URL" in bad_url.stderr
-    both = _cli(tmp_path, "fetch", "--version", "150", "--range", "140-150")
+    both = run_cli(tmp_path, "fetch", "--version", "150", "--range", "140-150")
     assert both.returncode == 2
     assert "either --version or --range" in both.stderr

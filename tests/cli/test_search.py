@@ -1,31 +1,16 @@
 """``search`` through a real CLI subprocess, on the bundled samples and the real corpus."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SAMPLES_DIR
+from tests.server_process import run_cli
 
 # every test runs the CLI as a subprocess
 pytestmark = pytest.mark.slow
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "webplatform_digest", *args, "--root", str(root)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def _processed(tmp_path: Path, notes: Path, pattern: str) -> Path:
@@ -33,7 +18,7 @@ def _processed(tmp_path: Path, notes: Path, pattern: str) -> Path:
     target.mkdir()
     for note in notes.glob(pattern):
         shutil.copyfile(note, target / note.name.replace(".sample", ""))
-    assert _cli(tmp_path, "process", "--all").returncode == 0
+    assert run_cli(tmp_path, "process", "--all").returncode == 0
     return tmp_path
 
 
@@ -42,8 +27,8 @@ def test_search_json_is_the_tool_result_and_the_table_lists_the_same_features(
 ) -> None:
     root = _processed(tmp_path, SAMPLES_DIR / "release_notes", "*.sample.md")
 
-    as_json = _cli(root, "search", "--area", "css", "--since", "145", "--json")
-    as_text = _cli(root, "search", "--area", "css", "--since", "145")
+    as_json = run_cli(root, "search", "--area", "css", "--since", "145", "--json")
+    as_text = run_cli(root, "search", "--area", "css", "--since", "145")
 
     assert as_json.returncode == 0, as_json.stderr
     result = json.loads(as_json.stdout)
@@ -60,8 +45,8 @@ def test_search_json_is_the_tool_result_and_the_table_lists_the_same_features(
 def test_bad_search_arguments_exit_2_with_one_line(tmp_path: Path) -> None:
     root = _processed(tmp_path, SAMPLES_DIR / "release_notes", "*.sample.md")
 
-    unknown = _cli(root, "search", "--area", "no-such-area")
-    reversed_range = _cli(root, "search", "--since", "146", "--until", "140")
+    unknown = run_cli(root, "search", "--area", "no-such-area")
+    reversed_range = run_cli(root, "search", "--since", "146", "--until", "140")
 
     assert (unknown.returncode, reversed_range.returncode) == (2, 2)
     assert "no-such-area" in unknown.stderr
@@ -72,7 +57,7 @@ def test_bad_search_arguments_exit_2_with_one_line(tmp_path: Path) -> None:
 def test_what_changed_in_css_since_140_on_the_real_corpus(tmp_path: Path, corpus_dir: Path) -> None:
     root = _processed(tmp_path, corpus_dir, "*.md")
 
-    found = _cli(root, "search", "--area", "css", "--since", "140", "--limit", "500", "--json")
+    found = run_cli(root, "search", "--area", "css", "--since", "140", "--limit", "500", "--json")
 
     result = json.loads(found.stdout)
     features = result["features"]

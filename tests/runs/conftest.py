@@ -5,7 +5,8 @@ from collections.abc import Iterator
 import pytest
 
 from webplatform_digest.events import RecordingHook, Telemetry
-from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook
+from webplatform_digest.runs.event_log import RunRegistryHook
+from webplatform_digest.runs.registry import RunRegistry
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter

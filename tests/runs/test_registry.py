@@ -10,7 +10,8 @@ from tests.runs_support import run_of_a_dead_process
 from webplatform_digest.errors import NotFoundError, RunStateError, WriteError
 from webplatform_digest.events import LLMAttempt, RunFinished, RunStarted, Telemetry
 from webplatform_digest.runs.driver import progress_report
-from webplatform_digest.runs.registry import RunRegistry, RunRegistryHook, RunStatus, new_run_id
+from webplatform_digest.runs.event_log import RunRegistryHook
+from webplatform_digest.runs.registry import RunRegistry, RunStatus, new_run_id
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import DirectWriter

@@ -272,11 +272,12 @@ class RunSession:
     @property
     def fallbacks(self) -> int:
         """Requested digests written as fallbacks (a kept model digest is none)."""
+        statuses = self.machine.statuses()
+        fallback = DigestStatus.FALLBACK.value
         kept = sum(
-            1
+            statuses.get(area, {}).get(lang) == fallback
             for area, row in self.book.kept.items()
             for lang in row
-            if self.machine.statuses().get(area, {}).get(lang) == DigestStatus.FALLBACK.value
         )
         return self.machine.fallbacks - kept
 
