@@ -10,6 +10,7 @@ Services that own tasks or sockets (write queue, HTTP client) live between ``sta
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from webplatform_digest.runs.registry import RunRegistry
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings
+from webplatform_digest.storage.access import write_refusal
 from webplatform_digest.storage.area_store import AreaStore, load_catalog
 from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
@@ -89,8 +91,8 @@ class Container:
 
     @cached_property
     def jsonl(self) -> "JsonlHook | None":
-        """The JSONL event log (``.monitoring/telemetry.jsonl``)."""
-        if not self._jsonl_enabled:
+        """The JSONL event log (``.monitoring/telemetry.jsonl``); none in a read-only workspace."""
+        if not self._jsonl_enabled or self.read_only:
             return None
         from webplatform_digest.telemetry.jsonl import JsonlHook, telemetry_path
 
@@ -113,10 +115,23 @@ class Container:
         )
 
     @cached_property
+    def write_refusal(self) -> str | None:
+        """Why this process cannot write the workspace (None when it can)."""
+        return write_refusal(self.settings.workspace.root)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the workspace can only be read: writing tools and commands are refused."""
+        return self.write_refusal is not None
+
+    @cached_property
     def runs(self) -> RunRegistry:
-        """The run registry (``.monitoring/runs.sqlite3``)."""
+        """The run registry (``.monitoring/runs.sqlite3``); read-only in a read-only workspace."""
+        path = self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE))
+        if self.read_only:
+            return RunRegistry(path, token_ttl=self.settings.runs.token_ttl, read_only=True)
         registry = RunRegistry(
-            self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
+            path,
             retention=self.settings.runs.retention,
             token_ttl=self.settings.runs.token_ttl,
         )
@@ -129,8 +144,9 @@ class Container:
         telemetry = Telemetry((self.prometheus,) if self._metrics_enabled else ())
         if self.jsonl is not None:
             telemetry.add(self.jsonl)
-        telemetry.add(self.progress)
-        telemetry.add(RunRegistryHook(self.runs))
+        if not self.read_only:
+            telemetry.add(self.progress)
+            telemetry.add(RunRegistryHook(self.runs))
         return telemetry
 
     @cached_property
@@ -253,6 +269,8 @@ class Container:
     @contextlib.asynccontextmanager
     async def _open_services(self) -> AsyncGenerator[HostedServices]:
         config = configs.write_queue_config(self.settings)
+        if self.read_only:
+            config = replace(config, sweep=False)
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,
             DeferredWrites.open() as deferred,

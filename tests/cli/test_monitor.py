@@ -1,6 +1,7 @@
 """``check`` and ``fetch`` through a real CLI subprocess against a loopback developer site."""
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,32 @@ def test_bad_arguments_exit_with_a_usage_error(tmp_path: Path) -> None:
     both = run_cli(tmp_path, "fetch", "--version", "150", "--range", "140-150")
     assert both.returncode == 2
     assert "either --version or --range" in both.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("output", [(), ("--json",)], ids=["text", "json"])
+def test_check_exits_1_in_either_output_when_the_site_cannot_be_reached(
+    tmp_path: Path, output: tuple[str, ...]
+) -> None:
+    """Nothing listens on the port: the workspace's own newest note is no answer from the site,
+    so the exit says the check failed (text and JSON alike) and the text says why."""
+    (tmp_path / "release_notes").mkdir()
+    (tmp_path / "release_notes" / "chrome-144.md").write_text("# Chrome 144\n")
+    env = {"WEBPLATFORM_MAX_RETRIES": "0", "WEBPLATFORM_RETRY_BASE_DELAY": "0"}
+    base_url = f"http://127.0.0.1:{_closed_port()}"
+    done = run_cli(
+        tmp_path, "check", "--channel", "stable", "--base-url", base_url, *output, env=env
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    if output:
+        assert json.loads(done.stdout)["releases"][0]["found_by"] == "workspace"
+    else:
+        assert "not confirmed by the site" in done.stdout
+        assert "cannot reach 127.0.0.1" in done.stdout

@@ -311,3 +311,38 @@ def test_a_registry_that_cannot_be_created_names_its_path() -> None:
     """A root nothing can be created under (even by root): one WriteError with the path."""
     with pytest.raises(WriteError, match=r"cannot open the run registry /proc/nope/runs\.sqlite3"):
         RunRegistry(Path("/proc/nope/runs.sqlite3"))
+
+
+def test_a_read_only_registry_reads_a_closed_database_and_refuses_writes(
+    tmp_path: Path, wall: Wall
+) -> None:
+    path = tmp_path / "runs.sqlite3"
+    writer = RunRegistry(path, token_ttl=60.0, wall=wall)
+    run_id = _new(writer)
+    writer.close()
+    assert not path.with_name("runs.sqlite3-shm").exists()  # as a read-only mount finds it
+
+    reader = RunRegistry(path, token_ttl=60.0, wall=wall, read_only=True)
+
+    assert [record.run_id for record in reader.list_runs()] == [run_id]
+    assert reader.recover_interrupted() == []
+    with pytest.raises(WriteError, match="cannot write the run registry"):
+        _new(reader)
+    reader.close()
+
+
+def test_a_read_only_registry_without_a_database_lists_no_runs(tmp_path: Path) -> None:
+    reader = RunRegistry(tmp_path / "absent" / "runs.sqlite3", read_only=True)
+
+    assert reader.list_runs() == []
+    assert not (tmp_path / "absent").exists()
+    reader.close()
+
+
+def test_a_read_only_registry_without_a_database_refuses_writes_too(tmp_path: Path) -> None:
+    reader = RunRegistry(tmp_path / "runs.sqlite3", read_only=True)
+
+    with pytest.raises(WriteError, match="opened read-only"):
+        _new(reader)
+    assert not (tmp_path / "runs.sqlite3").exists()
+    reader.close()

@@ -87,3 +87,16 @@ def test_a_malformed_document_is_a_parse_error_naming_it(workspace: Workspace) -
 
 def _key() -> ReleaseKey:
     return ReleaseKey(145)
+
+
+def test_an_index_that_cannot_be_stored_still_answers_from_memory(
+    workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a directory where the index file goes: the store fails as on a read-only workspace
+    (workspace.root / Workspace.FEATURE_INDEX).mkdir(parents=True)
+
+    refreshed = refresh_index(workspace)
+
+    assert not refreshed.written
+    assert any(f.title.startswith("CSS `text-wrap-style") for f in refreshed.index.features)
+    assert "feature index not stored" in caplog.text

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.fakes import FakeClock
-from webplatform_digest.errors import WorkspaceBusyError
+from webplatform_digest.errors import WorkspaceBusyError, WriteError
 from webplatform_digest.events import RecordingHook, Telemetry, WorkspaceLockWait
 from webplatform_digest.storage.lock import LOCK_NAME, WorkspaceLock
 from webplatform_digest.storage.workspace import Workspace
@@ -113,3 +113,13 @@ async def test_the_wait_is_bounded_by_the_clock_and_ends_in_a_busy_error(
     assert "busy" in failures[0]
     assert "WEBPLATFORM_WORKSPACE_LOCK_TIMEOUT" in failures[0]
     assert [e.seconds for e in hook.of(WorkspaceLockWait)] == [11.0]
+
+
+async def test_a_workspace_that_cannot_be_written_is_named_in_one_line(
+    workspace: Workspace,
+) -> None:
+    (workspace.root / ".monitoring").write_text("a file where the folder goes")
+    lock = WorkspaceLock(workspace, 1.0)
+
+    with pytest.raises(WriteError, match=f"cannot write the workspace {workspace.root}: "):
+        await lock.acquire()

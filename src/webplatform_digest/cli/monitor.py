@@ -33,7 +33,7 @@ def run_check_command(args: argparse.Namespace, settings: Settings) -> int:
         emit_json(latest.to_dict())
     else:
         _print_latest(latest, f" --base-url {args.base_url}" if args.base_url else "")
-    return 0 if all(r.version is not None for r in latest.releases) else 1
+    return 1 if any(r.failed for r in latest.releases) else 0
 
 
 def run_fetch_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,6 +88,8 @@ def _print_latest(latest: LatestReleases, extra: str) -> None:
             continue
         state = "present" if release.present else "new"
         _say(f"{name:<7} {release.version:<9} {state:<8} {release.url}")
+        if release.failed:
+            _say(f"        not confirmed by the site (newest in the workspace): {release.error}")
         if not release.present:
             flag = "" if release.track is Track.STABLE else f" --channel {name}"
             command = f"webplatform-digest fetch --version {release.version}{flag}{extra}"

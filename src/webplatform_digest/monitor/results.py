@@ -28,6 +28,12 @@ class LatestRelease:
     found_by: str = ""
     error: str = ""
 
+    @property
+    def failed(self) -> bool:
+        """No version found, or only the workspace's own because the site could not be read
+        (an answer the site did not confirm)."""
+        return self.version is None or (self.found_by == "workspace" and bool(self.error))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return _as_dict(self)

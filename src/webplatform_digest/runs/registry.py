@@ -142,6 +142,31 @@ def _process_identity(pid: int) -> float | None:
         return None
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """The registry for reading only: the file as it is, or an empty one in memory if absent.
+
+    A WAL database that was closed cleanly has no ``-shm`` file, and SQLite cannot make one on
+    a read-only mount; ``immutable`` then reads the file without the shared-memory index.
+    """
+    if not path.is_file():
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db.executescript(_SCHEMA)
+        return db
+    uri = path.resolve().as_uri()
+    failures: list[str] = []
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(
+                f"{uri}?{query}", uri=True, isolation_level=None, check_same_thread=False
+            )
+            db.execute("SELECT count(*) FROM runs").fetchone()
+        except sqlite3.Error as exc:
+            failures.append(str(exc))
+            continue
+        return db
+    raise NotFoundError(f"cannot read the run registry {path}: {failures[-1]}")
+
+
 def _why(exc: OSError | sqlite3.Error) -> str:
     if isinstance(exc, OSError):
         return reason(exc)
@@ -158,14 +183,19 @@ class RunRegistry:
         retention: int = 200,
         token_ttl: float = 3600.0,
         wall: Callable[[], float] = wall_time,
+        read_only: bool = False,
     ) -> None:
         self.path = path
+        self.read_only = read_only
         self._retention = retention
         self._token_ttl = token_ttl
         self._wall = wall
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._started = _process_identity(self._pid)
+        if read_only:
+            self._db = _open_read_only(path)
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -190,6 +220,8 @@ class RunRegistry:
     @contextmanager
     def _tx(self) -> Generator[sqlite3.Connection]:
         """One write transaction (taken immediately so concurrent writers queue, not fail)."""
+        if self.read_only:
+            raise WriteError(f"cannot write the run registry {self.path}: opened read-only")
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -331,7 +363,10 @@ class RunRegistry:
         """Mark runs left active by a dead process (or abandoned past the token TTL) interrupted.
 
         Call at startup. Returns the ids marked; their snapshots stay, so they can be resumed.
+        A read-only registry marks nothing (it cannot be written).
         """
+        if self.read_only:
+            return []
         now = self._wall()
         with self._lock:
             rows = self._db.execute(

@@ -28,6 +28,7 @@ from webplatform_digest.errors import WebplatformError
 from webplatform_digest.events import ToolCalled
 from webplatform_digest.hosting import HostedContext
 from webplatform_digest.models import parse_channel, parse_version
+from webplatform_digest.server.availability import availability_middleware, availability_note
 from webplatform_digest.server.catalog import TOOL_NAMES, register_tool
 from webplatform_digest.server.digest_tools import DigestTool
 from webplatform_digest.server.http import (
@@ -140,12 +141,13 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
             finally:
                 await lag.stop()
 
+    refusals = availability_middleware(container)
     mcp = FastMCP(
         SERVER_NAME,
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=" ".join((INSTRUCTIONS, availability_note(container))).strip(),
         lifespan=services,
-        middleware=[ToolTelemetry(container)],
+        middleware=[ToolTelemetry(container), *refusals],
         mask_error_details=True,
     )
     _register_pipeline_tools(mcp, container)

@@ -59,6 +59,5 @@ def search_features(workspace: Workspace, query: SearchQuery) -> SearchResult:
 
     Raises:
         ParseError: a per-area document is not valid area data.
-        WriteError: the updated index cannot be stored.
     """
     return search(feature_index(workspace), query)

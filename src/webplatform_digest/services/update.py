@@ -92,7 +92,7 @@ async def update_site(
     """
     monitor = container.monitor(base_url=base_url)
     latest = await monitor.check_latest("all")
-    errors = [f"{r.track.value}: {r.error}" for r in latest.releases if r.version is None]
+    errors = [f"{r.track.value}: {r.error}" for r in latest.releases if r.failed]
     fetched: list[FetchResult] = []
     for track, version in new_releases(latest):
         result = await monitor.fetch_release_notes(version, track)

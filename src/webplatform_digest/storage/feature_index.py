@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from webplatform_digest.areas.data import load_area_data
-from webplatform_digest.errors import NotFoundError, ParseError
+from webplatform_digest.errors import NotFoundError, ParseError, WriteError
 from webplatform_digest.site.search import (
     IndexedFile,
     SearchIndex,
@@ -82,7 +82,6 @@ def refresh_index(workspace: Workspace) -> IndexRefresh:
 
     Raises:
         ParseError: a per-area document is not valid area data.
-        WriteError: the index cannot be written.
     """
     files = area_files(workspace)
 
@@ -98,6 +97,14 @@ def refresh_index(workspace: Workspace) -> IndexRefresh:
     update = updated_index(stored_index(workspace), fingerprints, read)
     written = False
     if update.reread or update.dropped:
-        payload = orjson.dumps(update.index.to_json())
-        written = atomic_write(workspace.path(Workspace.FEATURE_INDEX), payload)
+        written = _store(workspace, update.index)
     return IndexRefresh(update.index, update.reread, update.dropped, written)
+
+
+def _store(workspace: Workspace, index: SearchIndex) -> bool:
+    """Store the index; a workspace that cannot be written still answers from memory."""
+    try:
+        return atomic_write(workspace.path(Workspace.FEATURE_INDEX), orjson.dumps(index.to_json()))
+    except WriteError as exc:
+        log.warning("feature index not stored (searches rebuild it): %s", exc)
+        return False

@@ -34,9 +34,8 @@ class WorkspaceLock:
         self._telemetry = telemetry or Telemetry()
         self._clock = clock
         self.rel = Workspace.monitoring_rel(LOCK_NAME)
-        path = workspace.path(self.rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = filelock.FileLock(path)
+        self._path = workspace.path(self.rel)
+        self._lock = filelock.FileLock(self._path)
 
     async def acquire(self) -> None:
         """Take the lock, waiting at most the timeout.
@@ -48,6 +47,7 @@ class WorkspaceLock:
         started = self._clock()
         while True:
             try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
                 self._lock.acquire(timeout=0)
                 break
             except filelock.Timeout:
@@ -57,7 +57,10 @@ class WorkspaceLock:
                     raise WorkspaceBusyError(self._busy_message()) from None
                 await anyio.sleep(min(_POLL, self._timeout - waited))
             except OSError as exc:
-                raise WriteError(f"cannot lock {self.rel}: {reason(exc)}") from exc
+                raise WriteError(
+                    f"cannot write the workspace {self._workspace.root}: {reason(exc)}"
+                    f" (taking the lock {self.rel}); reading commands still work here"
+                ) from exc
         waited = self._clock() - started
         self._telemetry.emit(WorkspaceLockWait(seconds=waited, outcome="acquired"))
 

@@ -54,6 +54,8 @@ class WriteQueueConfig:
     lock_timeout: float = 30.0
     coalescing: bool = True
     stage_threads: int = 16
+    #: sweep temp files left by a crash at start (off in a workspace that cannot be written)
+    sweep: bool = True
 
 
 @dataclass(eq=False, slots=True)
@@ -290,6 +292,8 @@ class WriteQueue:
         self._file_lock = WorkspaceLock(
             self._workspace, self._config.lock_timeout, self._telemetry, clock=self._clock
         )
+        if not self._config.sweep:
+            return
         async with self.reading():
             self.swept = await anyio.to_thread.run_sync(sweep_temps, self._workspace.root)
 
