@@ -7,6 +7,7 @@ Skipped where the machine does not allow mount namespaces.
 """
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,7 +96,14 @@ def test_reading_commands_work_and_writing_commands_refuse_in_one_line(
     assert _tree_digest(read_only_root) == before
 
 
+def _only_run_id(root: Path) -> str:
+    listed = run_cli(root, "runs", "--json")
+    (run,) = json.loads(listed.stdout)["runs"]
+    return str(run["run_id"])
+
+
 async def _talk_to_read_only_server(root: Path, errlog: Any) -> dict[str, Any]:
+    run_id = _only_run_id(root)
     command, *args = _read_only(root, sys.executable, str(SHIM))
     env = {"WEBPLATFORM_ROOT": str(root), "WEBPLATFORM_LLM_BACKEND": "offline"}
     params = StdioServerParameters(command=command, args=args, env=env)
@@ -110,6 +118,7 @@ async def _talk_to_read_only_server(root: Path, errlog: Any) -> dict[str, Any]:
             ("list_focus_areas", {}),
             ("search_features", {"query": ""}),
             ("telemetry_summary", {}),
+            ("get_digest_progress", {"run_id": run_id}),
             ("process_release_notes", {"version": SAMPLE_VERSION}),
             ("webplatform_digest", {"version": SAMPLE_VERSION}),
             ("generate_github_pages", {}),
@@ -136,8 +145,9 @@ def test_a_server_on_a_read_only_workspace_starts_and_says_which_tools_are_unava
         assert name in warnings[0]
         assert name in seen["instructions"]
         assert name in seen["tools"]  # still listed, so clients see why a call is refused
-    for name in ("list_focus_areas", "search_features", "telemetry_summary"):
+    for name in ("list_focus_areas", "search_features", "telemetry_summary", "get_digest_progress"):
         assert not seen[name].is_error, seen[name].content
+    assert seen["get_digest_progress"].structured_content["run"]["status"] == "completed"
     assert seen["search_features"].structured_content["total"] > 0
     for name in ("process_release_notes", "webplatform_digest", "generate_github_pages"):
         result = seen[name]
