@@ -315,6 +315,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="fake LLM latency range of the consecutive runs (lo,hi)",
     )
     parser.add_argument(
+        "--summary-every",
+        type=int,
+        default=1,
+        help="ask telemetry_summary about every Nth consecutive run (0: never)",
+    )
+    parser.add_argument(
         "--sample-every", type=float, default=60.0, help="seconds between RSS/fd samples"
     )
     return parser.parse_args(argv)

@@ -4,7 +4,9 @@ Each run is a real ``webplatform_digest`` tool call over streamable HTTP (a fres
 per run, as separate host calls make them) against the loopback fake LLM with a small latency.
 Runs rotate through every processed release of the corpus (the bundled samples where the
 corpus is absent) and two of its areas at a time, with ``use_cache`` false and ``overwrite``
-true, so every run asks the LLM and writes its files: caches cannot make it trivial. The
+true, so every run asks the LLM and writes its files: caches cannot make it trivial. After
+each run (every ``--summary-every`` runs) the host asks ``telemetry_summary`` about it, which
+reads the growing telemetry log: the part that once grew RSS by 170 MiB over 240 runs. The
 server's RSS and open fds are read after every run; the target is a flat RSS after warm-up
 (at most +10 MiB from run 20 to the last run).
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 import anyio
 from fastmcp import Client
+from mcp.types import CallToolResult
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
 from tests.server_process import ServerProcess
 from tests.server_support import seed_samples
@@ -40,6 +43,7 @@ class Runs:
     rss_mib: list[float] = field(default_factory=list[float])
     fds: list[int] = field(default_factory=list[int])
     seconds: list[float] = field(default_factory=list[float])
+    summary_seconds: list[float] = field(default_factory=list[float])
     failed: list[str] = field(default_factory=list[str])
     fallbacks: int = 0
     llm_calls: int = 0
@@ -82,17 +86,28 @@ def _arguments(index: int, releases: list[tuple[int, list[str]]]) -> dict[str, A
     return {"version": version, "focus_areas": pair, "use_cache": False, "overwrite": True}
 
 
-async def _one_run(url: str, arguments: dict[str, Any], runs: Runs) -> None:
+def _failure(result: CallToolResult) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)[:200]
+
+
+async def _one_run(url: str, arguments: dict[str, Any], runs: Runs, *, summary: bool) -> None:
+    """One run as a host makes it: the digest, then (``summary``) what telemetry says of it."""
     started = time.monotonic()
     async with Client(url, timeout=300) as client:
         result = await client.call_tool_mcp("webplatform_digest", arguments)
-    runs.seconds.append(time.monotonic() - started)
-    payload: dict[str, Any] = result.structured_content or {}
-    if result.is_error or payload.get("status") != "completed":
-        text = " ".join(getattr(block, "text", "") for block in result.content)
-        runs.failed.append(f"{arguments}: {text[:200]}")
-    runs.fallbacks += int(payload.get("fallbacks") or 0)
-    runs.llm_calls += int(payload.get("llm_calls") or 0)
+        runs.seconds.append(time.monotonic() - started)
+        payload: dict[str, Any] = result.structured_content or {}
+        if result.is_error or payload.get("status") != "completed":
+            runs.failed.append(f"{arguments}: {_failure(result)}")
+            return
+        runs.fallbacks += int(payload.get("fallbacks") or 0)
+        runs.llm_calls += int(payload.get("llm_calls") or 0)
+        if summary:
+            started = time.monotonic()
+            told = await client.call_tool_mcp("telemetry_summary", {"run_ids": [payload["run_id"]]})
+            runs.summary_seconds.append(time.monotonic() - started)
+            if told.is_error:
+                runs.failed.append(f"telemetry_summary: {_failure(told)}")
 
 
 def _at(values: list[Any], run: int) -> Any:
@@ -109,6 +124,10 @@ def _figures(runs: Runs, releases: list[tuple[int, list[str]]]) -> dict[str, Any
         "releases": [version for version, _ in releases],
         "seconds": round(sum(runs.seconds), 1),
         "run_seconds_p50": round(sorted(runs.seconds)[count // 2], 3),
+        "telemetry_summaries": len(runs.summary_seconds),
+        "telemetry_summary_seconds_first_last": [
+            round(runs.summary_seconds[i], 3) for i in (0, -1) if runs.summary_seconds
+        ],
         "failed_runs": len(runs.failed),
         "failures": runs.failed[:5],
         "llm_calls": runs.llm_calls,
@@ -155,7 +174,9 @@ async def soak_runs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 releases = await _processed(server.mcp_url)
                 series.phase = "runs"
                 for index in range(args.runs):
-                    await _one_run(server.mcp_url, _arguments(index, releases), runs)
+                    summary = args.summary_every > 0 and (index + 1) % args.summary_every == 0
+                    arguments = _arguments(index, releases)
+                    await _one_run(server.mcp_url, arguments, runs, summary=summary)
                     rss, fds = probe_process(server.process.pid)
                     runs.rss_mib.append(rss)
                     runs.fds.append(fds)

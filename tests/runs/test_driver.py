@@ -173,6 +173,40 @@ async def test_no_more_than_max_concurrency_calls_are_in_flight(services: RunSer
     assert state["peak"] == 4
 
 
+async def test_the_next_request_goes_out_before_the_bookkeeping_of_the_reply_that_freed_its_slot(
+    services: RunServices,
+) -> None:
+    """C = 1: the second call starts before the progress report of the first reply, so the
+    run's bookkeeping overlaps the LLM's next answer instead of lengthening every round."""
+    subjects = sample_subjects()
+    log: list[str] = []
+
+    class Logging(ScriptedBackend):
+        async def complete(self, request: LLMRequest) -> LLMReply:
+            log.append(f"call {request.meta.area} {request.meta.language}")
+            return await super().complete(request)
+
+    async def on_progress(progress: Progress) -> None:
+        log.append(f"progress {progress.completed}")
+
+    limits = RunLimits(max_concurrency=1, run_deadline=600.0)
+    backend = Logging(script=good_answer(subjects))
+    summary = await _run(services, backend, limits=limits, on_progress=on_progress)
+    assert summary.status == "completed"
+    # the empty area counts 2 from the start; each later report follows the next call
+    assert log == [
+        "progress 2",
+        "call css en",
+        "call javascript en",
+        "progress 3",
+        "call css zh",
+        "progress 4",
+        "call javascript zh",
+        "progress 5",
+        "progress 6",
+    ]
+
+
 async def test_an_areas_translation_starts_while_other_english_is_still_running(
     services: RunServices,
 ) -> None:

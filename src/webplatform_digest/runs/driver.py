@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from webplatform_digest.digest.machine import Failure, PendingRequest
+from webplatform_digest.digest.machine import Failure, PendingRequest, StageOutcome
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.state import RunLimits, first_leaf, rejected
 from webplatform_digest.errors import LLMError
@@ -172,33 +173,46 @@ async def _pump(
     limit: int,
     deadline: float,
 ) -> None:
-    """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on."""
+    """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on.
+
+    A reply's follow-up request (its translation, a corrective retry) goes out the moment the
+    reply is fed, before the run's bookkeeping (telemetry, progress, the snapshot) and before
+    the other replies of its batch: that bookkeeping then overlaps the client's next answer
+    instead of lengthening every round.
+    """
     machine = session.machine
     send, receive = anyio.create_memory_object_stream[tuple[str, LLMReply | Failure]](math.inf)
     sent: dict[str, LLMRequest] = {}
     finished: list[str] = []
+
+    def issue() -> None:
+        batch = machine.ready_requests(limit - len(machine.in_flight))
+        session.issued(batch)
+        for pending in batch:
+            sent[pending.request_id] = pending.request
+            calls.start_soon(
+                _call, governor, backend, pending, session.book.use_cache, deadline, send
+            )
+
     with send, receive:
+        issue()
         while not machine.done:
-            batch = machine.ready_requests(limit - len(machine.in_flight))
-            session.issued(batch)
-            for pending in batch:
-                sent[pending.request_id] = pending.request
-                calls.start_soon(
-                    _call, governor, backend, pending, session.book.use_cache, deadline, send
-                )
-            if finished:  # after the new calls: writes must not delay the next requests
-                writes.start_soon(session.write_areas, finished)
-                finished = []
+            fed: list[tuple[StageOutcome, ...]] = []
             for request_id, result in await _arrived(receive):
                 outcomes = machine.feed(request_id, result)
                 if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
+                fed.append(outcomes)
+                issue()
+            await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
+            for outcomes in fed:
                 finished += await session.absorb(outcomes)
-            if not finished:  # a finished area's write saves the state once it is on disk
+            if finished:  # after the new calls: writes must not delay the next requests
+                writes.start_soon(session.write_areas, finished)
+                finished = []
+            else:  # a finished area's write saves the state once it is on disk
                 session.save()  # every accepted reply is stored: a kill never asks it again
-        if finished:
-            writes.start_soon(session.write_areas, finished)
 
 
 async def _arrived(
