@@ -19,7 +19,7 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from webplatform_digest.digest.machine import Failure, PendingRequest, StageOutcome
+from webplatform_digest.digest.machine import Failure, PendingRequest, Progress, StageOutcome
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.state import RunLimits, first_leaf, rejected
 from webplatform_digest.errors import LLMError
@@ -197,17 +197,17 @@ async def _pump(
     with send, receive:
         issue()
         while not machine.done:
-            fed: list[tuple[StageOutcome, ...]] = []
+            fed: list[tuple[tuple[StageOutcome, ...], Progress]] = []
             for request_id, result in await _arrived(receive):
                 outcomes = machine.feed(request_id, result)
                 if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
-                fed.append(outcomes)
+                fed.append((outcomes, machine.progress()))
                 issue()
             await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
-            for outcomes in fed:
-                finished += await session.absorb(outcomes)
+            for outcomes, progress in fed:
+                finished += await session.absorb(outcomes, progress)
             if finished:  # after the new calls: writes must not delay the next requests
                 writes.start_soon(session.write_areas, finished)
                 finished = []
