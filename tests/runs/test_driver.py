@@ -207,6 +207,25 @@ async def test_the_next_request_goes_out_before_the_bookkeeping_of_the_reply_tha
     ]
 
 
+async def test_a_freed_slot_goes_to_a_ready_request_before_the_reply_is_checked(
+    services: RunServices,
+) -> None:
+    """C = 1 and a first English reply that fails its check: the slot it frees goes to the next
+    area's English, which was ready before the check; the corrective retry waits its turn."""
+    subjects = sample_subjects()
+    good = good_answer(subjects)
+    asked: list[str] = []
+
+    def answer(request: LLMRequest) -> LLMReply:
+        asked.append(f"{request.meta.area} {request.meta.language}")
+        return _nope() if len(asked) == 1 else good(request)
+
+    limits = RunLimits(max_concurrency=1, run_deadline=600.0)
+    summary = await _run(services, _scripted(answer), limits=limits)
+    assert summary.areas["css"] == {"en": "retried", "zh": "ok"}
+    assert asked[:3] == ["css en", "javascript en", "css en"]
+
+
 async def test_an_areas_translation_starts_while_other_english_is_still_running(
     services: RunServices,
 ) -> None:

@@ -175,9 +175,10 @@ async def _pump(
 ) -> None:
     """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on.
 
-    A reply's follow-up request (its translation, a corrective retry) goes out the moment the
-    reply is fed, before the run's bookkeeping (telemetry, progress, the snapshot) and before
-    the other replies of its batch: that bookkeeping then overlaps the client's next answer
+    The slot a reply frees goes at once to a request that is already ready (another area's
+    English, an earlier area's translation), before the reply is checked; a follow-up the reply
+    makes ready (its translation, a corrective retry) goes out the moment it is fed. The run's
+    bookkeeping (telemetry, progress, the snapshot) comes after both, while the client answers,
     instead of lengthening every round.
     """
     machine = session.machine
@@ -185,8 +186,10 @@ async def _pump(
     sent: dict[str, LLMRequest] = {}
     finished: list[str] = []
 
-    def issue() -> None:
-        batch = machine.ready_requests(limit - len(machine.in_flight))
+    def issue(unfed: int) -> None:
+        """Fill the free slots; ``unfed`` replies have landed but are still in flight for the
+        machine."""
+        batch = machine.ready_requests(limit - len(machine.in_flight) + unfed)
         session.issued(batch)
         for pending in batch:
             sent[pending.request_id] = pending.request
@@ -195,16 +198,18 @@ async def _pump(
             )
 
     with send, receive:
-        issue()
+        issue(0)
         while not machine.done:
             fed: list[tuple[tuple[StageOutcome, ...], Progress]] = []
-            for request_id, result in await _arrived(receive):
+            arrived = await _arrived(receive)
+            issue(len(arrived))
+            for index, (request_id, result) in enumerate(arrived):
                 outcomes = machine.feed(request_id, result)
                 if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
                 fed.append((outcomes, machine.progress()))
-                issue()
+                issue(len(arrived) - index - 1)
             await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
             for outcomes, progress in fed:
                 finished += await session.absorb(outcomes, progress)
