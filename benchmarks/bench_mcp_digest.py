@@ -5,10 +5,30 @@ client, whose sampling handler simulates an LLM of latency L = 100 ms. Chrome 14
 corpus, C = 4, a high rate limit. The schedule limit of 2N chained requests (EN → ZH per area)
 on C slots is max(2L, ⌈2N/C⌉·L). The 2026-07-28 flow may use larger batches when ⌈2N/C⌉
 rounds would exceed the client's 10-round cap.
+
+What is measured, and why (the limit counts only the schedule: C, the rate limit, L):
+
+* The interval is one ``webplatform_digest`` call of Chrome 144 on a warm server: spawn,
+  initialize, ``process_release_notes`` and a first digest run (Chrome 143, unmeasured) come
+  before it, so one-time costs of a fresh process (building the governor and the reply cache,
+  first-use imports and schema builds) stay out. The run's own work stays in: planning (its
+  area files are parsed for the first time), every round, the last writes and the summary.
+* The simulated client answers each request exactly L after it arrived: it builds the answer
+  text, then sleeps what is left of L. It used to sleep L and then build the text (importing
+  the answer helper on the first request, ~40–80 ms), so every request took L plus the
+  client's own work.
+* The result is taken as the protocol returns it (``call_tool_mcp``): the first
+  ``call_tool`` of a client also builds a result type from the tool's output schema (~9 ms),
+  which is the client's work, not the server's.
+
+The figures before and after this change are in docs/governor.md ("Digest runs over MCP").
+``wall_over_limit`` is the best of three runs (the host is shared), ``..._median`` their
+median.
 """
 
 import math
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +39,7 @@ import psutil
 from fastmcp import Client
 from fastmcp.client.transports import PythonStdioTransport
 from mcp.types import CreateMessageResult, TextContent
+from tests.digest_samples import answer_from_prompt
 from tests.server_process import SHIM, shim_processes
 
 from benchmarks.common import corpus_dir
@@ -26,29 +47,27 @@ from benchmarks.common import corpus_dir
 LATENCY = 0.100
 CONCURRENCY = 4
 VERSION = 144
-
-
-def _answer(prompt: str) -> str:
-    from tests.digest_samples import answer_from_prompt
-
-    return answer_from_prompt(prompt)
+#: the run before the measured one, on the same server (see the module docstring)
+WARM_UP_VERSION = 143
 
 
 async def _sampler(messages: Any, params: Any, context: Any) -> CreateMessageResult:
-    await anyio.sleep(LATENCY)
+    """An LLM of latency L: the answer, ``LATENCY`` seconds after the request arrived."""
+    started = time.perf_counter()
+    text = answer_from_prompt(messages[-1].content.text)
+    await anyio.sleep(max(0.0, LATENCY - (time.perf_counter() - started)))
     return CreateMessageResult(
-        role="assistant",
-        content=TextContent(type="text", text=_answer(messages[-1].content.text)),
-        model="simulated",
+        role="assistant", content=TextContent(type="text", text=text), model="simulated"
     )
 
 
 def _seed(root: Path, corpus: Path) -> None:
     notes = root / "release_notes"
     notes.mkdir(parents=True)
-    for name in (f"chrome-{VERSION}.md", f"webgpu-{VERSION}.md"):
-        if (corpus / name).is_file():
-            shutil.copy(corpus / name, notes / name)
+    for version in (WARM_UP_VERSION, VERSION):
+        for name in (f"chrome-{version}.md", f"webgpu-{version}.md"):
+            if (corpus / name).is_file():
+                shutil.copy(corpus / name, notes / name)
 
 
 def _server_process() -> psutil.Process:
@@ -65,19 +84,21 @@ async def _run(root: Path, mode: str) -> dict[str, Any]:
     }
     transport = PythonStdioTransport(SHIM, env=env, keep_alive=False, log_file=root / "err.log")
     async with Client(transport, sampling_handler=_sampler, mode=mode) as client:
+        await client.call_tool("process_release_notes", {"version": WARM_UP_VERSION})
         processed = await client.call_tool("process_release_notes", {"version": VERSION})
         areas = len(processed.structured_content["areas"])  # type: ignore[index]
+        arguments: dict[str, Any] = {"version": WARM_UP_VERSION, "use_cache": False}
+        await client.call_tool_mcp("webplatform_digest", arguments)
         server = _server_process()
         rss_before = server.memory_info().rss
         cpu_before = sum(server.cpu_times()[:2])
         started = time.perf_counter()
-        result = await client.call_tool(
-            "webplatform_digest", {"version": VERSION, "use_cache": False}
-        )
+        arguments = {"version": VERSION, "use_cache": False}
+        result = await client.call_tool_mcp("webplatform_digest", arguments)
         wall = time.perf_counter() - started
         cpu = sum(server.cpu_times()[:2]) - cpu_before
         rss_after = server.memory_info().rss
-    summary = result.structured_content or {}
+    summary: dict[str, Any] = result.structured_content or {}
     calls = int(summary.get("llm_calls") or 0)
     limit = max(2 * LATENCY, math.ceil(2 * areas / CONCURRENCY) * LATENCY)
     return {
@@ -99,16 +120,16 @@ def run() -> dict[str, Any]:
         return {"skipped": "corpus not found"}
     figures: dict[str, Any] = {}
     for label, mode in (("back_channel", "legacy"), ("input_required", "auto")):
-        best: dict[str, Any] | None = None
+        results: list[dict[str, Any]] = []
         for _ in range(3):  # best of three: the host is shared
             with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
                 root = Path(tmp)
                 _seed(root, corpus)
-                result = anyio.run(_run, root, mode)
-            if best is None or result["wall_over_limit"] < best["wall_over_limit"]:
-                best = result
-        assert best is not None
+                results.append(anyio.run(_run, root, mode))
+        best = min(results, key=lambda r: r["wall_over_limit"])
         figures |= {f"{label}_{key}": value for key, value in best.items()}
+        ratios = [r["wall_over_limit"] for r in results]
+        figures[f"{label}_wall_over_limit_median"] = statistics.median(ratios)
     return figures
 
 

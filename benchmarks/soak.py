@@ -1,13 +1,19 @@
-"""``make soak``: C concurrent MCP sessions over streamable HTTP against one server process.
+"""``make soak``: the server under load for a long time, its RSS and open fds per minute.
 
-For each concurrency level (default 1, 4, 16) the sessions call a mix of tools for a bounded
-time against a loopback fake LLM (50–500 ms latency, 5 % errors, 1 % hangs). Printed and
-written to ``bench-report-soak.json``: tool calls/s, p50/p95/p99 latency (overall and per
-tool), errors by class (``isError`` results, protocol errors, HTTP 5xx, transport), breaker
-opens, LLM requests per digest call, and the server's RSS and open-fd growth (psutil).
+Two parts, each on a fresh server process over streamable HTTP against a loopback fake LLM:
 
-Not part of ``make test`` or CI. ``python -m benchmarks.soak --seconds 10`` is a short run;
-``WEBPLATFORM_SOAK_SECONDS`` sets the default duration per level.
+* **Levels** (``--levels 1,4,16``, ``--seconds`` each): C concurrent MCP sessions call a mix of
+  tools for a bounded time (fake LLM: 50–500 ms latency, 5 % errors, 1 % hangs). Reported: tool
+  calls/s, p50/p95/p99 latency (overall and per tool), errors by class (``isError`` results,
+  protocol errors, HTTP 5xx, transport), breaker opens, LLM requests per digest call, and the
+  server's RSS and open-fd growth per level.
+* **Consecutive runs** (``--runs 240``, see ``benchmarks.soak_runs``): digest runs one after
+  another on one server; RSS and fds after every run, the growth from run 20 to the last.
+
+Both print the server's RSS and open fds every ``--sample-every`` seconds (60: per minute) and
+keep them in ``bench-report-soak.json`` (``series``). ``--mode levels|runs|both`` picks the
+parts (default both). Not part of ``make test`` or CI. ``python -m benchmarks.soak --seconds 10
+--runs 40`` is a short run; ``WEBPLATFORM_SOAK_SECONDS`` sets the default duration per level.
 """
 
 import argparse
@@ -33,6 +39,8 @@ from tests.server_support import SAMPLE_VERSION, seed_samples
 from tests.system.support import llm_env, metric, scrape
 
 from benchmarks.common import REPO_ROOT, percentile
+from benchmarks.soak_runs import soak_runs
+from benchmarks.soak_series import Series
 
 AREAS = ("css", "javascript", "web-apis", "network", "html-dom", "security-privacy")
 #: (tool, weight) of the call mix
@@ -106,7 +114,7 @@ async def _one_call(client: Client[Any], level: Level, rng: random.Random) -> No
         return
     text = " ".join(getattr(block, "text", "") for block in result.content)
     level.record(tool, time.monotonic() - started, "is_error" if result.is_error else "ok", text)
-    payload = result.structured_content or {}
+    payload: dict[str, Any] = result.structured_content or {}
     if tool == "webplatform_digest" and isinstance(payload.get("run_id"), str):
         level.run_ids.append(payload["run_id"])
 
@@ -237,31 +245,50 @@ def _server_env(fake: FakeLLM, args: argparse.Namespace) -> dict[str, str]:
     )
 
 
-async def soak(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every level against one server; returns the report."""
-    root = Path(tempfile.mkdtemp(prefix="webplatform-soak-"))
+async def soak_levels(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Run every level against one server over ``root``; returns the report section."""
     profile = FaultProfile(
         latency_ms=(50, 500), error_rate=args.error_rate, hang_rate=args.hang_rate, seed=1
     )
-    report: dict[str, Any] = {"settings": vars(args) | {"profile": str(profile)}, "levels": []}
-    try:
-        seed_samples(root)
-        with running_fake_llm(profile) as fake:
-            server = ServerProcess.start(root, _server_env(fake, args))
-            try:
+    report: dict[str, Any] = {"profile": str(profile), "levels": []}
+    seed_samples(root)
+    with running_fake_llm(profile) as fake:
+        server = ServerProcess.start(root, _server_env(fake, args))
+        try:
+            series = Series(server.process.pid, args.sample_every)
+            async with anyio.create_task_group() as sampler:
+                sampler.start_soon(series.run)
                 async with Client(server.mcp_url) as client:
                     await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
                     await client.call_tool("webplatform_digest", {"version": SAMPLE_VERSION})
                 for sessions in args.levels:
+                    series.phase = f"C={sessions}"
                     figures = await _level(server, fake, sessions, args.seconds)
                     _print(figures)
                     report["levels"].append(figures)
-                report["fake_llm"] = fake.stats()
-                report["server_exit_code"] = server.terminate(timeout=30)
-            finally:
-                server.kill()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+                sampler.cancel_scope.cancel()
+            series.phase = "end"
+            series.take()
+            report["series"] = series.to_json()
+            report["fake_llm"] = fake.stats()
+            report["server_exit_code"] = server.terminate(timeout=30)
+        finally:
+            server.kill()
+    return report
+
+
+async def soak(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the parts ``args.mode`` names, each on a fresh server and workspace."""
+    report: dict[str, Any] = {"settings": vars(args)}
+    parts = {"levels": soak_levels, "runs": soak_runs}
+    for name, part in parts.items():
+        if args.mode not in (name, "both"):
+            continue
+        root = Path(tempfile.mkdtemp(prefix=f"webplatform-soak-{name}-"))
+        try:
+            report[name] = await part(args, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
     return report
 
 
@@ -279,13 +306,33 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--circuit-threshold", type=int, default=3)
     parser.add_argument("--failure-cooldown", type=float, default=5.0)
     parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--mode", choices=("levels", "runs", "both"), default="both")
+    parser.add_argument("--runs", type=int, default=240, help="consecutive digest runs")
+    parser.add_argument(
+        "--run-latency-ms",
+        type=lambda s: tuple(float(x) for x in s.split(",")),
+        default=(5.0, 20.0),
+        help="fake LLM latency range of the consecutive runs (lo,hi)",
+    )
+    parser.add_argument(
+        "--summary-every",
+        type=int,
+        default=1,
+        help="ask telemetry_summary about every Nth consecutive run (0: never)",
+    )
+    parser.add_argument(
+        "--sample-every", type=float, default=60.0, help="seconds between RSS/fd samples"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     """Run the soak and write the report."""
     args = _parse(argv)
-    print(f"soak: levels {args.levels}, {args.seconds:g} s each")
+    print(
+        f"soak ({args.mode}): levels {args.levels}, {args.seconds:g} s each; "
+        f"{args.runs} consecutive runs; RSS and fds every {args.sample_every:g} s"
+    )
     report = anyio.run(soak, args)
     args.report.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str))
     print(f"report written to {args.report}")

@@ -126,6 +126,25 @@ async def test_discard_forgets_both_layers(tmp_path: Path, fake_clock: FakeClock
     assert names(tmp_path) == []
 
 
+async def test_a_reply_stored_later_is_in_memory_at_once_and_on_disk_after_a_flush(
+    tmp_path: Path, fake_clock: FakeClock
+) -> None:
+    """The governor's write-behind: the same process finds the reply at once; another one
+    finds the file once the queued writes are done; a discard after it still wins."""
+    cache, hook = cache_at(tmp_path, fake_clock)
+    keys = [reply_key("openai", "m", ask(str(i))) for i in range(3)]
+    for key in keys:
+        cache.store_later(key, LLMReply(text=key))
+    assert [(await cache.get(k)) is not None for k in keys] == [True] * 3
+    assert layers(hook) == ["memory"] * 3
+    cache.discard(keys[0])
+    await cache.flush()
+    fresh, _ = cache_at(tmp_path, fake_clock)
+    assert await fresh.get(keys[0]) is None
+    assert [(await fresh.get(k)) == first_hit(LLMReply(text=k)) for k in keys[1:]] == [True] * 2
+    assert names(tmp_path) == sorted(f"{k}.json" for k in keys[1:])
+
+
 def test_entries_on_disk_are_small_json() -> None:
     """One small JSON document per key."""
     data = encode_entry(LLMReply(text="t", model="m"), 1.5)
@@ -153,6 +172,8 @@ async def test_an_unchanged_rerun_makes_zero_llm_calls(
     for request in requests:
         await first.call(first_backend, request)
     assert len(first_backend.calls) == 5
+    assert first.cache is not None
+    await first.cache.flush()  # as the first process's exit does
     hook = RecordingHook()
     second = governor_of(settings, Telemetry((hook,)), fake_clock)
     second_backend = ScriptedBackend(script=lambda r: LLMReply(text="must not be asked"))

@@ -1,7 +1,6 @@
 """Both run drivers against real files, a real registry and scripted backends."""
 
 import asyncio
-import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -20,11 +19,10 @@ from tests.digest_samples import (
 )
 from tests.fakes import ScriptedBackend
 from webplatform_digest.digest.files import parse_digest_file
-from webplatform_digest.digest.machine import Failure, Progress
+from webplatform_digest.digest.machine import Progress
 from webplatform_digest.digest.prompts import Subject
-from webplatform_digest.errors import BackendError, RunStateError, WriteError
+from webplatform_digest.errors import BackendError, RunStateError
 from webplatform_digest.events import (
-    LLMAttempt,
     RecordingHook,
     RunFinished,
     StageFinished,
@@ -36,19 +34,15 @@ from webplatform_digest.llm.limits import GovernorConfig
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import Language
 from webplatform_digest.runs import driver as run_driver
-from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.runs.driver import (
     GovernedCaller,
     RunLimits,
-    advance_rounds,
     progress_report,
     resume_digest,
     run_digest,
-    start_rounds,
 )
 from webplatform_digest.runs.registry import RunStatus
-from webplatform_digest.runs.rounds import ReplyStore
-from webplatform_digest.runs.session import ProgressSink, Round, RunServices
+from webplatform_digest.runs.session import ProgressSink, RunServices
 from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.storage.writers import BatchResult, DirectWriter
@@ -171,6 +165,59 @@ async def test_no_more_than_max_concurrency_calls_are_in_flight(services: RunSer
     write = await _run(services, Counting(script=counting), subjects=subjects, run_id="run-c")
     assert write.status == "completed"
     assert state["peak"] == 4
+
+
+async def test_the_next_request_goes_out_before_the_bookkeeping_of_the_reply_that_freed_its_slot(
+    services: RunServices,
+) -> None:
+    """C = 1: the second call starts before the progress report of the first reply, so the
+    run's bookkeeping overlaps the LLM's next answer instead of lengthening every round."""
+    subjects = sample_subjects()
+    log: list[str] = []
+
+    class Logging(ScriptedBackend):
+        async def complete(self, request: LLMRequest) -> LLMReply:
+            log.append(f"call {request.meta.area} {request.meta.language}")
+            return await super().complete(request)
+
+    async def on_progress(progress: Progress) -> None:
+        log.append(f"progress {progress.completed}")
+
+    limits = RunLimits(max_concurrency=1, run_deadline=600.0)
+    backend = Logging(script=good_answer(subjects))
+    summary = await _run(services, backend, limits=limits, on_progress=on_progress)
+    assert summary.status == "completed"
+    # the empty area counts 2 from the start; each later report follows the next call
+    assert log == [
+        "progress 2",
+        "call css en",
+        "call javascript en",
+        "progress 3",
+        "call css zh",
+        "progress 4",
+        "call javascript zh",
+        "progress 5",
+        "progress 6",
+    ]
+
+
+async def test_a_freed_slot_goes_to_a_ready_request_before_the_reply_is_checked(
+    services: RunServices,
+) -> None:
+    """C = 1 and a first English reply that fails its check: the slot it frees goes to the next
+    area's English, which was ready before the check; the corrective retry waits its turn."""
+    subjects = sample_subjects()
+    good = good_answer(subjects)
+    asked: list[str] = []
+
+    def answer(request: LLMRequest) -> LLMReply:
+        asked.append(f"{request.meta.area} {request.meta.language}")
+        return _nope() if len(asked) == 1 else good(request)
+
+    limits = RunLimits(max_concurrency=1, run_deadline=600.0)
+    summary = await _run(services, _scripted(answer), limits=limits)
+    assert summary.areas["css"] == {"en": "retried", "zh": "ok"}
+    assert asked[:3] == ["css en", "javascript en", "css en"]
 
 
 async def test_an_areas_translation_starts_while_other_english_is_still_running(
@@ -363,108 +410,6 @@ async def test_a_passed_run_deadline_falls_back_for_what_is_left(
 # Input-required rounds -----------------------------------------------------------------------
 
 
-async def _drive_rounds(
-    services: RunServices,
-    subjects: tuple[Subject, ...],
-    answer: Callable[[LLMRequest], LLMReply | Failure],
-    limits: RunLimits = LIMITS,
-    *,
-    cache: ReplyStore | None = None,
-) -> tuple[RunSummary, list[Round]]:
-    step = await start_rounds(services, plan(subjects, run_id="rounds"), limits=limits, cache=cache)
-    rounds: list[Round] = []
-    while isinstance(step, Round):
-        rounds.append(step)
-        assert len(step.requests) <= limits.max_concurrency
-        replies = {p.request_id: answer(p.request) for p in step.requests}
-        step = await advance_rounds(
-            services, step.run_id, step.token, replies, limits=limits, cache=cache
-        )
-    return step, rounds
-
-
-@pytest.mark.parametrize("deferring", [False, True])
-@pytest.mark.parametrize("areas", [1, 3, 5])
-async def test_rounds_meet_the_schedule_limit_and_complete_the_run(
-    services: RunServices, workspace: Workspace, areas: int, deferring: bool
-) -> None:
-    """N areas at C = 2 take max(2, ceil(2N/C)) rounds; files and registry are complete, with
-    or without writes deferred past each round's reply."""
-    subjects = tuple(subject(f"a{i}", ["One", "Two"]) for i in range(areas))
-    async with DeferredWrites.open() as deferred:
-        if deferring:
-            services = replace(services, deferred=deferred)
-        summary, rounds = await _drive_rounds(
-            services, subjects, good_answer(subjects), RunLimits(max_concurrency=2)
-        )
-    assert len(rounds) == max(2, math.ceil(2 * areas / 2))
-    assert summary.status == "completed"
-    assert summary.llm_calls == 2 * areas
-    assert len(summary.written) == 2 * areas
-    assert all(_file(workspace, f"a{i}", "zh").exists() for i in range(areas))
-    assert services.registry.get("rounds").status is RunStatus.COMPLETED
-
-
-async def test_round_tokens_cannot_be_replayed_or_forged(services: RunServices) -> None:
-    """A used token and an invented one are rejected; the run is unchanged by them."""
-    subjects = sample_subjects()
-    answer = good_answer(subjects)
-    first = await start_rounds(services, plan(subjects, run_id="rounds"), limits=LIMITS)
-    assert isinstance(first, Round)
-    assert services.registry.get("rounds").status is RunStatus.AWAITING_INPUT
-    replies = {p.request_id: answer(p.request) for p in first.requests}
-    second = await advance_rounds(services, "rounds", first.token, replies, limits=LIMITS)
-    assert isinstance(second, Round)
-    assert second.token != first.token
-    with pytest.raises(RunStateError, match="replayed"):
-        await advance_rounds(services, "rounds", first.token, replies, limits=LIMITS)
-    with pytest.raises(RunStateError, match="forged"):
-        await advance_rounds(services, "rounds", "x" * 43, replies, limits=LIMITS)
-    assert services.registry.get("rounds").round == 2
-
-
-async def test_missing_and_failed_client_replies_fall_back(services: RunServices) -> None:
-    """A round answered with nothing, or with failures, still ends with every digest."""
-    subjects = sample_subjects()
-    summary, _ = await _drive_rounds(
-        services, subjects, lambda r: Failure("SamplingRejectedError", "user declined")
-    )
-    assert summary.areas["css"] == {"en": "fallback", "zh": "fallback"}
-    first = await start_rounds(services, plan(subjects, run_id="empty-replies"), limits=LIMITS)
-    assert isinstance(first, Round)
-    step = await advance_rounds(services, "empty-replies", first.token, {}, limits=LIMITS)
-    assert isinstance(step, Round)
-    assert {p.request_id for p in step.requests} == {"css.zh.1", "javascript.zh.1"}
-
-
-class MemoryStore:
-    """Reply cache for the rounds flow (the ReplyCache interface, memory only)."""
-
-    def __init__(self) -> None:
-        self.replies: dict[str, LLMReply] = {}
-
-    async def get(self, key: str, *, run_id: str | None = None) -> LLMReply | None:
-        return self.replies.get(key)
-
-    async def put(self, key: str, reply: LLMReply) -> None:
-        self.replies[key] = reply
-
-
-async def test_a_cached_rerun_of_the_rounds_flow_needs_no_round(
-    services: RunServices, recorder: RecordingHook
-) -> None:
-    """With every reply cached, the first call already returns the final summary."""
-    subjects = sample_subjects()
-    store = MemoryStore()
-    await _drive_rounds(services, subjects, good_answer(subjects), cache=store)
-    step = await start_rounds(services, plan(subjects, run_id="again"), limits=LIMITS, cache=store)
-    assert isinstance(step, RunSummary)
-    assert (step.llm_calls, step.cache_hits) == (0, 4)
-    assert step.areas["css"] == {"en": "cached", "zh": "cached"}
-    attempts = [e for e in recorder.of(LLMAttempt) if e.run_id == "again"]
-    assert {e.outcome for e in attempts} == {"cached"}
-
-
 async def test_progress_report_returns_the_run_and_events_after_a_sequence(
     services: RunServices,
 ) -> None:
@@ -507,51 +452,6 @@ async def test_replies_that_failed_validation_are_dropped_from_the_cache(
 
 def _nope() -> LLMReply:
     return LLMReply(text="Nothing useful.")
-
-
-class FailingWriter(DirectWriter):
-    """A writer whose every batch fails like a full disk."""
-
-    async def write_batch(
-        self,
-        files: Mapping[PurePosixPath, bytes],
-        *,
-        kind: str = "other",
-        remove: tuple[PurePosixPath, ...] = (),
-    ) -> BatchResult:
-        raise WriteError("cannot write digest: no space left on device")
-
-
-async def test_a_deferred_write_failure_fails_the_run_at_its_next_round(
-    services: RunServices, workspace: Workspace
-) -> None:
-    """A write that failed in the background surfaces on the next call; the run is failed."""
-    subjects = (subject("a0", ["One"]), subject("a1", ["One"]), subject("a2", ["One"]))
-    answer = good_answer(subjects)
-    limits = RunLimits(max_concurrency=2)
-    async with DeferredWrites.open() as deferred:
-        failing = replace(services, deferred=deferred, writer=FailingWriter(workspace))
-        step = await start_rounds(failing, plan(subjects, run_id="df"), limits=limits)
-        for _ in range(2):  # the second round finishes area a0: its write fails in the background
-            step = await _answer_round(failing, step, answer, limits)
-        with pytest.raises(WriteError, match="no space left"):
-            await _answer_round(failing, step, answer, limits)
-    record = services.registry.get("df")
-    assert record.status is RunStatus.FAILED
-    assert "no space left" in record.reason
-
-
-async def _answer_round(
-    services: RunServices,
-    step: Round | RunSummary,
-    answer: Callable[[LLMRequest], LLMReply],
-    limits: RunLimits,
-) -> Round | RunSummary:
-    assert isinstance(step, Round)
-    replies: dict[str, LLMReply | Failure] = {
-        p.request_id: answer(p.request) for p in step.requests
-    }
-    return await advance_rounds(services, step.run_id, step.token, replies, limits=limits)
 
 
 async def test_a_rerun_through_the_real_governor_makes_no_backend_call(

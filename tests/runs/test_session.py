@@ -1,5 +1,6 @@
 """Opening and continuing runs: one opening for both drivers; stored runs keep resuming."""
 
+import gc
 import math
 from pathlib import Path
 from typing import Any
@@ -9,11 +10,18 @@ import orjson
 from tests.digest_samples import DirectGovernor, good_answer, plan, sample_subjects, subject
 from tests.fakes import ScriptedBackend
 from webplatform_digest.digest.codec import restore_run
+from webplatform_digest.digest.machine import DigestRun
 from webplatform_digest.events import RecordingHook, RunStarted
 from webplatform_digest.llm.port import LLMReply
-from webplatform_digest.runs.driver import RunLimits, advance_rounds, resume_digest
+from webplatform_digest.runs.driver import (
+    RunLimits,
+    advance_rounds,
+    resume_digest,
+    run_digest,
+    start_rounds,
+)
 from webplatform_digest.runs.registry import RunStatus
-from webplatform_digest.runs.session import RunServices, open_run
+from webplatform_digest.runs.session import Round, RunServices, RunSession, open_run
 from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.storage.workspace import Workspace
 
@@ -108,3 +116,25 @@ async def test_a_run_stored_before_the_codec_continues_as_client_rounds(
     assert isinstance(outcome, RunSummary)
     assert (outcome.status, outcome.areas) == ("completed", FINAL)
     assert services.registry.get(run_id).status is RunStatus.COMPLETED
+
+
+async def test_finished_runs_leave_no_run_state_alive(services: RunServices) -> None:
+    """Ten runs of each driver later, none of their machines or sessions is still referenced:
+    a long-lived server's memory does not grow with the runs it has served."""
+    answer = good_answer(SUBJECTS)
+    governor = DirectGovernor()
+    for index in range(10):
+        backend = ScriptedBackend(script=answer)
+        summary = await run_digest(
+            services, plan(SUBJECTS, run_id=f"s{index}"), backend, governor, limits=NO_DEADLINE
+        )
+        assert summary.status == "completed"
+        step = await start_rounds(services, plan(SUBJECTS, run_id=f"r{index}"), limits=NO_DEADLINE)
+        while isinstance(step, Round):
+            replies = {p.request_id: answer(p.request) for p in step.requests}
+            step = await advance_rounds(
+                services, step.run_id, step.token, replies, limits=NO_DEADLINE
+            )
+        assert step.status == "completed"
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, DigestRun | RunSession)] == []

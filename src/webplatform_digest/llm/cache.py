@@ -5,11 +5,17 @@ in-memory LRU with TTL (cachetools) and one small JSON file per key under
 ``.monitoring/llm-cache/`` (written crash-safely with ``writes.atomic_write``), so a re-run of
 the process with unchanged inputs makes zero LLM calls. Corrupt or expired files count as misses.
 Every lookup emits ``CacheLookup(cache="reply", layer=memory|disk|miss)``.
+
+Disk writes and removals run in order on one writer thread of the cache. ``put`` waits for its
+write; ``store_later`` (the governor's, between an LLM reply and the next request) only queues
+it, ``flush`` waits for every queued one. Interpreter exit finishes the queue.
 """
 
+import concurrent.futures
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -125,6 +131,10 @@ class ReplyCache:
         self._memory: cachetools.TTLCache[str, LLMReply] = cachetools.TTLCache(
             maxsize=max_entries, ttl=ttl, timer=clock
         )
+        # one thread, made on the first disk write: writes and removals land in call order
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._queued: set[concurrent.futures.Future[None]] = set()
+        self._queued_lock = threading.Lock()
 
     @classmethod
     def from_config(
@@ -157,23 +167,47 @@ class ReplyCache:
 
     async def put(self, key: str, reply: LLMReply) -> None:
         """Remember ``reply`` in memory and on disk (a disk failure is logged, not raised)."""
+        queued = self.store_later(key, reply)
+        if queued is not None:
+            await anyio.to_thread.run_sync(queued.result)
+
+    def store_later(self, key: str, reply: LLMReply) -> "concurrent.futures.Future[None] | None":
+        """Remember ``reply`` in memory now and queue its disk write (None: memory only)."""
         reply = replace(reply, cached=False)
         self._memory[key] = reply
         path = self._path(key)
         if path is None:
-            return
-        data = encode_entry(reply, self._wall())
-        try:
-            await anyio.to_thread.run_sync(atomic_write, path, data)
-        except WriteError as exc:
-            log.warning("reply cache: %s", exc)
+            return None
+        return self._queue(_write_entry, path, encode_entry(reply, self._wall()))
+
+    async def flush(self) -> None:
+        """Wait until every queued disk write and removal is done."""
+        with self._queued_lock:
+            queued = list(self._queued)
+        if queued:
+            await anyio.to_thread.run_sync(concurrent.futures.wait, queued)
 
     def discard(self, key: str) -> None:
         """Forget ``key`` in both layers (e.g. a reply that failed validation)."""
         self._memory.pop(key, None)
         path = self._path(key)
         if path is not None:
-            path.unlink(missing_ok=True)
+            # behind any queued write of the same file; waited for (rare, sub-millisecond), so
+            # a lookup right after it cannot find the file
+            self._queue(_remove_entry, path).result()
+
+    def _queue(self, job: Callable[..., None], *args: object) -> "concurrent.futures.Future[None]":
+        if self._writer is None:
+            self._writer = concurrent.futures.ThreadPoolExecutor(1, "reply-cache")
+        queued = self._writer.submit(job, *args)
+        with self._queued_lock:
+            self._queued.add(queued)
+        queued.add_done_callback(self._done)
+        return queued
+
+    def _done(self, queued: "concurrent.futures.Future[None]") -> None:
+        with self._queued_lock:
+            self._queued.discard(queued)
 
     def _read(self, key: str) -> LLMReply | None:
         path = self._path(key)
@@ -196,3 +230,17 @@ class ReplyCache:
         if self._dir is None or not _KEY.fullmatch(key):
             return None
         return self._dir / f"{key}.json"
+
+
+def _write_entry(path: Path, data: bytes) -> None:
+    try:
+        atomic_write(path, data)
+    except WriteError as exc:
+        log.warning("reply cache: %s", exc)
+
+
+def _remove_entry(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("reply cache: cannot remove %s: %s", path.name, exc)

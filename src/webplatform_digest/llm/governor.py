@@ -197,7 +197,8 @@ class Governor:
             limit = min(limit, deadline)
         reply = await self._with_retries(backend, request, limit)
         if cache is not None:
-            await cache.put(key, reply)
+            # in memory now, on disk soon: no file write between a reply and the next request
+            cache.store_later(key, reply)
         return reply
 
     async def _with_retries(

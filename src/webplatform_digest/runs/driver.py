@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from webplatform_digest.digest.machine import Failure, PendingRequest
+from webplatform_digest.digest.machine import Failure, PendingRequest, Progress, StageOutcome
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.state import RunLimits, first_leaf, rejected
 from webplatform_digest.errors import LLMError
@@ -172,33 +173,51 @@ async def _pump(
     limit: int,
     deadline: float,
 ) -> None:
-    """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on."""
+    """Keep ``limit`` calls in flight; feed each reply as it lands; hand finished areas on.
+
+    The slot a reply frees goes at once to a request that is already ready (another area's
+    English, an earlier area's translation), before the reply is checked; a follow-up the reply
+    makes ready (its translation, a corrective retry) goes out the moment it is fed. The run's
+    bookkeeping (telemetry, progress, the snapshot) comes after both, while the client answers,
+    instead of lengthening every round.
+    """
     machine = session.machine
     send, receive = anyio.create_memory_object_stream[tuple[str, LLMReply | Failure]](math.inf)
     sent: dict[str, LLMRequest] = {}
     finished: list[str] = []
+
+    def issue(unfed: int) -> None:
+        """Fill the free slots; ``unfed`` replies have landed but are still in flight for the
+        machine."""
+        batch = machine.ready_requests(limit - len(machine.in_flight) + unfed)
+        session.issued(batch)
+        for pending in batch:
+            sent[pending.request_id] = pending.request
+            calls.start_soon(
+                _call, governor, backend, pending, session.book.use_cache, deadline, send
+            )
+
     with send, receive:
+        issue(0)
         while not machine.done:
-            batch = machine.ready_requests(limit - len(machine.in_flight))
-            session.issued(batch)
-            for pending in batch:
-                sent[pending.request_id] = pending.request
-                calls.start_soon(
-                    _call, governor, backend, pending, session.book.use_cache, deadline, send
-                )
-            if finished:  # after the new calls: writes must not delay the next requests
-                writes.start_soon(session.write_areas, finished)
-                finished = []
-            for request_id, result in await _arrived(receive):
+            fed: list[tuple[tuple[StageOutcome, ...], Progress]] = []
+            arrived = await _arrived(receive)
+            issue(len(arrived))
+            for index, (request_id, result) in enumerate(arrived):
                 outcomes = machine.feed(request_id, result)
                 if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
-                finished += await session.absorb(outcomes)
-            if not finished:  # a finished area's write saves the state once it is on disk
+                fed.append((outcomes, machine.progress()))
+                issue(len(arrived) - index - 1)
+            await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
+            for outcomes, progress in fed:
+                finished += await session.absorb(outcomes, progress)
+            if finished:  # after the new calls: writes must not delay the next requests
+                writes.start_soon(session.write_areas, finished)
+                finished = []
+            else:  # a finished area's write saves the state once it is on disk
                 session.save()  # every accepted reply is stored: a kill never asks it again
-        if finished:
-            writes.start_soon(session.write_areas, finished)
 
 
 async def _arrived(

@@ -136,11 +136,16 @@ async def advance_rounds(
 async def _feed_round(
     session: RunSession, replies: Mapping[str, LLMReply | Failure], cache: ReplyStore | None
 ) -> list[str]:
-    """Feed every request of the round; returns the areas it finished."""
+    """Feed every request of the round; returns the areas it finished.
+
+    The accepted replies are cached together at the end (concurrently: each is a file write),
+    not one after another while the client waits for the next round.
+    """
     machine, finished = session.machine, list[str]()
     unknown = set(replies) - set(machine.in_flight)
     if unknown:
         log.warning("ignoring %d replies to requests not in this round", len(unknown))
+    accepted: list[tuple[str, LLMReply]] = []
     for request_id in machine.in_flight:
         result = replies.get(request_id) or Failure("NoReply", "the client sent no reply")
         request = machine.request_for(request_id)
@@ -148,8 +153,12 @@ async def _feed_round(
         outcomes = machine.feed(request_id, result)
         keep = session.book.use_cache and not rejected(outcomes, request_id)
         if cache is not None and keep and isinstance(result, LLMReply):
-            await cache.put(reply_key(CLIENT_BACKEND, "", request), result)
+            accepted.append((reply_key(CLIENT_BACKEND, "", request), result))
         finished += await session.absorb(outcomes)
+    if cache is not None:
+        async with anyio.create_task_group() as puts:
+            for key, reply in accepted:
+                puts.start_soon(cache.put, key, reply)
     return finished
 
 

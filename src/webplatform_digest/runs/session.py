@@ -172,8 +172,11 @@ class RunSession:
         since = self.book.issued.get(request_id)
         return max(0.0, self.timer() - since) if since is not None else 0.0
 
-    async def absorb(self, outcomes: tuple[StageOutcome, ...]) -> list[str]:
-        """Emit events for new outcomes and report progress; returns the areas now finished."""
+    async def absorb(
+        self, outcomes: tuple[StageOutcome, ...], progress: Progress | None = None
+    ) -> list[str]:
+        """Emit events for new outcomes and report progress (``progress``: as it was when they
+        happened, if the machine has moved on since); returns the areas now finished."""
         finished: list[str] = []
         for outcome in outcomes:
             if outcome.stage == "area_total":
@@ -194,12 +197,12 @@ class RunSession:
                 )
             )
         if outcomes:
-            await self.report_progress()
+            await self.report_progress(progress)
         return finished
 
-    async def report_progress(self) -> None:
-        """Send the current progress to telemetry and the progress sink."""
-        progress = self.machine.progress()
+    async def report_progress(self, progress: Progress | None = None) -> None:
+        """Send the current progress (or ``progress``) to telemetry and the progress sink."""
+        progress = progress or self.machine.progress()
         self.services.telemetry.emit(
             RunProgress(
                 run_id=self.run_id,
