@@ -80,8 +80,9 @@ class PagesSummary:
         }
 
 
-def _scan(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
-    """Read every digest file and the previous manifest (blocking; run in a thread)."""
+def scan_digests(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
+    """Every readable digest, the digests skipped (with why) and the previous manifest's files
+    (blocking; run in a thread)."""
     entries: list[DigestEntry] = []
     skipped: list[str] = []
     areas = workspace.path(Workspace.DIGESTS / "areas")
@@ -209,8 +210,8 @@ async def _read(
 ) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
     if isinstance(writer, ConsistentReader):
         async with writer.reading():
-            return await anyio.to_thread.run_sync(_scan, workspace)
-    return await anyio.to_thread.run_sync(_scan, workspace)
+            return await anyio.to_thread.run_sync(scan_digests, workspace)
+    return await anyio.to_thread.run_sync(scan_digests, workspace)
 
 
 async def generate_pages(

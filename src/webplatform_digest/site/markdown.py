@@ -299,11 +299,3 @@ def with_feature_anchors(neutralised: str) -> str:
         return f"## {heading[1]} {{#{feature_anchor(count)}}}"
 
     return _H2_ANYWHERE.sub(anchored, neutralised)
-
-
-def clear_caches() -> None:
-    """Forget rendered markdown (benchmarks measuring a cold start)."""
-    neutralise_markdown.cache_clear()
-    feature_headings.cache_clear()
-    escape_label.cache_clear()
-    _plain_line.cache_clear()
