@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.site_samples import HOSTILE
-from webplatform_digest.site.markdown import escape_label, neutralise_markdown, safe_url
+from webplatform_digest.site.markdown import (
+    TEXT_ESCAPES,
+    escape_label,
+    escape_text,
+    neutralise_markdown,
+    safe_url,
+)
 
 #: the only tags the neutraliser itself writes
 OWN_TAG = re.compile(r'<(?:/?code|/pre|pre)(?: class="language-[A-Za-z0-9_+-]+")?>')
@@ -89,6 +95,14 @@ def test_markdown_structure_survives() -> None:
 def test_text_escapes_cover_brackets_backticks_backslashes_and_math() -> None:
     """Characters that could start links, code, escapes or math are escaped."""
     assert neutralise_markdown("a [b] \\ ` $$x$$") == "a \\[b\\] \\\\ \\` \\$\\$x\\$\\$\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("\\`[]$<>{}&#;a 中"), max_size=30) | st.text(max_size=30))
+def test_prose_escapes_each_character_once_whatever_its_neighbours(text: str) -> None:
+    """Property: escaping by successive replacements equals mapping every character through
+    one table (no replacement re-escapes what an earlier one wrote)."""
+    assert escape_text(text) == text.translate(str.maketrans(dict(TEXT_ESCAPES)))
 
 
 def test_labels_we_write_are_escaped_for_markdown_html_and_liquid() -> None:

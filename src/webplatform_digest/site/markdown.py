@@ -46,18 +46,19 @@ _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECAS
 _INDENTED = re.compile(r"^(?: {4}|\t)[ \t]*\S", re.MULTILINE)
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
 
-_TEXT_ESCAPES = str.maketrans(
-    {
-        "\\": "\\\\",
-        "`": "\\`",
-        "[": "\\[",
-        "]": "\\]",
-        "$": "\\$",
-        "<": "&lt;",
-        ">": "&gt;",
-        "{": "&#123;",
-        "}": "&#125;",
-    }
+#: what each character of prose becomes; applied as ``str.replace`` calls, the backslash
+#: first (later replacements add backslashes of their own), because ``str.translate`` with
+#: multi-character replacements is several times slower on long or non-ASCII lines
+TEXT_ESCAPES = (
+    ("\\", "\\\\"),
+    ("`", "\\`"),
+    ("[", "\\["),
+    ("]", "\\]"),
+    ("$", "\\$"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ("{", "&#123;"),
+    ("}", "&#125;"),
 )
 #: every printable ASCII character but letters, digits and space, plus tab and newline
 _CODE_ENTITIES = str.maketrans(
@@ -92,8 +93,12 @@ def escape_label(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split()).translate(_LABEL_TABLE)
 
 
-def _escape_text(text: str) -> str:
-    return text.translate(_TEXT_ESCAPES)
+def escape_text(text: str) -> str:
+    """Prose shown literally: each character of ``TEXT_ESCAPES`` escaped, nothing else."""
+    for char, escaped in TEXT_ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    return text
 
 
 def _entities(text: str) -> str:
@@ -119,7 +124,7 @@ def _normal_label(label: str) -> str:
 
 
 def _link(text: str, url: str | None, references: Mapping[str, str]) -> str:
-    label = _inline(text, references, links=False) or (_escape_text(url) if url else "")
+    label = _inline(text, references, links=False) or (escape_text(url) if url else "")
     if url is None:
         return label
     return f"[{label}]({url})"
@@ -155,10 +160,10 @@ def _inline(line: str, references: Mapping[str, str], *, links: bool = True) -> 
         index = candidate.start()
         piece, end = _construct(line, index, references, links)
         if piece is not None:
-            out += [_escape_text(line[plain:index]), piece]
+            out += [escape_text(line[plain:index]), piece]
             plain = end
         candidate = _INLINE_START.search(line, end)
-    out.append(_escape_text(line[plain:]))
+    out.append(escape_text(line[plain:]))
     return "".join(out)
 
 
