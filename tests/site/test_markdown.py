@@ -14,6 +14,7 @@ from webplatform_digest.site.markdown import (
     escape_text,
     neutralise_markdown,
     safe_url,
+    with_feature_anchors,
 )
 
 #: the only tags the neutraliser itself writes
@@ -103,6 +104,26 @@ def test_prose_escapes_each_character_once_whatever_its_neighbours(text: str) ->
     """Property: escaping by successive replacements equals mapping every character through
     one table (no replacement re-escapes what an earlier one wrote)."""
     assert escape_text(text) == text.translate(str.maketrans(dict(TEXT_ESCAPES)))
+
+
+#: level-2 headings as the CommonMark rule reads them, line by line (the reference)
+H2_LINE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+HEADING_LINES = ("## A", "   ## B ##", " ##\tC", "#### D", "# E", "##", "## ", "\t## F", "x ## G")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(HEADING_LINES) | st.text(max_size=6), max_size=12).map("\n".join))
+def test_feature_anchors_land_on_exactly_the_level_two_heading_lines(text: str) -> None:
+    """Property: every line the line-by-line rule calls a level-2 heading gets the next anchor,
+    with its text and without its closing hashes; nothing else changes."""
+    count = 0
+
+    def anchored(heading: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"## {heading[1]} {{#feature-{count}}}"
+
+    assert with_feature_anchors(text) == H2_LINE.sub(anchored, text)
 
 
 def test_labels_we_write_are_escaped_for_markdown_html_and_liquid() -> None:

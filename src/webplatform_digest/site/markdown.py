@@ -43,7 +43,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 #: whitespace (``str.isspace``'s set) and control characters: never inside a URL we emit
 _URL_BREAKER = re.compile(r"[\s\x00-\x1f\x7f]")
 _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
-_INDENTED = re.compile(r"^(?: {4}|\t)[ \t]*\S", re.MULTILINE)
+#: an indented code line, matched from the newline before it (searched in ``"\n" + text``, so
+#: the engine jumps to line starts; see ``_H2_LINE_AFTER_NEWLINE``)
+_INDENTED_AFTER_NEWLINE = re.compile(r"\n(?: {4}|\t)[ \t]*\S")
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
 
 #: what each character of prose becomes; applied as ``str.replace`` calls, the backslash
@@ -227,7 +229,8 @@ def _references(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 def neutralise_markdown(markdown: str) -> str:
     """Untrusted markdown re-emitted so Liquid and kramdown render it as inert content."""
     text = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\r", "\n"))
-    if _INDENTED.search(text):  # indented code would show our escapes literally: fence it
+    # indented code would show our escapes literally: fence it
+    if _INDENTED_AFTER_NEWLINE.search("\n" + text):
         text = fence_code(text)
     lines = text.split("\n")
     references: dict[str, str] = {}
@@ -267,7 +270,10 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
-_H2_ANYWHERE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+#: a level-2 ATX heading line, matched from the newline before it (searched in ``"\n" + text``):
+#: a literal first character lets the regex engine skip to line starts instead of trying a
+#: ``^`` at every position of the text
+_H2_LINE_AFTER_NEWLINE = re.compile(r"\n {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*(?=\n|\Z)")
 _LABEL_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\([^()\s]*\)")
 _LABEL_TAG = re.compile(r"</?code(?: class=\"[^\"]*\")?>")
 _LABEL_ESCAPE = re.compile(r"\\(.)")
@@ -289,7 +295,8 @@ def _plain_label(neutralised: str) -> str:
 def feature_headings(markdown: str) -> tuple[str, ...]:
     """The feature titles of a digest: its level-2 headings outside code, as plain text. Read
     from the neutralised text, where code is one line, so they are the headings the page has."""
-    return tuple(_plain_label(text) for text in _H2_ANYWHERE.findall(neutralise_markdown(markdown)))
+    headings = _H2_LINE_AFTER_NEWLINE.findall("\n" + neutralise_markdown(markdown))
+    return tuple(_plain_label(text) for text in headings)
 
 
 def with_feature_anchors(neutralised: str) -> str:
@@ -301,6 +308,6 @@ def with_feature_anchors(neutralised: str) -> str:
     def anchored(heading: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        return f"## {heading[1]} {{#{feature_anchor(count)}}}"
+        return f"\n## {heading[1]} {{#{feature_anchor(count)}}}"
 
-    return _H2_ANYWHERE.sub(anchored, neutralised)
+    return _H2_LINE_AFTER_NEWLINE.sub(anchored, "\n" + neutralised)[1:]
