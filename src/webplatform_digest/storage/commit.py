@@ -80,11 +80,6 @@ def reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def is_unchanged(path: Path, data: bytes) -> bool:
-    """True if ``path`` is a regular file holding exactly ``data``."""
-    return _new_mode(path, data) is None
-
-
 def _new_mode(path: Path, data: bytes) -> int | None:
     """None if ``path`` already holds exactly ``data``; else the mode its new version gets
     (the old file's, or the default for a new file). One ``stat`` answers both."""
