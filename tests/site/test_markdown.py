@@ -108,10 +108,13 @@ def test_prose_escapes_each_character_once_whatever_its_neighbours(text: str) ->
 
 #: level-2 headings as the CommonMark rule reads them, line by line (the reference)
 H2_LINE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
-HEADING_LINES = ("## A", "   ## B ##", " ##\tC", "#### D", "# E", "##", "## ", "\t## F", "x ## G")
+HEADING_LINES = (
+    *("## A", "   ## B ##", " ##\tC", "#### D", "# E", "##", "## ", "\t## F", "x ## G"),
+    *("## H ## ##", "## #", "## I #J", "## K\t#\t", "## L\r", "## M ##\r", "##  ##  "),
+)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(HEADING_LINES) | st.text(max_size=6), max_size=12).map("\n".join))
 def test_feature_anchors_land_on_exactly_the_level_two_heading_lines(text: str) -> None:
     """Property: every line the line-by-line rule calls a level-2 heading gets the next anchor,

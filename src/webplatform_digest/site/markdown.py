@@ -272,8 +272,9 @@ def _closes(line: str, fence: str) -> bool:
 
 #: a level-2 ATX heading line, matched from the newline before it (searched in ``"\n" + text``):
 #: a literal first character lets the regex engine skip to line starts instead of trying a
-#: ``^`` at every position of the text
-_H2_LINE_AFTER_NEWLINE = re.compile(r"\n {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*(?=\n|\Z)")
+#: ``^`` at every position of the text; ``_heading_text`` takes the closing hashes off
+_H2_LINE_AFTER_NEWLINE = re.compile(r"\n {0,3}##[ \t]+([^\n]*)")
+_CLOSING_HASHES = re.compile(r"[ \t]+#+$")
 _LABEL_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\([^()\s]*\)")
 _LABEL_TAG = re.compile(r"</?code(?: class=\"[^\"]*\")?>")
 _LABEL_ESCAPE = re.compile(r"\\(.)")
@@ -282,6 +283,14 @@ _LABEL_ESCAPE = re.compile(r"\\(.)")
 def feature_anchor(index: int) -> str:
     """The id of the ``index``-th (from 1) feature heading of a digest page, in any language."""
     return f"feature-{index}"
+
+
+def _heading_text(rest: str) -> str:
+    """A heading's text from the rest of its line: without trailing blanks and without a
+    closing sequence of hashes (``## Title ##``), which needs a blank before it."""
+    text = rest.rstrip(" \t")
+    closing = _CLOSING_HASHES.search(text)
+    return text[: closing.start()] if closing else text
 
 
 def _plain_label(neutralised: str) -> str:
@@ -296,7 +305,7 @@ def feature_headings(markdown: str) -> tuple[str, ...]:
     """The feature titles of a digest: its level-2 headings outside code, as plain text. Read
     from the neutralised text, where code is one line, so they are the headings the page has."""
     headings = _H2_LINE_AFTER_NEWLINE.findall("\n" + neutralise_markdown(markdown))
-    return tuple(_plain_label(text) for text in headings)
+    return tuple(_plain_label(_heading_text(rest)) for rest in headings)
 
 
 def with_feature_anchors(neutralised: str) -> str:
@@ -308,6 +317,6 @@ def with_feature_anchors(neutralised: str) -> str:
     def anchored(heading: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        return f"\n## {heading[1]} {{#{feature_anchor(count)}}}"
+        return f"\n## {_heading_text(heading[1])} {{#{feature_anchor(count)}}}"
 
     return _H2_LINE_AFTER_NEWLINE.sub(anchored, "\n" + neutralised)[1:]
