@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.site_samples import HOSTILE
-from webplatform_digest.site.markdown import escape_label, neutralise_markdown, safe_url
+from webplatform_digest.site.markdown import (
+    TEXT_ESCAPES,
+    escape_label,
+    escape_text,
+    neutralise_markdown,
+    safe_url,
+    with_feature_anchors,
+)
 
 #: the only tags the neutraliser itself writes
 OWN_TAG = re.compile(r'<(?:/?code|/pre|pre)(?: class="language-[A-Za-z0-9_+-]+")?>')
@@ -89,6 +96,37 @@ def test_markdown_structure_survives() -> None:
 def test_text_escapes_cover_brackets_backticks_backslashes_and_math() -> None:
     """Characters that could start links, code, escapes or math are escaped."""
     assert neutralise_markdown("a [b] \\ ` $$x$$") == "a \\[b\\] \\\\ \\` \\$\\$x\\$\\$\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("\\`[]$<>{}&#;a 中"), max_size=30) | st.text(max_size=30))
+def test_prose_escapes_each_character_once_whatever_its_neighbours(text: str) -> None:
+    """Property: escaping by successive replacements equals mapping every character through
+    one table (no replacement re-escapes what an earlier one wrote)."""
+    assert escape_text(text) == text.translate(str.maketrans(dict(TEXT_ESCAPES)))
+
+
+#: level-2 headings as the CommonMark rule reads them, line by line (the reference)
+H2_LINE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+HEADING_LINES = (
+    *("## A", "   ## B ##", " ##\tC", "#### D", "# E", "##", "## ", "\t## F", "x ## G"),
+    *("## H ## ##", "## #", "## I #J", "## K\t#\t", "## L\r", "## M ##\r", "##  ##  "),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(HEADING_LINES) | st.text(max_size=6), max_size=12).map("\n".join))
+def test_feature_anchors_land_on_exactly_the_level_two_heading_lines(text: str) -> None:
+    """Property: every line the line-by-line rule calls a level-2 heading gets the next anchor,
+    with its text and without its closing hashes; nothing else changes."""
+    count = 0
+
+    def anchored(heading: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"## {heading[1]} {{#feature-{count}}}"
+
+    assert with_feature_anchors(text) == H2_LINE.sub(anchored, text)
 
 
 def test_labels_we_write_are_escaped_for_markdown_html_and_liquid() -> None:

@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 
 from tests.site_samples import NAMES, digest
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
+from webplatform_digest.digest.profiles import profile
+from webplatform_digest.digest.prompts import OFFLINE_NOTE, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import Channel, DigestStatus, FocusArea, Language, ReleaseKey
+from webplatform_digest.site.html import page_path as html_page_path
+from webplatform_digest.site.jekyll import page_path as jekyll_page_path
 from webplatform_digest.site.model import (
     DigestEntry,
     PageKind,
@@ -250,3 +254,37 @@ def test_a_digest_in_a_language_without_a_data_file_is_skipped_with_a_reason() -
     rel = PurePosixPath("digest_markdown/areas/css/chrome-144-fr.md")
     with pytest.raises(ParseError, match="no data file for language 'fr'"):
         entry_from_file(rel, b"---\nlanguage: fr\n---\n")
+
+
+def test_a_digest_loses_the_banner_and_offline_note_of_its_own_language() -> None:
+    """A Japanese fallback's banner and note leave the body and mark it untranslated; the
+    Chinese banner and the English note are recognised in any language."""
+    fallback = profile(JA).fallback
+    body = f"{fallback['banner']}\n\n{fallback['offline_note']}\n\n## 機能\n\n本文。\n"
+    found = entry_from_file(
+        Workspace.digest_rel("css", ReleaseKey(144), JA),
+        render_digest_file(replace(digest("css", ReleaseKey(144), JA), markdown=body)),
+    )
+    assert found.untranslated
+    assert found.markdown.startswith("## 機能")
+    english = f"{UNTRANSLATED_BANNER}\n\n{OFFLINE_NOTE}\n\n## Feature\n\nBody.\n"
+    found = entry_from_file(
+        Workspace.digest_rel("css", ReleaseKey(144), TW),
+        render_digest_file(replace(digest("css", ReleaseKey(144), TW), markdown=english)),
+    )
+    assert found.untranslated
+    assert found.markdown.startswith("## Feature")
+
+
+def test_a_pages_preview_file_is_its_markdown_file_with_the_html_suffix() -> None:
+    """The generator lists valid preview files by swapping the suffix: true for every kind
+    of page in every language, and equal to the path joined part by part."""
+    model = build_site_model(
+        [entry(area, key, lang) for area in ("css", "webgpu") for key in (BETA, ReleaseKey(143))
+         for lang in (Language.EN, Language.ZH, TW)],
+        NAMES,
+    )  # fmt: skip
+    for page in model.pages():
+        markdown = jekyll_page_path(page)
+        assert html_page_path(page) == PurePosixPath(str(markdown).removesuffix(".md") + ".html")
+        assert markdown == page.directory / f"{page.stem}.md"

@@ -128,6 +128,25 @@ def test_confine_turns_a_symlink_loop_into_an_unsafe_path_error(tmp_path: Path) 
         workspace.path(PurePosixPath("loop/x"))
 
 
+def test_confining_many_paths_agrees_with_confining_each_through_nested_links(
+    tmp_path: Path,
+) -> None:
+    """Folders below a link inside the root resolve through it; a link out anywhere in a
+    batch refuses the batch, as it refuses the single path."""
+    workspace, _, _ = _layout(tmp_path)
+    (workspace.root / "sub" / "deep").mkdir()
+    (workspace.root / "sub" / "up").symlink_to(workspace.root / "link_in", target_is_directory=True)
+    rels = [
+        PurePosixPath(text)
+        for text in ("a/b/c.md", "a/b/d.md", "link_in/deep/x.md", "sub/up/deep/y.md", "z.md")
+    ]
+    assert workspace.paths(rels) == [workspace.path(rel) for rel in rels]
+    assert workspace.paths(rels)[2] == workspace.root.resolve() / "sub/deep/x.md"
+    (workspace.root / "sub" / "out").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(UnsafePathError, match="escapes"):
+        workspace.paths([*rels, PurePosixPath("link_in/out/deeper/x.md")])
+
+
 def test_confine_rejects_the_root_itself(tmp_path: Path) -> None:
     """The root is not a file the project may write."""
     with pytest.raises(UnsafePathError):

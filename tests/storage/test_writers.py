@@ -158,6 +158,39 @@ def test_a_failing_step_in_a_batch_never_leaves_a_torn_or_mixed_staging(
         assert _leftover_temps(tmp_path) == []
 
 
+def test_a_batch_into_new_folders_creates_each_folder_once_and_keeps_old_files_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forty files over new nested folders: one mkdir per folder, every file written with the
+    default mode; beside them an existing file keeps its mode; the same batch again changes
+    nothing."""
+    made: list[str] = []
+    original = os.mkdir
+
+    def counted(path: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(os.fspath(path))
+        original(path, *args, **kwargs)
+
+    kept = tmp_path / "old" / "kept.md"
+    kept.parent.mkdir()
+    kept.write_bytes(b"old")
+    kept.chmod(0o600)
+    rels = [PurePosixPath(f"site/{i % 4}/{i % 2}/f{i}.md") for i in range(40)]
+    jobs = [FileJob(rel, tmp_path / rel, str(rel).encode()) for rel in rels]
+    jobs.append(FileJob(PurePosixPath("old/kept.md"), kept, b"new"))
+    monkeypatch.setattr(os, "mkdir", counted)
+    first = commit_files(jobs)
+    assert sorted(made) == sorted({os.fspath(tmp_path / "site")} | {
+        os.fspath(path) for job in jobs[:-1] for path in (job.path.parent, job.path.parent.parent)
+    })  # fmt: skip
+    assert len(first.written) == 41
+    assert all(stat.S_IMODE(job.path.stat().st_mode) == 0o644 for job in jobs[:-1])
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_bytes() == b"new"
+    assert commit_files(jobs) == BatchResult(unchanged=tuple(job.rel for job in jobs))
+    assert _leftover_temps(tmp_path) == []
+
+
 def test_sweep_removes_only_temp_files_and_skips_git_and_symlinks(tmp_path: Path) -> None:
     """Leftover ``.tmp-*.part`` files go; ordinary files, .git and linked directories stay."""
     root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"

@@ -27,7 +27,6 @@ from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError
 from webplatform_digest.events import PagesGenerated, Telemetry
 from webplatform_digest.models import AREA_ID_PATTERN, Language, parse_version
 from webplatform_digest.site.feeds import feed_paths
-from webplatform_digest.site.html import page_path as html_path
 from webplatform_digest.site.html import preview_entry, render_html_site
 from webplatform_digest.site.jekyll import page_path as markdown_path
 from webplatform_digest.site.jekyll import render_jekyll_site, static_paths
@@ -80,8 +79,9 @@ class PagesSummary:
         }
 
 
-def _scan(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
-    """Read every digest file and the previous manifest (blocking; run in a thread)."""
+def scan_digests(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
+    """Every readable digest, the digests skipped (with why) and the previous manifest's files
+    (blocking; run in a thread)."""
     entries: list[DigestEntry] = []
     skipped: list[str] = []
     areas = workspace.path(Workspace.DIGESTS / "areas")
@@ -175,12 +175,14 @@ def render_site(
 
 
 def _valid_paths(model: SiteModel) -> set[str]:
-    # joined as text: the same strings as joining the paths, without a path object per page
+    # joined as text: the same strings as joining the paths, without a path object per page;
+    # a page's preview file is its markdown file's path with ``.html`` for ``.md``
     site, preview = f"{Workspace.DIGESTS}/", f"{Workspace.SITE}/"
     valid = {site + str(p) for p in (*static_paths(), *feed_paths(model))}
     for page in model.pages():
-        valid.add(site + str(markdown_path(page)))
-        valid.add(preview + str(html_path(page)))
+        name = str(markdown_path(page))
+        valid.add(site + name)
+        valid.add(preview + name.removesuffix(".md") + ".html")
     return valid
 
 
@@ -209,8 +211,8 @@ async def _read(
 ) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
     if isinstance(writer, ConsistentReader):
         async with writer.reading():
-            return await anyio.to_thread.run_sync(_scan, workspace)
-    return await anyio.to_thread.run_sync(_scan, workspace)
+            return await anyio.to_thread.run_sync(scan_digests, workspace)
+    return await anyio.to_thread.run_sync(scan_digests, workspace)
 
 
 async def generate_pages(

@@ -80,11 +80,6 @@ def _build(model: SiteModel, language: Language) -> FeatureIndex:
     }
 
 
-def clear_caches() -> None:
-    """Forget the sections read from digests (benchmarks measuring a cold start)."""
-    _section_entries.cache_clear()
-
-
 def elsewhere(
     model: SiteModel, language: Language, release: ReleaseKey, area: str
 ) -> tuple[tuple[Sighting, Sighting], ...]:

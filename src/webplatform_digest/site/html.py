@@ -118,7 +118,7 @@ def _template() -> "Template":
 @lru_cache(maxsize=16384)
 def page_path(page: PageRef) -> PurePosixPath:
     """Where a page's HTML lives, relative to ``site/``."""
-    return page.directory / f"{page.stem}.html"
+    return page.file(".html")
 
 
 def _link(here: PageRef, link: Link) -> dict[str, str]:

@@ -50,6 +50,8 @@ _NOT_YAML_PRINTABLE = re.compile(
 _CHROME_LABELS = ("site", "home", "releases", "areas", "feed", "footer")
 #: digest sources that Jekyll must not render (fnmatch against the source path, 3.x and 4.x)
 EXCLUDED = ("areas/*/chrome-*.md",)
+#: ``json.dumps(text, ensure_ascii=False)`` without a new encoder per call
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @cache
@@ -61,7 +63,7 @@ def site_asset(name: str) -> bytes:
 @lru_cache(maxsize=16384)
 def page_path(page: PageRef) -> PurePosixPath:
     """Where a page's markdown lives, relative to ``digest_markdown/``."""
-    return page.directory / f"{page.stem}.md"
+    return page.file(".md")
 
 
 def config_yml(languages: Iterable[Language] = ()) -> bytes:
@@ -105,7 +107,7 @@ def yaml_string(text: str) -> str:
     value can never end the front matter or break its parser.
     """
     one_line = " ".join(_NOT_YAML_PRINTABLE.sub("", text).split())
-    return json.dumps(one_line, ensure_ascii=False)
+    return _JSON.encode(one_line)
 
 
 def _html_text(text: str) -> str:

@@ -43,21 +43,24 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 #: whitespace (``str.isspace``'s set) and control characters: never inside a URL we emit
 _URL_BREAKER = re.compile(r"[\s\x00-\x1f\x7f]")
 _SAFE_SCHEME = re.compile(r"^(?:https?://[^/?#\s]+|mailto:[^\s]+)", re.IGNORECASE)
-_INDENTED = re.compile(r"^(?: {4}|\t)[ \t]*\S", re.MULTILINE)
+#: an indented code line, matched from the newline before it (searched in ``"\n" + text``, so
+#: the engine jumps to line starts; see ``_H2_LINE_AFTER_NEWLINE``)
+_INDENTED_AFTER_NEWLINE = re.compile(r"\n(?: {4}|\t)[ \t]*\S")
 _INFO = re.compile(r"^[A-Za-z0-9_+-]{1,20}$")
 
-_TEXT_ESCAPES = str.maketrans(
-    {
-        "\\": "\\\\",
-        "`": "\\`",
-        "[": "\\[",
-        "]": "\\]",
-        "$": "\\$",
-        "<": "&lt;",
-        ">": "&gt;",
-        "{": "&#123;",
-        "}": "&#125;",
-    }
+#: what each character of prose becomes; applied as ``str.replace`` calls, the backslash
+#: first (later replacements add backslashes of their own), because ``str.translate`` with
+#: multi-character replacements is several times slower on long or non-ASCII lines
+TEXT_ESCAPES = (
+    ("\\", "\\\\"),
+    ("`", "\\`"),
+    ("[", "\\["),
+    ("]", "\\]"),
+    ("$", "\\$"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ("{", "&#123;"),
+    ("}", "&#125;"),
 )
 #: every printable ASCII character but letters, digits and space, plus tab and newline
 _CODE_ENTITIES = str.maketrans(
@@ -92,8 +95,12 @@ def escape_label(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split()).translate(_LABEL_TABLE)
 
 
-def _escape_text(text: str) -> str:
-    return text.translate(_TEXT_ESCAPES)
+def escape_text(text: str) -> str:
+    """Prose shown literally: each character of ``TEXT_ESCAPES`` escaped, nothing else."""
+    for char, escaped in TEXT_ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    return text
 
 
 def _entities(text: str) -> str:
@@ -119,7 +126,7 @@ def _normal_label(label: str) -> str:
 
 
 def _link(text: str, url: str | None, references: Mapping[str, str]) -> str:
-    label = _inline(text, references, links=False) or (_escape_text(url) if url else "")
+    label = _inline(text, references, links=False) or (escape_text(url) if url else "")
     if url is None:
         return label
     return f"[{label}]({url})"
@@ -155,10 +162,10 @@ def _inline(line: str, references: Mapping[str, str], *, links: bool = True) -> 
         index = candidate.start()
         piece, end = _construct(line, index, references, links)
         if piece is not None:
-            out += [_escape_text(line[plain:index]), piece]
+            out += [escape_text(line[plain:index]), piece]
             plain = end
         candidate = _INLINE_START.search(line, end)
-    out.append(_escape_text(line[plain:]))
+    out.append(escape_text(line[plain:]))
     return "".join(out)
 
 
@@ -222,7 +229,8 @@ def _references(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 def neutralise_markdown(markdown: str) -> str:
     """Untrusted markdown re-emitted so Liquid and kramdown render it as inert content."""
     text = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\r", "\n"))
-    if _INDENTED.search(text):  # indented code would show our escapes literally: fence it
+    # indented code would show our escapes literally: fence it
+    if _INDENTED_AFTER_NEWLINE.search("\n" + text):
         text = fence_code(text)
     lines = text.split("\n")
     references: dict[str, str] = {}
@@ -262,7 +270,11 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
-_H2_ANYWHERE = re.compile(r"^ {0,3}##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+#: a level-2 ATX heading line, matched from the newline before it (searched in ``"\n" + text``):
+#: a literal first character lets the regex engine skip to line starts instead of trying a
+#: ``^`` at every position of the text; ``_heading_text`` takes the closing hashes off
+_H2_LINE_AFTER_NEWLINE = re.compile(r"\n {0,3}##[ \t]+([^\n]*)")
+_CLOSING_HASHES = re.compile(r"[ \t]+#+$")
 _LABEL_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\([^()\s]*\)")
 _LABEL_TAG = re.compile(r"</?code(?: class=\"[^\"]*\")?>")
 _LABEL_ESCAPE = re.compile(r"\\(.)")
@@ -271,6 +283,14 @@ _LABEL_ESCAPE = re.compile(r"\\(.)")
 def feature_anchor(index: int) -> str:
     """The id of the ``index``-th (from 1) feature heading of a digest page, in any language."""
     return f"feature-{index}"
+
+
+def _heading_text(rest: str) -> str:
+    """A heading's text from the rest of its line: without trailing blanks and without a
+    closing sequence of hashes (``## Title ##``), which needs a blank before it."""
+    text = rest.rstrip(" \t")
+    closing = _CLOSING_HASHES.search(text)
+    return text[: closing.start()] if closing else text
 
 
 def _plain_label(neutralised: str) -> str:
@@ -284,7 +304,8 @@ def _plain_label(neutralised: str) -> str:
 def feature_headings(markdown: str) -> tuple[str, ...]:
     """The feature titles of a digest: its level-2 headings outside code, as plain text. Read
     from the neutralised text, where code is one line, so they are the headings the page has."""
-    return tuple(_plain_label(text) for text in _H2_ANYWHERE.findall(neutralise_markdown(markdown)))
+    headings = _H2_LINE_AFTER_NEWLINE.findall("\n" + neutralise_markdown(markdown))
+    return tuple(_plain_label(_heading_text(rest)) for rest in headings)
 
 
 def with_feature_anchors(neutralised: str) -> str:
@@ -296,14 +317,6 @@ def with_feature_anchors(neutralised: str) -> str:
     def anchored(heading: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        return f"## {heading[1]} {{#{feature_anchor(count)}}}"
+        return f"\n## {_heading_text(heading[1])} {{#{feature_anchor(count)}}}"
 
-    return _H2_ANYWHERE.sub(anchored, neutralised)
-
-
-def clear_caches() -> None:
-    """Forget rendered markdown (benchmarks measuring a cold start)."""
-    neutralise_markdown.cache_clear()
-    feature_headings.cache_clear()
-    escape_label.cache_clear()
-    _plain_line.cache_clear()
+    return _H2_LINE_AFTER_NEWLINE.sub(anchored, "\n" + neutralised)[1:]

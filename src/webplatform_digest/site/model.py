@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 from typing import Protocol, TypeVar, cast
 
 from webplatform_digest.digest.files import parse_digest_file
-from webplatform_digest.digest.profiles import fallback_marks, language_codes
+from webplatform_digest.digest.profiles import language_codes, profile
 from webplatform_digest.digest.prompts import OFFLINE_NOTE, OFFLINE_NOTE_ZH, UNTRANSLATED_BANNER
 from webplatform_digest.errors import ParseError
 from webplatform_digest.models import (
@@ -117,17 +117,29 @@ def _known_status(data: bytes) -> tuple[bytes, str | None]:
     return data[: found.start(2)] + b"ok" + data[found.end(2) :], found[2].decode()
 
 
-def _without_notices(markdown: str) -> tuple[str, bool]:
+@lru_cache(maxsize=64)
+def _notices(language: Language) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(banners, offline notes) a digest in ``language`` may start with: the Chinese banner and
+    the English and Chinese notes, plus its own language's. Only that language's data file is
+    read: a site build in a fresh process would otherwise parse every language's YAML."""
+    fallback = profile(language).fallback
+    banner, note = fallback.get("banner", ""), fallback.get("offline_note", "")
+    return (
+        (UNTRANSLATED_BANNER, *((banner,) if banner else ())),
+        (OFFLINE_NOTE, OFFLINE_NOTE_ZH, *((note,) if note else ())),
+    )
+
+
+def _without_notices(markdown: str, language: Language) -> tuple[str, bool]:
     """The body without a leading untranslated banner and offline note; whether it had the
     banner (the page shows one notice of its own instead)."""
     text = markdown.lstrip("\n")
-    banner = next(
-        (b for b in (UNTRANSLATED_BANNER, *fallback_marks("banner")) if text.startswith(b)), ""
-    )
+    banners, notes = _notices(language)
+    banner = next((b for b in banners if text.startswith(b)), "")
     untranslated = bool(banner)
     if untranslated:
         text = text[len(banner) :].lstrip("\n")
-    for note in (OFFLINE_NOTE, OFFLINE_NOTE_ZH, *fallback_marks("offline_note")):
+    for note in notes:
         if text.startswith(note):
             text = text[len(note) :].lstrip("\n")
     return text, untranslated
@@ -216,7 +228,7 @@ def entry_from_file(rel: PurePosixPath, data: bytes) -> DigestEntry:
         match["lang"],
     ):
         raise ParseError("front matter does not match the file's location", source=str(rel))
-    markdown, untranslated = _without_notices(digest.markdown)
+    markdown, untranslated = _without_notices(digest.markdown, digest.language)
     if len(markdown) > MAX_BODY_CHARS:
         markdown = markdown[:MAX_BODY_CHARS] + "\n\n*(digest shortened for the site)*\n"
     return DigestEntry(
@@ -255,11 +267,23 @@ class PageRef:
     language: Language
     release: ReleaseKey | None = None
     area: str | None = None
+    #: the hash of the fields above, computed once: pages key every cache and memo of a build
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.kind, self.language, self.release, self.area)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def directory(self) -> PurePosixPath:
         """The page's folder relative to the site root (``PurePosixPath('.')`` for home)."""
-        return PurePosixPath(*page_parts(self))
+        return PurePosixPath("/".join(page_parts(self)))
+
+    def file(self, suffix: str) -> PurePosixPath:
+        """The page's file relative to the site root: ``versions/chrome-144/css.md``."""
+        return PurePosixPath("/".join((*page_parts(self), self.stem + suffix)))
 
     @property
     def stem(self) -> str:

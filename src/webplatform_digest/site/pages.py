@@ -5,6 +5,7 @@ Both renderers (Jekyll markdown in ``site_jekyll``, the HTML preview in ``site_h
 """
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from webplatform_digest.models import Channel, DigestStatus, Language, ReleaseKey
@@ -167,6 +168,15 @@ def _digest_link(page: PageRef, text: str, target: PageRef) -> Link:
 
 
 def _crumbs(page: PageRef) -> tuple[Link, ...]:
+    """The breadcrumbs of ``page``: shared by every page of its kind and language, and by
+    release (digest pages) or area (timelines), so made once for all of them."""
+    release = page.release if page.kind is PageKind.DIGEST else None
+    area = page.area if page.kind is PageKind.TIMELINE else None
+    return _trail(PageRef(page.kind, page.language, release, area))
+
+
+@lru_cache(maxsize=4096)
+def _trail(page: PageRef) -> tuple[Link, ...]:
     language = page.language
     home = Link(label(language, "home"), PageRef(PageKind.HOME, language))
     versions = Link(label(language, "releases"), PageRef(PageKind.VERSIONS, language))

@@ -6,6 +6,9 @@ fsynced to its temp) first, and only when all are staged does any replace happen
 (ENOSPC, EIO, EACCES) while staging leaves every old file intact. An fsync error is never retried:
 after a failed fsync Linux may have dropped the dirty pages, so a second fsync proves nothing.
 
+A batch looks at each folder once: a folder that does not exist yet holds no old file (nothing
+to compare, no mode to keep) and is created once, however many files go into it.
+
 Guarantee: after a crash each target is its previous or its new complete content; leftover
 ``.tmp-*.part`` files are expected after a crash and are removed by :func:`sweep_temps`.
 Assumes a local POSIX filesystem that honours fsync and one writer per workspace (a lock).
@@ -13,11 +16,11 @@ Assumes a local POSIX filesystem that honours fsync and one writer per workspace
 
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -34,6 +37,12 @@ _TEMP_NAME = re.compile(r"^\.tmp-(?:(\d{1,10})-)?[A-Za-z0-9_]{1,64}\.part$")
 #: directories the start-up sweep never descends into
 _SWEEP_SKIP = frozenset({".git", ".hg", ".venv", "node_modules", "_site", ".jekyll-cache"})
 _DEFAULT_MODE = 0o644
+#: numbers temp names within this process (the pid in the name separates processes)
+_TEMP_NUMBERS = itertools.count()
+#: attempts at a free temp name (a name is only taken by a leftover of a dead process that had
+#: this pid, so a second attempt practically always succeeds)
+_TEMP_ATTEMPTS = 100
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,41 +80,54 @@ def reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def is_unchanged(path: Path, data: bytes) -> bool:
-    """True if ``path`` is a regular file holding exactly ``data``."""
+def _new_mode(path: Path, data: bytes) -> int | None:
+    """None if ``path`` already holds exactly ``data``; else the mode its new version gets
+    (the old file's, or the default for a new file). One ``stat`` answers both."""
     try:
         info = os.stat(path)
     except OSError:
-        return False
+        return _DEFAULT_MODE
     if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
-        return False
+        return stat.S_IMODE(info.st_mode)
     try:
-        return path.read_bytes() == data
+        same = path.read_bytes() == data
     except OSError:
-        return False
+        same = False
+    return None if same else stat.S_IMODE(info.st_mode)
 
 
-def stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a new fsynced temp file beside ``path``; return the temp's path.
+def stage(path: Path, data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to a new fsynced temp file beside ``path``; return the temp's path. The
+    temp gets ``mode`` (by default: the mode of ``path``, or 0644 for a new file).
 
     Raises:
         OSError: the temp is removed before the error propagates; nothing else changed.
     """
-    mode = _mode_of(path)
-    # the writer's pid in the name tells a sweep which temps may still be in use
-    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMP_SUFFIX)
+    fd, temp = _open_temp(path.parent)
     try:
         try:
-            os.fchmod(fd, mode)
+            os.fchmod(fd, _mode_of(path) if mode is None else mode)
             _write_all(fd, data)
             os.fsync(fd)  # not retried on failure: see the module docstring
         finally:
             os.close(fd)
     except BaseException:
-        discard(Path(name))
+        discard(temp)
         raise
-    return Path(name)
+    return temp
+
+
+def _open_temp(directory: Path) -> tuple[int, Path]:
+    """A new, empty temp file in ``directory`` (created exclusively, never through a link)."""
+    # the writer's pid in the name tells a sweep which temps may still be in use
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
+    for _ in range(_TEMP_ATTEMPTS):
+        temp = directory / f"{prefix}{next(_TEMP_NUMBERS)}{TEMP_SUFFIX}"
+        try:
+            return os.open(temp, _TEMP_FLAGS, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temp file name", str(directory))
 
 
 def _mode_of(path: Path) -> int:
@@ -170,34 +192,55 @@ def commit_files(
         WriteError: staging failed (nothing changed), or a remove/replace/directory fsync failed
             (the message says what did change; every file is still complete).
     """
-    same = [is_unchanged(job.path, job.data) for job in files]
-    changed = [job for job, flag in zip(files, same, strict=True) if not flag]
-    unchanged = tuple(job.rel for job, flag in zip(files, same, strict=True) if flag)
+    folders = dict.fromkeys(job.path.parent for job in files)
+    existing = {folder for folder in folders if folder.is_dir()}
+    modes = [
+        _new_mode(job.path, job.data) if job.path.parent in existing else _DEFAULT_MODE
+        for job in files
+    ]
+    changed = [(job, mode) for job, mode in zip(files, modes, strict=True) if mode is not None]
+    unchanged = tuple(job.rel for job, mode in zip(files, modes, strict=True) if mode is None)
+    dirty = _create_folders([job for job, _ in changed], existing)
+    temps = _stage_all(changed, mapper)
+    jobs = [job for job, _ in changed]
+    removed = _remove_all(removals, temps, dirty)
+    _install_all(jobs, temps)
+    dirty |= {job.path.parent for job in jobs}
+    _sync_directories(dirty, jobs, mapper)
+    return BatchResult(tuple(job.rel for job in jobs), unchanged, removed)
+
+
+def _create_folders(jobs: Sequence[FileJob], existing: set[Path]) -> set[Path]:
+    """Create the missing folders of ``jobs``, each once; the folders whose entries changed.
+
+    Raises:
+        WriteError: a folder could not be created.
+    """
     dirty: set[Path] = set()
-    for job in changed:
+    missing: dict[Path, FileJob] = {}
+    for job in jobs:
+        if job.path.parent not in existing:
+            missing.setdefault(job.path.parent, job)  # an error names the first file
+    for folder, job in sorted(missing.items()):
         try:
-            dirty |= ensure_directory(job.path.parent)
+            dirty |= ensure_directory(folder)
         except OSError as exc:
             raise WriteError(f"cannot create the folder of {job.rel}: {reason(exc)}") from exc
-    temps = _stage_all(changed, mapper)
-    removed = _remove_all(removals, temps, dirty)
-    _install_all(changed, temps)
-    dirty |= {job.path.parent for job in changed}
-    _sync_directories(dirty, changed, mapper)
-    return BatchResult(tuple(job.rel for job in changed), unchanged, removed)
+    return dirty
 
 
-def _stage_one(job: FileJob) -> Path | OSError:
+def _stage_one(item: tuple[FileJob, int]) -> Path | OSError:
+    job, mode = item
     try:
-        return stage(job.path, job.data)
+        return stage(job.path, job.data, mode)
     except OSError as exc:
         return exc
 
 
-def _stage_all(changed: Sequence[FileJob], mapper: Mapper) -> list[Path]:
+def _stage_all(changed: Sequence[tuple[FileJob, int]], mapper: Mapper) -> list[Path]:
     outcomes = list(mapper(_stage_one, changed))
     temps = [item for item in outcomes if isinstance(item, Path)]
-    for job, item in zip(changed, outcomes, strict=True):
+    for (job, _), item in zip(changed, outcomes, strict=True):
         if isinstance(item, OSError):
             for temp in temps:
                 discard(temp)
