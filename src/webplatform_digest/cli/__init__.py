@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("webplatform_digest")
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
+#: answers a command without ``Settings`` when it safely can (exit code), else None
+FastHandler = Callable[[argparse.Namespace], int | None]
 
 
 #: the --language help (codes come from data files; listing them here would load them)
@@ -111,7 +113,7 @@ def _add_pipeline_commands(sub: Any) -> None:
         "--range", dest="version_range", default=None, help="every note of a range, e.g. 140-144"
     )
     p.add_argument("--all", action="store_true", help="process every release note present")
-    p.set_defaults(handler=_cmd_process)
+    p.set_defaults(handler=_cmd_process, fast=_fast_process)
 
     p = _command(
         sub,
@@ -173,7 +175,7 @@ def _add_pipeline_commands(sub: Any) -> None:
         "language on disk); navigation is always rendered",
     )
     p.add_argument("--html", action="store_true", help="also render site/ as static HTML")
-    p.set_defaults(handler=_cmd_pages)
+    p.set_defaults(handler=_cmd_pages, fast=_fast_pages)
 
 
 def _progress_options(parser: argparse.ArgumentParser) -> None:
@@ -331,6 +333,12 @@ def _cmd_process(args: argparse.Namespace, settings: "Settings") -> int:
     return run_process_command(args, settings)
 
 
+def _fast_process(args: argparse.Namespace) -> int | None:
+    from webplatform_digest.cli.fast import fast_process
+
+    return fast_process(args)
+
+
 def _cmd_run(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.digest import run_digest_command
 
@@ -341,6 +349,12 @@ def _cmd_pages(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.pages import run_pages_command
 
     return run_pages_command(args, settings)
+
+
+def _fast_pages(args: argparse.Namespace) -> int | None:
+    from webplatform_digest.cli.fast import fast_pages
+
+    return fast_pages(args)
 
 
 def _cmd_check(args: argparse.Namespace, settings: "Settings") -> int:
@@ -416,7 +430,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler
+    fast: FastHandler | None = getattr(args, "fast", None)
     try:
+        # unchanged input is answered from a stamp, before Settings (pydantic) is imported
+        if fast is not None and (code := fast(args)) is not None:
+            return code
         settings = settings_for(args)
         return handler(args, settings)
     except WebplatformError as exc:

@@ -40,13 +40,20 @@ def with_container(settings: "Settings", action: "Callable[[Container], Awaitabl
         container.close()
 
 
+def root_override(args: argparse.Namespace) -> Path | None:
+    """``--root``, else the current directory when ``WEBPLATFORM_ROOT`` is not set; None when
+    the variable decides."""
+    root: Path | None = getattr(args, "root", None)
+    if root is None and "WEBPLATFORM_ROOT" not in os.environ:
+        return Path.cwd()
+    return root
+
+
 def settings_for(args: argparse.Namespace, **overrides: Any) -> "Settings":
     """Settings from the environment, with ``--root`` and explicit overrides applied."""
     from webplatform_digest.settings import load_settings
 
-    root = getattr(args, "root", None)
+    root = root_override(args)
     if root is not None:
         overrides["root"] = root
-    elif "WEBPLATFORM_ROOT" not in os.environ:
-        overrides["root"] = Path.cwd()
     return load_settings(**overrides)
