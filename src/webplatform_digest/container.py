@@ -22,6 +22,7 @@ from webplatform_digest.events import Telemetry
 from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.runs.event_log import RunRegistryHook
 from webplatform_digest.runs.registry import RunRegistry
+from webplatform_digest.runs.registry_file import open_run_registry
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"webplatform-digest/{__version__}"
-REGISTRY_FILE = "runs.sqlite3"
 
 
 class Container:
@@ -115,13 +115,11 @@ class Container:
     @cached_property
     def runs(self) -> RunRegistry:
         """The run registry (``.monitoring/runs.sqlite3``)."""
-        registry = RunRegistry(
-            self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
+        return open_run_registry(
+            self.workspace,
             retention=self.settings.runs.retention,
             token_ttl=self.settings.runs.token_ttl,
         )
-        registry.recover_interrupted()
-        return registry
 
     @cached_property
     def telemetry(self) -> Telemetry:

@@ -1,8 +1,9 @@
-"""The few settings a fast path needs, read without pydantic; None whenever in doubt.
+"""The few settings a light command needs, read without pydantic; None whenever in doubt.
 
 ``Settings`` (pydantic) is the one place that knows every variable, its default and its
-validation, and it costs ~100 ms to import. A command on unchanged input needs only the
-workspace root and the telemetry log's limits, so it reads them here. The names, defaults and
+validation, and it costs ~100 ms to import. ``process`` and ``pages`` on unchanged input,
+``areas``, ``runs`` and ``telemetry summary`` need only the workspace root, the telemetry
+log's limits and the run registry's, so they read them here. The names, defaults and
 checks it shares with ``Settings`` are defined in this module and ``Settings`` uses them.
 
 The rule that keeps errors as clear as ever: any ``WEBPLATFORM_*`` variable this module does not
@@ -30,6 +31,8 @@ LLM_API_KEY = "llm_api_key"
 LLM_MODEL_MAX_LENGTH = 200
 TELEMETRY_MAX_BYTES = 10 * 1024 * 1024
 TELEMETRY_BACKUPS = 3
+RUNS_RETENTION = 200
+RUN_TOKEN_TTL = 3600.0
 
 
 def http_url(value: str | None) -> str | None:
@@ -70,6 +73,8 @@ class QuickSettings:
     root: Path
     telemetry_max_bytes: int = TELEMETRY_MAX_BYTES
     telemetry_backups: int = TELEMETRY_BACKUPS
+    runs_retention: int = RUNS_RETENTION
+    run_token_ttl: float = RUN_TOKEN_TTL
 
 
 def quick_settings(environ: Mapping[str, str], root: Path | None = None) -> QuickSettings | None:

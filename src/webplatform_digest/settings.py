@@ -157,7 +157,7 @@ class RunSettings(_Group):
         int,
         Field(ge=4, le=1000, description="Input-required rounds a client allows (SDK default 10)."),
     ] = 10
-    retention: Annotated[int, Env("runs_retention"), Field(ge=1, le=100_000)] = 200
+    retention: Annotated[int, Env("runs_retention"), Field(ge=1, le=100_000)] = quick.RUNS_RETENTION
     languages: Annotated[
         str,
         Field(
@@ -169,7 +169,9 @@ class RunSettings(_Group):
     parallel_languages: Annotated[
         bool, Field(description="Write each language from the area data beside English.")
     ] = False
-    token_ttl: Annotated[float, Env("run_token_ttl"), Field(gt=0, le=7 * 86400)] = 3600.0
+    token_ttl: Annotated[float, Env("run_token_ttl"), Field(gt=0, le=7 * 86400)] = (
+        quick.RUN_TOKEN_TTL
+    )
 
 
 class TelemetrySettings(_Group):

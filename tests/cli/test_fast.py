@@ -178,6 +178,26 @@ def test_flags_the_fast_path_does_not_handle_take_the_full_path(root: Path) -> N
     assert _fast(root, "process", "--version", "0145") is None
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("areas",), ("areas", "--json"), ("runs", "--json"), ("telemetry", "summary", "--json")],
+    ids=lambda args: " ".join(args),
+)
+def test_root_only_commands_print_the_same_on_light_and_full_settings(
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+) -> None:
+    """``areas``, ``runs`` and ``telemetry summary`` answer alike with or without pydantic."""
+    assert main(["run", "--version", "145", "--llm", "offline", "-q", "--root", str(root)]) == 0
+    light = _output(capsys, root, *args)
+    with monkeypatch.context() as patched:
+        patched.setenv(*FULL_PATH)
+        assert _output(capsys, root, *args) == light
+    assert light.strip()
+
+
 @pytest.fixture
 def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A workspace with sample digests and its site generated once (which stamps it)."""

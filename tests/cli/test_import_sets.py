@@ -129,3 +129,16 @@ def test_an_unchanged_site_loads_no_settings_validation_renderers_or_tables(
     assert _loaded(root, "run", "--version", "145", "--llm", "offline", "--json")
     assert _loaded(root, "pages", "--json")
     assert _loaded(root, "pages", *output) & set(FAST_PATH_FREE) == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("areas", "--json"), ("runs", "--json"), ("telemetry", "summary", "--json")],
+    ids=lambda args: " ".join(args),
+)
+def test_commands_that_read_only_the_root_load_no_settings_validation_or_event_loop(
+    root: Path, args: tuple[str, ...]
+) -> None:
+    """On the light settings, with no container: no pydantic, no anyio, no write queue."""
+    loaded = _loaded(root, *args)
+    assert loaded & {"pydantic", "pydantic_settings", "anyio", "filelock", "rich"} == set()

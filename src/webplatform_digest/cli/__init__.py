@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from webplatform_digest import __version__
-from webplatform_digest.cli._common import settings_for
+from webplatform_digest.cli._common import quick_settings_for, settings_for
 from webplatform_digest.errors import WebplatformError
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def _add_service_commands(sub: Any) -> None:
         help="e.g. 1h, 30m, 2d or an ISO timestamp (one without a zone is read as UTC)",
     )
     ps.add_argument("--run", action="append", default=None, help="run id (twice: compare)")
-    ps.set_defaults(handler=_cmd_telemetry_summary)
+    ps.set_defaults(handler=_cmd_telemetry_summary, fast=_fast_telemetry_summary)
 
     p = _command(
         sub,
@@ -259,11 +259,11 @@ def _add_service_commands(sub: Any) -> None:
     )
     _common(p)
     p.add_argument("--limit", default="20", help="how many runs to list, 1-1000")
-    p.set_defaults(handler=_cmd_runs)
+    p.set_defaults(handler=_cmd_runs, fast=_fast_runs)
 
     p = _command(sub, "areas", "list the focus-area catalogue", "webplatform-digest areas --json")
     _common(p)
-    p.set_defaults(handler=_cmd_areas)
+    p.set_defaults(handler=_cmd_areas, fast=_fast_areas)
 
     p = _command(
         sub,
@@ -371,20 +371,54 @@ def _cmd_fetch(args: argparse.Namespace, settings: "Settings") -> int:
 
 def _cmd_telemetry_summary(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.telemetry import run_summary_command
+    from webplatform_digest.configs import quick_settings_of
 
-    return run_summary_command(args, settings)
+    return run_summary_command(args, quick_settings_of(settings))
+
+
+def _fast_telemetry_summary(args: argparse.Namespace) -> int | None:
+    """The summary reads the root and the registry's limits: on the light settings if they
+    suffice."""
+    light = quick_settings_for(args)
+    if light is None:
+        return None
+    from webplatform_digest.cli.telemetry import run_summary_command
+
+    return run_summary_command(args, light)
 
 
 def _cmd_runs(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.runs import run_runs_command
+    from webplatform_digest.configs import quick_settings_of
 
-    return run_runs_command(args, settings)
+    return run_runs_command(args, quick_settings_of(settings))
+
+
+def _fast_runs(args: argparse.Namespace) -> int | None:
+    """``runs`` reads the root and the registry's limits: on the light settings if they
+    suffice."""
+    light = quick_settings_for(args)
+    if light is None:
+        return None
+    from webplatform_digest.cli.runs import run_runs_command
+
+    return run_runs_command(args, light)
 
 
 def _cmd_areas(args: argparse.Namespace, settings: "Settings") -> int:
-    from webplatform_digest.cli.process import run_areas_command
+    from webplatform_digest.cli.areas import run_areas_command
 
-    return run_areas_command(args, settings)
+    return run_areas_command(args, settings.workspace.root)
+
+
+def _fast_areas(args: argparse.Namespace) -> int | None:
+    """``areas`` reads the root only: on the light settings when they suffice."""
+    light = quick_settings_for(args)
+    if light is None:
+        return None
+    from webplatform_digest.cli.areas import run_areas_command
+
+    return run_areas_command(args, light.root)
 
 
 def _cmd_serve(args: argparse.Namespace, settings: "Settings") -> int:

@@ -1,4 +1,5 @@
-"""What every CLI command shares: JSON output, a started container, settings from the arguments."""
+"""What every CLI command shares: JSON output, a started container, settings from the arguments
+(full or light)."""
 
 import argparse
 import os
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
+
+from webplatform_digest.quick_settings import QuickSettings, quick_settings
 
 if TYPE_CHECKING:
     from webplatform_digest.container import Container
@@ -47,6 +50,14 @@ def root_override(args: argparse.Namespace) -> Path | None:
     if root is None and "WEBPLATFORM_ROOT" not in os.environ:
         return Path.cwd()
     return root
+
+
+def quick_settings_for(args: argparse.Namespace) -> QuickSettings | None:
+    """The light settings of a command (``--root`` applied), or None when ``Settings`` must
+    be built: a variable only it can judge, or ``-v`` (the full path logs what it does)."""
+    if getattr(args, "verbose", False):
+        return None
+    return quick_settings(os.environ, root_override(args))
 
 
 def settings_for(args: argparse.Namespace, **overrides: Any) -> "Settings":

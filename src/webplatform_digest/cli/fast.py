@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, cast
 
-from webplatform_digest.cli._common import emit_json, root_override
+from webplatform_digest.cli._common import emit_json, quick_settings_for
 from webplatform_digest.clock import monotonic
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.events import Event
 from webplatform_digest.models import Channel, ReleaseKey
-from webplatform_digest.quick_settings import QuickSettings, quick_settings
+from webplatform_digest.quick_settings import QuickSettings
 from webplatform_digest.services.summaries import (
     PagesSummary,
     ProcessSummary,
@@ -52,7 +52,7 @@ def fast_process(args: argparse.Namespace) -> int | None:
         return None
     if not _MILESTONE.fullmatch(args.version):
         return None
-    settings = _settings(args)
+    settings = quick_settings_for(args)
     if settings is None:
         return None
     workspace = Workspace.at(settings.root)
@@ -89,7 +89,7 @@ def fast_pages(args: argparse.Namespace) -> int | None:
         return None
     if args.version is not None and not _MILESTONE.fullmatch(args.version):
         return None
-    settings = _settings(args)
+    settings = quick_settings_for(args)
     if settings is None:
         return None
     workspace = Workspace.at(settings.root)
@@ -121,13 +121,6 @@ def fast_pages(args: argparse.Namespace) -> int | None:
 
         sys.stdout.write(describe_pages(summary, workspace))
     return 0
-
-
-def _settings(args: argparse.Namespace) -> QuickSettings | None:
-    # -v logs what the full path does; the fast path would log nothing
-    if getattr(args, "verbose", False):
-        return None
-    return quick_settings(os.environ, root_override(args))
 
 
 def _stamp(workspace: Workspace, rel: PurePosixPath, command: str) -> Stamp | None:

@@ -1,9 +1,7 @@
-"""``webplatform-digest process`` and ``webplatform-digest areas``."""
+"""``webplatform-digest process``."""
 
 import argparse
-from typing import Any
 
-from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.cli._common import emit_json, with_container
 from webplatform_digest.cli.reports import print_process_summaries
 from webplatform_digest.container import Container
@@ -72,45 +70,3 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
         names = {area: catalog.get(area).name for s in summaries for area, _ in s.areas}
         print_process_summaries(summaries, names)
     return 0
-
-
-def run_areas_command(args: argparse.Namespace, settings: Settings) -> int:
-    """List the focus-area catalogue (shipped defaults plus the workspace's overrides)."""
-    catalog = load_catalog(Workspace.at(settings.workspace.root))
-    if args.json:
-        emit_json([_area_json(area_id, catalog) for area_id in catalog.ids])
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="Focus areas", show_lines=False)
-    for column in ("id", "name", "中文", "priority", "sections", "keywords"):
-        table.add_column(column)
-    for area in catalog.areas:
-        cells = (
-            area.id,
-            area.name,
-            area.name_zh,
-            str(area.priority),
-            str(len(area.heading_patterns) + len(area.aliases)),
-            str(len(area.keywords)),
-        )
-        table.add_row(*(Text(cell) for cell in cells))
-    Console(soft_wrap=True).print(table)
-    return 0
-
-
-def _area_json(area_id: str, catalog: FocusAreaManager) -> dict[str, Any]:
-    area = catalog.get(area_id)
-    return {
-        "id": area.id,
-        "name": area.name,
-        "name_zh": area.name_zh,
-        "description": area.description,
-        "priority": area.priority,
-        "heading_patterns": list(area.heading_patterns),
-        "aliases": list(area.aliases),
-        "keywords": list(area.keywords),
-        "multi_tag": area.multi_tag,
-    }
