@@ -16,7 +16,7 @@ from webplatform_digest.storage.stamps import PAGES_STAMP
 from webplatform_digest.storage.workspace import Workspace
 
 PROCESS = ("process", "--version", "145")
-STAMP = Path("processed/.stamps/chrome-145-stable.json")
+STAMP = Path(".monitoring/stamps/chrome-145-stable.json")
 #: valid for Settings and unknown to the light settings: forces the full path
 FULL_PATH = ("WEBPLATFORM_LOG_LEVEL", "WARNING")
 
@@ -258,8 +258,9 @@ def test_a_site_stamp_answers_only_the_request_it_was_written_for(
 def test_the_site_stamp_is_neither_a_page_nor_counted(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The stamp sits beside the site (a dot file Jekyll skips) and is never in the manifest."""
+    """The stamp is local state, outside the published site, and never in the manifest."""
     assert (site / PAGES_STAMP).is_file()
+    assert not any(site.glob("digest_markdown/**/*stamp*"))
     manifest = json.loads((site / "digest_markdown/.pages-manifest.json").read_bytes())
     assert str(PAGES_STAMP) not in manifest["files"]
     (site / PAGES_STAMP).unlink()

@@ -9,7 +9,7 @@ The manifest ``digest_markdown/.pages-manifest.json`` lists every file the gener
 its SHA-256, so pages that are no longer valid (an area or release gone) are removed, and a
 reader can check that the files on disk are one generation. Nothing is time-stamped, so an
 unchanged re-run writes zero files. Given the ``Fingerprints`` taken before the catalogue was
-loaded, a whole-site generation ends its batch with ``digest_markdown/.pages-stamp.json``
+loaded, a whole-site generation ends its batch with ``.monitoring/stamps/pages.json``
 (``storage/stamps.py``), from which the CLI answers an unchanged re-run; the stamp is never
 counted in the summary.
 """

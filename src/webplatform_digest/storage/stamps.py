@@ -1,12 +1,14 @@
 """Stamps: what a command's output was made from, so an unchanged re-run can be told cheaply.
 
-A stamp is a small JSON file written in the same batch as the output it describes (last, so
-it never describes a half-written batch). It records fingerprints of every input (the note or
-digest bytes, the workspace's focus-area files, the package's own files), the hash of every
-output file, and what the command reported. A later run recomputes the fingerprints and hashes
-and, only when every one is equal, answers from the stamp without importing the parser or the
-renderers. Anything unexpected (no stamp, another format or package, an unreadable or
-symlinked file) is a mismatch, and the caller takes the full path.
+A stamp is a small JSON file under ``.monitoring/stamps/`` (the workspace's local state: never
+published or committed with the site, since it fingerprints this machine's code), written in
+the same batch as the output it describes (last, so it never describes a half-written batch).
+It records fingerprints of every input (the note or digest bytes, the workspace's focus-area
+files, the package's own files), the hash of every output file, and what the command
+reported. A later run recomputes the fingerprints and hashes and, only when every one is
+equal, answers from the stamp without importing the parser or the renderers. Anything
+unexpected (no stamp, another format or package, an unreadable or symlinked file) is a
+mismatch, and the caller takes the full path.
 
 Fingerprints are taken before the inputs are read for the real work: an input edited meanwhile
 makes the stamp describe the older bytes, so the next run sees a difference and works in full.
@@ -30,8 +32,8 @@ from webplatform_digest.storage.workspace import Workspace, check_segment
 
 #: bump when a stamp's fields change meaning: older stamps then never match
 STAMP_FORMAT = 1
-PROCESS_STAMPS = PurePosixPath("processed/.stamps")
-PAGES_STAMP = Workspace.DIGESTS / ".pages-stamp.json"
+STAMPS = Workspace.MONITORING / "stamps"
+PAGES_STAMP = STAMPS / "pages.json"
 MAX_STAMP_BYTES = 4 * 1024 * 1024
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _CATALOG_SUFFIXES = (".yaml", ".yml")
@@ -61,8 +63,8 @@ def fingerprints(workspace: Workspace) -> Fingerprints | None:
 
 
 def process_stamp_rel(key: ReleaseKey) -> PurePosixPath:
-    """``processed/.stamps/chrome-144-stable.json``: the stamp of one processed release."""
-    return PROCESS_STAMPS / check_segment(f"chrome-{key.version}-{key.channel.value}.json")
+    """``.monitoring/stamps/chrome-144-stable.json``: the stamp of one processed release."""
+    return STAMPS / check_segment(f"chrome-{key.version}-{key.channel.value}.json")
 
 
 def sha256_hex(data: bytes) -> str:
