@@ -1,5 +1,8 @@
 """``webplatform-digest`` command line. Builds ``Settings`` once, dispatches to one handler.
 
+A command may also have a fast handler, tried first: it answers without ``Settings`` (on the
+light settings, from a stamp) or returns None, and the command then runs as usual.
+
 This module must not import fastmcp at module level: the CLI's batch commands stay light; only
 ``serve`` imports the server.
 """
