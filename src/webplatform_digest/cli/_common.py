@@ -8,12 +8,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
-
-from webplatform_digest.quick_settings import QuickSettings, quick_settings
-
 if TYPE_CHECKING:
     from webplatform_digest.container import Container
+    from webplatform_digest.quick_settings import QuickSettings
     from webplatform_digest.settings import Settings
 
 T = TypeVar("T")
@@ -21,6 +18,9 @@ T = TypeVar("T")
 
 def emit_json(payload: Any) -> None:
     """Print one JSON document to stdout."""
+    # imported here, like everything else a command needs: ``--help`` never pays for it
+    import orjson
+
     sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
@@ -52,9 +52,11 @@ def root_override(args: argparse.Namespace) -> Path | None:
     return root
 
 
-def quick_settings_for(args: argparse.Namespace) -> QuickSettings | None:
+def quick_settings_for(args: argparse.Namespace) -> "QuickSettings | None":
     """The light settings of a command (``--root`` applied), or None when ``Settings`` must
     be built: a variable only it can judge, or ``-v`` (the full path logs what it does)."""
+    from webplatform_digest.quick_settings import quick_settings
+
     if getattr(args, "verbose", False):
         return None
     return quick_settings(os.environ, root_override(args))
