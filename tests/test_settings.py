@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from webplatform_digest import quick_settings as quick
 from webplatform_digest.errors import ConfigError
+from webplatform_digest.quick_settings import QuickSettings, quick_settings
 from webplatform_digest.settings import Settings, load_settings, variable_names
 
 
@@ -118,3 +120,76 @@ def test_settings_and_their_groups_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.llm.model = "other"  # type: ignore[misc]
+
+
+#: values of the variables the light settings accept, and whether ``Settings`` takes them
+_CANDIDATES = {
+    "WEBPLATFORM_ROOT": [("/srv/digests", True), ("", True)],
+    "WEBPLATFORM_LLM_BACKEND": [
+        *((choice, True) for choice in ("offline", "auto", "sampling", "openai")),
+        *((choice, False) for choice in ("Offline", "bogus", "")),
+    ],
+    "WEBPLATFORM_LLM_BASE_URL": [
+        ("http://127.0.0.1:11434/v1/", True),
+        ("https://x.test", True),
+        ("ftp://x", False),
+        ("", False),
+    ],
+    "WEBPLATFORM_LLM_MODEL": [
+        ("gpt-4o-mini", True),
+        ("", False),
+        ("m" * 200, True),
+        ("m" * 201, False),
+    ],
+    "WEBPLATFORM_LLM_API_KEY": [("", True), ("secret", True)],
+}
+
+
+def test_the_light_settings_know_only_variables_of_settings() -> None:
+    """The light reader's names are ``Settings``' own flat names (defined once, used by both)."""
+    names = set(variable_names())
+    assert set(_CANDIDATES) <= names
+    assert {f"WEBPLATFORM_{quick.ROOT.upper()}", f"WEBPLATFORM_{quick.LLM_MODEL.upper()}"} <= names
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "valid"),
+    [(name, value, valid) for name, values in _CANDIDATES.items() for value, valid in values],
+)
+def test_the_light_settings_defer_every_value_settings_refuse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, valid: bool
+) -> None:
+    """A value ``Settings`` refuses makes the light reader defer, so ``Settings`` reports it;
+    a value it takes, the light reader may take too."""
+    monkeypatch.setenv(name, value)
+    light = quick_settings({name: value}, root=tmp_path)
+    if valid:
+        assert load_settings(root=tmp_path).workspace.root == tmp_path
+    else:
+        assert light is None
+        with pytest.raises(ConfigError, match=name):
+            load_settings(root=tmp_path)
+
+
+def test_the_light_settings_defer_to_settings_at_any_doubt(tmp_path: Path) -> None:
+    """An unknown variable, a name given in two cases, or no root at all."""
+    assert quick_settings({"WEBPLATFORM_MAX_CONCURRENCY": "7"}, root=tmp_path) is None
+    both = {"WEBPLATFORM_LLM_MODEL": "a", "webplatform_llm_model": "b"}
+    assert quick_settings(both, root=tmp_path) is None
+    assert quick_settings({}) is None
+
+
+def test_the_light_settings_read_the_root_and_the_log_limits_as_settings_do(
+    tmp_path: Path,
+) -> None:
+    """``--root`` wins over ``WEBPLATFORM_ROOT``; the log limits are ``Settings``' defaults."""
+    environ = {"WEBPLATFORM_ROOT": "/srv/digests", "PATH": "/bin"}
+    assert quick_settings(environ) == QuickSettings(root=Path("/srv/digests"))
+    light = quick_settings(environ, root=tmp_path)
+    assert light is not None
+    assert light.root == tmp_path
+    defaults = Settings().telemetry
+    assert (light.telemetry_max_bytes, light.telemetry_backups) == (
+        defaults.max_bytes,
+        defaults.backups,
+    )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from webplatform_digest.errors import ConfigError
 from webplatform_digest.llm.limits import GovernorConfig, effective_concurrency
+from webplatform_digest.quick_settings import QuickSettings
 from webplatform_digest.retry import RetryPolicy
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.queue import WriteQueueConfig
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
     from webplatform_digest.llm.cache import ReplyCacheConfig
     from webplatform_digest.llm.openai_compat import OpenAIEndpoint
     from webplatform_digest.monitor.chrome_site import MonitorConfig
+
+
+def quick_settings_of(settings: Settings) -> QuickSettings:
+    """The light settings' values out of full ``Settings`` (a command written for the light
+    settings runs the same on either)."""
+    return QuickSettings(
+        root=settings.workspace.root,
+        telemetry_max_bytes=settings.telemetry.max_bytes,
+        telemetry_backups=settings.telemetry.backups,
+        runs_retention=settings.runs.retention,
+        run_token_ttl=settings.runs.token_ttl,
+    )
 
 
 def governor_config(settings: Settings) -> GovernorConfig:

@@ -23,6 +23,7 @@ from webplatform_digest.events import Telemetry
 from webplatform_digest.runs.deferred import DeferredWrites
 from webplatform_digest.runs.event_log import RunRegistryHook
 from webplatform_digest.runs.registry import RunRegistry
+from webplatform_digest.runs.registry_file import REGISTRY_FILE, open_run_registry
 from webplatform_digest.runs.session import RunServices
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"webplatform-digest/{__version__}"
-REGISTRY_FILE = "runs.sqlite3"
 
 
 class Container:
@@ -127,16 +127,14 @@ class Container:
     @cached_property
     def runs(self) -> RunRegistry:
         """The run registry (``.monitoring/runs.sqlite3``); read-only in a read-only workspace."""
-        path = self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE))
         if self.read_only:
+            path = self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE))
             return RunRegistry(path, token_ttl=self.settings.runs.token_ttl, read_only=True)
-        registry = RunRegistry(
-            path,
+        return open_run_registry(
+            self.workspace,
             retention=self.settings.runs.retention,
             token_ttl=self.settings.runs.token_ttl,
         )
-        registry.recover_interrupted()
-        return registry
 
     @cached_property
     def telemetry(self) -> Telemetry:

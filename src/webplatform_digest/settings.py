@@ -25,14 +25,13 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from webplatform_digest import quick_settings as quick
 from webplatform_digest.errors import ConfigError
+from webplatform_digest.quick_settings import ENV_PREFIX, LLMBackendChoice
 
-ENV_PREFIX = "WEBPLATFORM_"
-
-LLMBackendChoice = Literal["auto", "sampling", "openai", "offline"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
-_SECRET_VARIABLES = frozenset({"llm_api_key", "http_token"})
+_SECRET_VARIABLES = frozenset({quick.LLM_API_KEY, "http_token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +45,7 @@ class _Group(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
-def _http_url(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return value.rstrip("/") if value else value
-
-
-HttpUrl = AfterValidator(_http_url)
+HttpUrl = AfterValidator(quick.http_url)
 #: an empty variable (``WEBPLATFORM_LLM_API_KEY=``) means "no secret"
 EmptyIsNone = BeforeValidator(lambda value: None if value == "" else value)
 
@@ -60,7 +53,7 @@ EmptyIsNone = BeforeValidator(lambda value: None if value == "" else value)
 class WorkspaceSettings(_Group):
     """Where the workspace is and how its per-area data is read."""
 
-    root: Annotated[Path, Field(description="Workspace root directory.")] = Path()
+    root: Annotated[Path, Env(quick.ROOT), Field(description="Workspace root directory.")] = Path()
     area_cache_enabled: Annotated[bool, Field(description="Parsed area-data cache.")] = True
 
 
@@ -106,18 +99,20 @@ class LLMSettings(_Group):
     """Which LLM backend answers and how requests to it are shaped."""
 
     backend: Annotated[
-        LLMBackendChoice, Env("llm_backend"), Field(description="auto|sampling|openai|offline")
+        LLMBackendChoice, Env(quick.LLM_BACKEND), Field(description="auto|sampling|openai|offline")
     ] = "auto"
     base_url: Annotated[
         str | None,
-        Env("llm_base_url"),
+        Env(quick.LLM_BASE_URL),
         HttpUrl,
         Field(description="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1"),
     ] = None
-    model: Annotated[str, Env("llm_model"), Field(min_length=1, max_length=200)] = "gpt-4o-mini"
+    model: Annotated[
+        str, Env(quick.LLM_MODEL), Field(min_length=1, max_length=quick.LLM_MODEL_MAX_LENGTH)
+    ] = "gpt-4o-mini"
     api_key: Annotated[
         SecretStr | None,
-        Env("llm_api_key"),
+        Env(quick.LLM_API_KEY),
         EmptyIsNone,
         Field(description="API key (never logged)."),
     ] = None
@@ -162,7 +157,7 @@ class RunSettings(_Group):
         int,
         Field(ge=4, le=1000, description="Input-required rounds a client allows (SDK default 10)."),
     ] = 10
-    retention: Annotated[int, Env("runs_retention"), Field(ge=1, le=100_000)] = 200
+    retention: Annotated[int, Env("runs_retention"), Field(ge=1, le=100_000)] = quick.RUNS_RETENTION
     languages: Annotated[
         str,
         Field(
@@ -174,15 +169,19 @@ class RunSettings(_Group):
     parallel_languages: Annotated[
         bool, Field(description="Write each language from the area data beside English.")
     ] = False
-    token_ttl: Annotated[float, Env("run_token_ttl"), Field(gt=0, le=7 * 86400)] = 3600.0
+    token_ttl: Annotated[float, Env("run_token_ttl"), Field(gt=0, le=7 * 86400)] = (
+        quick.RUN_TOKEN_TTL
+    )
 
 
 class TelemetrySettings(_Group):
     """Event log, progress file, metrics endpoint and log level."""
 
     progress_min_interval: Annotated[float, Field(ge=0, le=3600)] = 0.5
-    max_bytes: Annotated[int, Env("telemetry_max_bytes"), Field(ge=4096)] = 10 * 1024 * 1024
-    backups: Annotated[int, Env("telemetry_backups"), Field(ge=0, le=100)] = 3
+    max_bytes: Annotated[int, Env("telemetry_max_bytes"), Field(ge=4096)] = (
+        quick.TELEMETRY_MAX_BYTES
+    )
+    backups: Annotated[int, Env("telemetry_backups"), Field(ge=0, le=100)] = quick.TELEMETRY_BACKUPS
     metrics_port: Annotated[int | None, Field(ge=0, le=65535)] = None
     log_level: LogLevel = "WARNING"
 

@@ -18,6 +18,18 @@ pytestmark = pytest.mark.slow
 #: never needed by a batch command: the server, its transport and the rendering libraries
 SERVER_ONLY = ("fastmcp", "mcp", "httpx", "starlette", "uvicorn", "prometheus_client")
 RENDERING = ("jinja2", "markdown_it")
+#: what an unchanged ``process`` or ``pages`` answers without: its stamp says nothing changed
+FAST_PATH_FREE = (
+    *SERVER_ONLY,
+    *RENDERING,
+    "pydantic",
+    "pydantic_settings",
+    "rich",
+    "anyio",
+    "psutil",
+    "filelock",
+    "yaml",
+)
 
 # Runs the CLI in this interpreter, then writes the names of the loaded top-level packages.
 _PROBE = """
@@ -98,3 +110,35 @@ def test_pages_without_the_preview_loads_neither_the_server_nor_the_renderers(
     assert _loaded(root, "run", "--version", "145", "--llm", "offline", "--json")
     assert _loaded(root, "pages", "--json")
     assert _loaded(root, "pages", "--json") & {*SERVER_ONLY, *RENDERING} == set()
+
+
+@pytest.mark.parametrize("output", [(), ("--json",)], ids=["text", "json"])
+def test_an_unchanged_process_loads_no_settings_validation_pipeline_or_tables(
+    root: Path, output: tuple[str, ...]
+) -> None:
+    """Answered from its stamp: no pydantic, anyio, rich, psutil, parser or server."""
+    loaded = _loaded(root, "process", "--version", "145", *output)
+    assert loaded & set(FAST_PATH_FREE) == set()
+
+
+@pytest.mark.parametrize("output", [(), ("--json",)], ids=["text", "json"])
+def test_an_unchanged_site_loads_no_settings_validation_renderers_or_tables(
+    root: Path, output: tuple[str, ...]
+) -> None:
+    """``pages`` on a site generated from the same digests answers from its stamp."""
+    assert _loaded(root, "run", "--version", "145", "--llm", "offline", "--json")
+    assert _loaded(root, "pages", "--json")
+    assert _loaded(root, "pages", *output) & set(FAST_PATH_FREE) == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("areas", "--json"), ("runs", "--json"), ("telemetry", "summary", "--json")],
+    ids=lambda args: " ".join(args),
+)
+def test_commands_that_read_only_the_root_load_no_settings_validation_or_event_loop(
+    root: Path, args: tuple[str, ...]
+) -> None:
+    """On the light settings, with no container: no pydantic, no anyio, no write queue."""
+    loaded = _loaded(root, *args)
+    assert loaded & {"pydantic", "pydantic_settings", "anyio", "filelock", "rich"} == set()

@@ -1,5 +1,8 @@
 """``webplatform-digest`` command line. Builds ``Settings`` once, dispatches to one handler.
 
+A command may also have a fast handler, tried first: it answers without ``Settings`` (on the
+light settings, from a stamp) or returns None, and the command then runs as usual.
+
 This module must not import fastmcp at module level: the CLI's batch commands stay light; only
 ``serve`` imports the server.
 """
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from webplatform_digest import __version__
-from webplatform_digest.cli._common import settings_for
+from webplatform_digest.cli._common import quick_settings_for, settings_for
 from webplatform_digest.errors import WebplatformError
 
 if TYPE_CHECKING:
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("webplatform_digest")
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
+#: answers a command without ``Settings`` when it safely can (exit code), else None
+FastHandler = Callable[[argparse.Namespace], int | None]
 
 
 #: the --language help (codes come from data files; listing them here would load them)
@@ -111,7 +116,7 @@ def _add_pipeline_commands(sub: Any) -> None:
         "--range", dest="version_range", default=None, help="every note of a range, e.g. 140-144"
     )
     p.add_argument("--all", action="store_true", help="process every release note present")
-    p.set_defaults(handler=_cmd_process)
+    p.set_defaults(handler=_cmd_process, fast=_fast_process)
 
     p = _command(
         sub,
@@ -173,7 +178,7 @@ def _add_pipeline_commands(sub: Any) -> None:
         "language on disk); navigation is always rendered",
     )
     p.add_argument("--html", action="store_true", help="also render site/ as static HTML")
-    p.set_defaults(handler=_cmd_pages)
+    p.set_defaults(handler=_cmd_pages, fast=_fast_pages)
 
 
 def _progress_options(parser: argparse.ArgumentParser) -> None:
@@ -247,7 +252,7 @@ def _add_service_commands(sub: Any) -> None:
         help="e.g. 1h, 30m, 2d or an ISO timestamp (one without a zone is read as UTC)",
     )
     ps.add_argument("--run", action="append", default=None, help="run id (twice: compare)")
-    ps.set_defaults(handler=_cmd_telemetry_summary)
+    ps.set_defaults(handler=_cmd_telemetry_summary, fast=_fast_telemetry_summary)
 
     p = _command(
         sub,
@@ -257,11 +262,11 @@ def _add_service_commands(sub: Any) -> None:
     )
     _common(p)
     p.add_argument("--limit", default="20", help="how many runs to list, 1-1000")
-    p.set_defaults(handler=_cmd_runs)
+    p.set_defaults(handler=_cmd_runs, fast=_fast_runs)
 
     p = _command(sub, "areas", "list the focus-area catalogue", "webplatform-digest areas --json")
     _common(p)
-    p.set_defaults(handler=_cmd_areas)
+    p.set_defaults(handler=_cmd_areas, fast=_fast_areas)
 
     p = _command(
         sub,
@@ -331,6 +336,12 @@ def _cmd_process(args: argparse.Namespace, settings: "Settings") -> int:
     return run_process_command(args, settings)
 
 
+def _fast_process(args: argparse.Namespace) -> int | None:
+    from webplatform_digest.cli.fast import fast_process
+
+    return fast_process(args)
+
+
 def _cmd_run(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.digest import run_digest_command
 
@@ -341,6 +352,12 @@ def _cmd_pages(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.pages import run_pages_command
 
     return run_pages_command(args, settings)
+
+
+def _fast_pages(args: argparse.Namespace) -> int | None:
+    from webplatform_digest.cli.fast import fast_pages
+
+    return fast_pages(args)
 
 
 def _cmd_check(args: argparse.Namespace, settings: "Settings") -> int:
@@ -357,20 +374,54 @@ def _cmd_fetch(args: argparse.Namespace, settings: "Settings") -> int:
 
 def _cmd_telemetry_summary(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.telemetry import run_summary_command
+    from webplatform_digest.configs import quick_settings_of
 
-    return run_summary_command(args, settings)
+    return run_summary_command(args, quick_settings_of(settings))
+
+
+def _fast_telemetry_summary(args: argparse.Namespace) -> int | None:
+    """The summary reads the root and the registry's limits: on the light settings if they
+    suffice."""
+    light = quick_settings_for(args)
+    if light is None:
+        return None
+    from webplatform_digest.cli.telemetry import run_summary_command
+
+    return run_summary_command(args, light)
 
 
 def _cmd_runs(args: argparse.Namespace, settings: "Settings") -> int:
     from webplatform_digest.cli.runs import run_runs_command
+    from webplatform_digest.configs import quick_settings_of
 
-    return run_runs_command(args, settings)
+    return run_runs_command(args, quick_settings_of(settings))
+
+
+def _fast_runs(args: argparse.Namespace) -> int | None:
+    """``runs`` reads the root and the registry's limits: on the light settings if they
+    suffice."""
+    light = quick_settings_for(args)
+    if light is None:
+        return None
+    from webplatform_digest.cli.runs import run_runs_command
+
+    return run_runs_command(args, light)
 
 
 def _cmd_areas(args: argparse.Namespace, settings: "Settings") -> int:
-    from webplatform_digest.cli.process import run_areas_command
+    from webplatform_digest.cli.areas import run_areas_command
 
-    return run_areas_command(args, settings)
+    return run_areas_command(args, settings.workspace.root)
+
+
+def _fast_areas(args: argparse.Namespace) -> int | None:
+    """``areas`` reads the root only: on the light settings when they suffice."""
+    light = quick_settings_for(args)
+    if light is None:
+        return None
+    from webplatform_digest.cli.areas import run_areas_command
+
+    return run_areas_command(args, light.root)
 
 
 def _cmd_serve(args: argparse.Namespace, settings: "Settings") -> int:
@@ -416,7 +467,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler
+    fast: FastHandler | None = getattr(args, "fast", None)
     try:
+        # unchanged input is answered from a stamp, before Settings (pydantic) is imported
+        if fast is not None and (code := fast(args)) is not None:
+            return code
         settings = settings_for(args)
         return handler(args, settings)
     except WebplatformError as exc:

@@ -9,9 +9,12 @@ import functools
 import sys
 
 from webplatform_digest.cli._common import emit_json, with_container
+from webplatform_digest.cli.reports import describe_pages
 from webplatform_digest.container import Container
-from webplatform_digest.services.pages import PagesSummary, generate_pages
+from webplatform_digest.services.pages import generate_pages
+from webplatform_digest.services.summaries import PagesSummary
 from webplatform_digest.settings import Settings
+from webplatform_digest.storage.stamps import Fingerprints, fingerprints
 from webplatform_digest.storage.workspace import Workspace
 
 
@@ -23,19 +26,28 @@ def run_pages_command(args: argparse.Namespace, settings: Settings) -> int:
         (``cli.main`` prints the one-line message and exits non-zero).
     """
     html = bool(args.html or settings.pages.html_preview)
-    action = functools.partial(_generate, version=args.version, language=args.language, html=html)
+    # taken before the container loads the catalogue: see storage/stamps.py
+    stamp = fingerprints(Workspace.at(settings.workspace.root))
+    action = functools.partial(
+        _generate, version=args.version, language=args.language, html=html, stamp=stamp
+    )
     summary = with_container(settings, action)
     for problem in summary.skipped:
         sys.stderr.write(f"webplatform-digest: skipped {problem}\n")
     if args.json:
         emit_json(summary.to_json())
     else:
-        sys.stdout.write(describe(summary, Workspace.at(settings.workspace.root)))
+        sys.stdout.write(describe_pages(summary, Workspace.at(settings.workspace.root)))
     return 0
 
 
 async def _generate(
-    container: Container, *, version: str | None, language: str | None, html: bool
+    container: Container,
+    *,
+    version: str | None,
+    language: str | None,
+    html: bool,
+    stamp: Fingerprints | None,
 ) -> PagesSummary:
     return await generate_pages(
         container.workspace,
@@ -45,20 +57,5 @@ async def _generate(
         language=language,
         html=html,
         telemetry=container.telemetry,
+        stamp=stamp,
     )
-
-
-def describe(summary: PagesSummary, workspace: Workspace) -> str:
-    """The human-readable report of a generation."""
-    site = workspace.root / Workspace.DIGESTS
-    lines = [
-        f"Site: {site} ({summary.pages} page files; {summary.written} written, "
-        f"{summary.unchanged} unchanged, {summary.removed} removed) in "
-        f"{summary.wall_seconds:.2f} s"
-    ]
-    if summary.written == 0 and summary.removed == 0:
-        lines.append("Nothing changed: no files were written.")
-    if summary.preview:
-        lines.append(f"HTML preview: {(workspace.root / summary.preview).as_uri()}")
-    lines.append(f"Build it like GitHub Pages: jekyll build --safe --source {site}")
-    return "\n".join(lines) + "\n"

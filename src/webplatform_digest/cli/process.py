@@ -1,18 +1,18 @@
-"""``webplatform-digest process`` and ``webplatform-digest areas``."""
+"""``webplatform-digest process``."""
 
 import argparse
-from collections.abc import Sequence
-from typing import Any
 
-from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.cli._common import emit_json, with_container
+from webplatform_digest.cli.reports import print_process_summaries
 from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError
 from webplatform_digest.models import parse_channel, parse_version
 from webplatform_digest.releases.page import parse_version_range
-from webplatform_digest.services.process import ProcessSummary, process_all, process_release
+from webplatform_digest.services.process import process_all, process_release
+from webplatform_digest.services.summaries import ProcessSummary
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.area_store import load_catalog
+from webplatform_digest.storage.stamps import fingerprints
 from webplatform_digest.storage.workspace import Workspace
 
 
@@ -28,6 +28,8 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
     if sum(chosen) != 1:
         raise InputError("process needs exactly one of --version N, --range A-B or --all")
     channel = parse_channel(args.channel)
+    # taken before the container loads the catalogue: see storage/stamps.py
+    stamp = fingerprints(Workspace.at(settings.workspace.root))
     if args.version is None:
         version_range = parse_version_range(args.version_range) if args.version_range else None
 
@@ -40,6 +42,7 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
                 version_range=version_range,
                 # --all keeps its old meaning: every note, both channels
                 channel=channel if version_range else None,
+                stamp=stamp,
             )
 
         summaries = with_container(settings, many)
@@ -54,6 +57,7 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
                 channel,
                 writer=container.write_queue,
                 telemetry=container.telemetry,
+                stamp=stamp,
             )
             return (summary,)
 
@@ -62,76 +66,7 @@ def run_process_command(args: argparse.Namespace, settings: Settings) -> int:
         payloads = [summary.to_json() for summary in summaries]
         emit_json(payloads if args.version is None else payloads[0])
     else:
-        _print_summaries(summaries, load_catalog(Workspace.at(settings.workspace.root)))
+        catalog = load_catalog(Workspace.at(settings.workspace.root))
+        names = {area: catalog.get(area).name for s in summaries for area, _ in s.areas}
+        print_process_summaries(summaries, names)
     return 0
-
-
-def run_areas_command(args: argparse.Namespace, settings: Settings) -> int:
-    """List the focus-area catalogue (shipped defaults plus the workspace's overrides)."""
-    catalog = load_catalog(Workspace.at(settings.workspace.root))
-    if args.json:
-        emit_json([_area_json(area_id, catalog) for area_id in catalog.ids])
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="Focus areas", show_lines=False)
-    for column in ("id", "name", "中文", "priority", "sections", "keywords"):
-        table.add_column(column)
-    for area in catalog.areas:
-        cells = (
-            area.id,
-            area.name,
-            area.name_zh,
-            str(area.priority),
-            str(len(area.heading_patterns) + len(area.aliases)),
-            str(len(area.keywords)),
-        )
-        table.add_row(*(Text(cell) for cell in cells))
-    Console(soft_wrap=True).print(table)
-    return 0
-
-
-def _area_json(area_id: str, catalog: FocusAreaManager) -> dict[str, Any]:
-    area = catalog.get(area_id)
-    return {
-        "id": area.id,
-        "name": area.name,
-        "name_zh": area.name_zh,
-        "description": area.description,
-        "priority": area.priority,
-        "heading_patterns": list(area.heading_patterns),
-        "aliases": list(area.aliases),
-        "keywords": list(area.keywords),
-        "multi_tag": area.multi_tag,
-    }
-
-
-def _print_summaries(summaries: Sequence[ProcessSummary], catalog: FocusAreaManager) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(soft_wrap=True)
-    for summary in summaries:
-        table = Table(title=_title(summary))
-        table.add_column("area")
-        table.add_column("name")
-        table.add_column("features", justify="right")
-        for area_id, count in summary.areas:
-            table.add_row(Text(area_id), Text(catalog.get(area_id).name), str(count))
-        console.print(table)
-        console.print(
-            f"{summary.features_total} features ({summary.webgpu_features} from WebGPU notes), "
-            f"{summary.links_total} links; files: {len(summary.written)} written, "
-            f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed",
-            markup=False,
-        )
-        if summary.unclassified:
-            shown = ", ".join(summary.unclassified)
-            console.print(f"unclassified sections (sent to 'other'): {shown}", markup=False)
-
-
-def _title(summary: ProcessSummary) -> str:
-    return f"Chrome {summary.version} ({summary.channel.value})"

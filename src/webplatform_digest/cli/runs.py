@@ -1,7 +1,8 @@
 """``webplatform-digest runs [--limit N] [--json]``: recent digest runs, newest first.
 
 Opening the registry marks runs whose process died as ``interrupted`` first, so a run killed
-with SIGKILL is listed as what it is, with the command that finishes it.
+with SIGKILL is listed as what it is, with the command that finishes it. It runs on the light
+settings when they suffice (``quick_settings.py``) and never builds the container.
 """
 
 import argparse
@@ -10,10 +11,11 @@ from collections import Counter
 from typing import Any, cast
 
 from webplatform_digest.cli._common import emit_json
-from webplatform_digest.container import Container
 from webplatform_digest.errors import InputError
+from webplatform_digest.quick_settings import QuickSettings
 from webplatform_digest.runs.registry import RunRecord, RunStatus
-from webplatform_digest.settings import Settings
+from webplatform_digest.runs.registry_file import open_run_registry
+from webplatform_digest.storage.workspace import Workspace
 
 MAX_LIMIT = 1000
 RESUMABLE = frozenset({RunStatus.INTERRUPTED})
@@ -52,14 +54,18 @@ def run_row(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def run_runs_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_runs_command(args: argparse.Namespace, settings: QuickSettings) -> int:
     """List the most recent runs (text table, or ``--json``)."""
     limit = limit_arg(str(args.limit))
-    container = Container(settings)
+    registry = open_run_registry(
+        Workspace.at(settings.root),
+        retention=settings.runs_retention,
+        token_ttl=settings.run_token_ttl,
+    )
     try:
-        records = container.runs.list_runs(limit=limit)
+        records = registry.list_runs(limit=limit)
     finally:
-        container.close()
+        registry.close()
     rows = [run_row(record) for record in records]
     if args.json:
         emit_json({"runs": rows})

@@ -1,4 +1,8 @@
-"""``webplatform-digest telemetry summary [--since 1h|ISO] [--run ID [--run ID2]] [--json]``."""
+"""``webplatform-digest telemetry summary [--since 1h|ISO] [--run ID [--run ID2]] [--json]``.
+
+It runs on the light settings when they suffice (``quick_settings.py``) and never builds the
+container.
+"""
 
 import argparse
 import contextlib
@@ -7,17 +11,17 @@ from collections.abc import Generator
 from typing import Any
 
 from webplatform_digest.cli._common import emit_json
-from webplatform_digest.container import REGISTRY_FILE, Container
-from webplatform_digest.settings import Settings
+from webplatform_digest.quick_settings import QuickSettings
+from webplatform_digest.runs.registry_file import open_run_registry, registry_exists
 from webplatform_digest.storage.workspace import Workspace
 from webplatform_digest.telemetry.report import StatusLookup, summarise_workspace
 
 _RATES = ("failure_rate", "timeout_rate", "retry_rate", "fallback_rate", "area_error_rate")
 
 
-def run_summary_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_summary_command(args: argparse.Namespace, settings: QuickSettings) -> int:
     """Print the telemetry summary of the workspace (text, or JSON with ``--json``)."""
-    workspace = Workspace.at(settings.workspace.root)
+    workspace = Workspace.at(settings.root)
     with _registry(settings, workspace) as statuses:
         summary = summarise_workspace(
             workspace, since=args.since, runs=tuple(args.run or ()), statuses=statuses
@@ -32,16 +36,18 @@ def run_summary_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 @contextlib.contextmanager
-def _registry(settings: Settings, workspace: Workspace) -> Generator[StatusLookup | None]:
+def _registry(settings: QuickSettings, workspace: Workspace) -> Generator[StatusLookup | None]:
     """The run registry's statuses when the workspace has one (never creates it)."""
-    if not workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)).is_file():
+    if not registry_exists(workspace):
         yield None
         return
-    container = Container(settings)
+    registry = open_run_registry(
+        workspace, retention=settings.runs_retention, token_ttl=settings.run_token_ttl
+    )
     try:
-        yield container.runs.statuses
+        yield registry.statuses
     finally:
-        container.close()
+        registry.close()
 
 
 def _rate(value: object) -> str:

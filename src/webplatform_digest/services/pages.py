@@ -8,24 +8,28 @@ read digests + manifest   (under the writer's ``reading()``: never half a batch)
 The manifest ``digest_markdown/.pages-manifest.json`` lists every file the generator wrote with
 its SHA-256, so pages that are no longer valid (an area or release gone) are removed, and a
 reader can check that the files on disk are one generation. Nothing is time-stamped, so an
-unchanged re-run writes zero files.
+unchanged re-run writes zero files. Given the ``Fingerprints`` taken before the catalogue was
+loaded, a whole-site generation ends its batch with ``.monitoring/stamps/pages.json``
+(``storage/stamps.py``), from which the CLI answers an unchanged re-run; the stamp is never
+counted in the summary.
 """
 
 import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
 
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.digest.languages import parse_languages
-from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError
-from webplatform_digest.events import PagesGenerated, Telemetry
+from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError, WebplatformError
+from webplatform_digest.events import Telemetry
 from webplatform_digest.models import AREA_ID_PATTERN, Language, parse_version
+from webplatform_digest.services.summaries import PagesSummary, pages_event
 from webplatform_digest.site.feeds import feed_paths
 from webplatform_digest.site.html import preview_entry, render_html_site
 from webplatform_digest.site.jekyll import page_path as markdown_path
@@ -42,6 +46,13 @@ from webplatform_digest.site.model import (
     build_site_model,
     entry_from_file,
 )
+from webplatform_digest.storage.stamps import (
+    PAGES_STAMP,
+    Fingerprints,
+    digest_sources,
+    output_hashes,
+    render_stamp,
+)
 from webplatform_digest.storage.workspace import Workspace, relative_path
 from webplatform_digest.storage.writers import BatchWriter, ConsistentReader
 
@@ -53,33 +64,10 @@ _MANIFEST_FORMAT = 1
 _PAGE_SUFFIXES = frozenset({".md", ".html"})
 
 
-@dataclass(frozen=True, slots=True)
-class PagesSummary:
-    """What a site generation did."""
-
-    pages: int
-    written: int
-    unchanged: int
-    removed: int
-    wall_seconds: float
-    preview: str | None = None
-    skipped: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The summary as the CLI's ``--json`` and the MCP tool return it."""
-        return {
-            "pages": self.pages,
-            "written": self.written,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "wall_seconds": round(self.wall_seconds, 4),
-            "site": str(Workspace.DIGESTS),
-            "preview": self.preview,
-            "skipped": list(self.skipped),
-        }
+_Scanned = tuple[list[DigestEntry], list[str], dict[str, str]]
 
 
-def scan_digests(workspace: Workspace) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
+def scan_digests(workspace: Workspace) -> _Scanned:
     """Every readable digest, the digests skipped (with why) and the previous manifest's files
     (blocking; run in a thread)."""
     entries: list[DigestEntry] = []
@@ -206,13 +194,49 @@ def _choices(version: object, language: object) -> tuple[int | None, tuple[Langu
     return (None if version is None else parse_version(version)), languages
 
 
+def _scan_stamped(workspace: Workspace, stamped: bool) -> tuple[_Scanned, dict[str, str] | None]:
+    """The scan, and before it the stamp's input hashes (so they never describe newer bytes
+    than the pages are made from); None when no stamp is wanted or one cannot be trusted."""
+    sources = None
+    if stamped:
+        try:
+            sources = digest_sources(workspace)
+        except (OSError, WebplatformError):
+            sources = None
+    return scan_digests(workspace), sources
+
+
 async def _read(
-    workspace: Workspace, writer: BatchWriter
-) -> tuple[list[DigestEntry], list[str], dict[str, str]]:
+    workspace: Workspace, writer: BatchWriter, *, stamped: bool
+) -> tuple[_Scanned, dict[str, str] | None]:
     if isinstance(writer, ConsistentReader):
         async with writer.reading():
-            return await anyio.to_thread.run_sync(scan_digests, workspace)
-    return await anyio.to_thread.run_sync(scan_digests, workspace)
+            return await anyio.to_thread.run_sync(_scan_stamped, workspace, stamped)
+    return await anyio.to_thread.run_sync(_scan_stamped, workspace, stamped)
+
+
+def _stamp(
+    fingerprints: Fingerprints,
+    sources: Mapping[str, str],
+    files: Mapping[PurePosixPath, bytes],
+    request: Mapping[str, int | bool | None],
+    summary: PagesSummary,
+) -> bytes:
+    """What an unchanged re-run checks (request, inputs, outputs) and what it reports."""
+    return render_stamp(
+        {
+            "command": "pages",
+            **fingerprints.to_json(),
+            "request": dict(request),
+            "inputs": dict(sources),
+            "outputs": output_hashes(files),
+            "summary": {
+                "pages": summary.pages,
+                "unchanged": len(files),
+                "preview": summary.preview,
+            },
+        }
+    )
 
 
 async def generate_pages(
@@ -225,8 +249,10 @@ async def generate_pages(
     html: bool = False,
     telemetry: Telemetry | None = None,
     clock: Clock = monotonic,
+    stamp: Fingerprints | None = None,
 ) -> PagesSummary:
-    """Build the site from the digests on disk and write it as one batch.
+    """Build the site from the digests on disk and write it as one batch (ending with the
+    site's stamp, given ``stamp`` and no ``language`` choice).
 
     Raises:
         InputError: bad ``version`` or ``language``.
@@ -236,35 +262,40 @@ async def generate_pages(
     """
     started = clock()
     chosen_version, languages = _choices(version, language)
-    entries, skipped, previous = await _read(workspace, writer)
+    stamped = stamp is not None and language is None
+    (entries, skipped, previous), sources = await _read(workspace, writer, stamped=stamped)
     model = build_site_model(entries, area_names(catalog_names), languages)
     _require_digests(model, chosen_version)
     pages = select_pages(model, chosen_version, model.languages if language is None else languages)
     rendered = render_site(model, pages, html=html)
     files, stale = plan_commit(model, rendered, previous)
-    result = await writer.write_batch(files, kind="page", remove=stale)
-    summary = PagesSummary(
+    planned = PagesSummary(
         pages=len(pages) * (2 if html else 1),
-        written=len(result.written),
-        unchanged=len(result.unchanged),
-        removed=len(result.removed),
-        wall_seconds=clock() - started,
+        written=0,
+        unchanged=0,
+        removed=0,
+        wall_seconds=0.0,
         preview=str(Workspace.SITE / preview_entry()) if html else None,
         skipped=tuple(skipped),
+    )
+    batch = dict(files)
+    if stamp is not None and sources is not None and not skipped:
+        request = {"version": chosen_version, "html": html}
+        batch[PAGES_STAMP] = _stamp(stamp, sources, files, request, planned)
+    result = await writer.write_batch(batch, kind="page", remove=stale)
+    summary = replace(
+        planned,
+        written=sum(1 for path in result.written if path != PAGES_STAMP),
+        unchanged=sum(1 for path in result.unchanged if path != PAGES_STAMP),
+        removed=len(result.removed),
+        wall_seconds=clock() - started,
     )
     _emit(telemetry, summary)
     return summary
 
 
 def _emit(telemetry: Telemetry | None, summary: PagesSummary) -> None:
-    event = PagesGenerated(
-        pages=summary.pages,
-        written=summary.written,
-        unchanged=summary.unchanged,
-        removed=summary.removed,
-        seconds=summary.wall_seconds,
-    )
-    (telemetry or Telemetry()).emit(event)
+    (telemetry or Telemetry()).emit(pages_event(summary))
 
 
 def _require_digests(model: SiteModel, version: int | None) -> None:

@@ -5,7 +5,10 @@ Reads ``release_notes/chrome-<v>[-beta].md`` (and ``webgpu-<v>.md`` when present
 ``processed/areas/<area>/chrome-<v>-<channel>.yml`` per area with features through a
 ``BatchWriter``. Output bytes are deterministic, so re-processing unchanged input writes
 nothing. Files of the same release for areas that no longer have features (the catalogue or
-the note changed) are removed in the same batch and reported as ``removed``.
+the note changed) are removed in the same batch and reported as ``removed``. Given the
+``Fingerprints`` taken before the catalogue was loaded, the batch ends with the release's
+stamp (``storage/stamps.py``), from which the CLI answers an unchanged re-run; the stamp is
+never part of the summary.
 """
 
 import logging
@@ -13,16 +16,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import Any
 
 import anyio
 
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.areas.data import area_data_set, dump_area_data, source_digest
 from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError
-from webplatform_digest.events import ReleaseProcessed, Telemetry
+from webplatform_digest.events import Telemetry
 from webplatform_digest.models import Channel, Product, Release, ReleaseKey, parse_version
 from webplatform_digest.releases.notes import parse_release
+from webplatform_digest.services.summaries import ProcessSummary, process_event
+from webplatform_digest.storage.stamps import (
+    Fingerprints,
+    output_hashes,
+    process_stamp_rel,
+    render_stamp,
+    sha256_hex,
+)
 from webplatform_digest.storage.workspace import Workspace, check_segment
 from webplatform_digest.storage.writers import BatchWriter, DirectWriter
 
@@ -35,45 +45,14 @@ MAX_NOTE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class ProcessSummary:
-    """What processing one release did."""
-
-    version: int
-    channel: Channel
-    areas: tuple[tuple[str, int], ...]
-    features_total: int
-    links_total: int
-    unclassified: tuple[str, ...]
-    written: tuple[str, ...]
-    unchanged: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    webgpu_features: int = 0
-    source_hash: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON summary printed by ``process --json`` and returned by the MCP tool."""
-        return {
-            "version": self.version,
-            "channel": self.channel.value,
-            "areas": dict(self.areas),
-            "features_total": self.features_total,
-            "links_total": self.links_total,
-            "unclassified": list(self.unclassified),
-            "written": list(self.written),
-            "unchanged": list(self.unchanged),
-            "removed": list(self.removed),
-            "webgpu_features": self.webgpu_features,
-            "source_hash": self.source_hash,
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class _Plan:
     """Everything to write for one release, computed off the event loop."""
 
     files: dict[PurePosixPath, bytes]
     remove: tuple[PurePosixPath, ...]
     summary: ProcessSummary
+    #: the notes read, by workspace-relative path, with their SHA-256 (None: absent)
+    inputs: dict[str, str | None]
 
 
 def release_notes_present(workspace: Workspace) -> tuple[ReleaseKey, ...]:
@@ -96,8 +75,11 @@ async def process_release(
     channel: Channel = Channel.STABLE,
     writer: BatchWriter | None = None,
     telemetry: Telemetry | None = None,
+    *,
+    stamp: Fingerprints | None = None,
 ) -> ProcessSummary:
-    """Parse, classify and write the per-area files of one release.
+    """Parse, classify and write the per-area files of one release (and, given ``stamp``,
+    the release's stamp last in the same batch).
 
     Raises:
         InvalidVersionError: ``version`` is not a milestone number.
@@ -107,17 +89,20 @@ async def process_release(
     """
     key = ReleaseKey(parse_version(version), channel)
     plan = await anyio.to_thread.run_sync(_plan, workspace, catalog, key)
+    files = dict(plan.files)
+    if stamp is not None:
+        files[process_stamp_rel(key)] = _stamp(plan, catalog, stamp)
     result = await (writer or DirectWriter(workspace)).write_batch(
-        plan.files, kind=WRITE_KIND, remove=plan.remove
+        files, kind=WRITE_KIND, remove=plan.remove
     )
     summary = replace(
         plan.summary,
-        written=_strings(result.written),
-        unchanged=_strings(result.unchanged),
-        removed=_strings(result.removed),
+        written=_strings(result.written, key),
+        unchanged=_strings(result.unchanged, key),
+        removed=_strings(result.removed, key),
     )
     if telemetry is not None:
-        telemetry.emit(_event(summary))
+        telemetry.emit(process_event(summary))
     log.info("processed %s: %d features", key.slug, summary.features_total)
     return summary
 
@@ -145,6 +130,7 @@ async def process_all(
     *,
     version_range: tuple[int, int] | None = None,
     channel: Channel | None = None,
+    stamp: Fingerprints | None = None,
 ) -> tuple[ProcessSummary, ...]:
     """Process every Chrome release note present in the workspace (or those of a version
     range and channel), oldest first.
@@ -161,7 +147,9 @@ async def process_all(
     writer = writer or DirectWriter(workspace)
     return tuple(
         [
-            await process_release(workspace, catalog, k.version, k.channel, writer, telemetry)
+            await process_release(
+                workspace, catalog, k.version, k.channel, writer, telemetry, stamp=stamp
+            )
             for k in keys
         ]
     )
@@ -196,7 +184,33 @@ def _plan(workspace: Workspace, catalog: FocusAreaManager, key: ReleaseKey) -> _
         webgpu_features=len(classification.features) - len(chrome.features),
         source_hash=source_hash,
     )
-    return _Plan(files, stale, summary)
+    inputs = {
+        str(chrome_rel): sha256_hex(chrome_bytes),
+        str(webgpu_rel): None if webgpu_bytes is None else sha256_hex(webgpu_bytes),
+    }
+    return _Plan(files, stale, summary, inputs)
+
+
+def _stamp(plan: _Plan, catalog: FocusAreaManager, fingerprints: Fingerprints) -> bytes:
+    """What an unchanged re-run checks (inputs, outputs, fingerprints) and what it reports."""
+    summary = plan.summary
+    return render_stamp(
+        {
+            "command": "process",
+            **fingerprints.to_json(),
+            "inputs": plan.inputs,
+            "outputs": output_hashes(plan.files),
+            "names": {area: catalog.get(area).name for area, _ in summary.areas},
+            "summary": {
+                "areas": [list(pair) for pair in summary.areas],
+                "features_total": summary.features_total,
+                "links_total": summary.links_total,
+                "unclassified": list(summary.unclassified),
+                "webgpu_features": summary.webgpu_features,
+                "source_hash": summary.source_hash,
+            },
+        }
+    )
 
 
 def _read(workspace: Workspace, rel: PurePosixPath) -> bytes | None:
@@ -246,18 +260,7 @@ def _existing_area_files(workspace: Workspace, key: ReleaseKey) -> list[PurePosi
     return found
 
 
-def _strings(paths: Sequence[PurePosixPath]) -> tuple[str, ...]:
-    return tuple(str(path) for path in paths)
-
-
-def _event(summary: ProcessSummary) -> ReleaseProcessed:
-    return ReleaseProcessed(
-        version=summary.version,
-        channel=summary.channel.value,
-        features=summary.features_total,
-        areas=len(summary.areas),
-        written=len(summary.written),
-        unchanged=len(summary.unchanged),
-        removed=len(summary.removed),
-        unclassified=len(summary.unclassified),
-    )
+def _strings(paths: Sequence[PurePosixPath], key: ReleaseKey) -> tuple[str, ...]:
+    """The reported paths: the stamp is bookkeeping, never an output."""
+    stamp = process_stamp_rel(key)
+    return tuple(str(path) for path in paths if path != stamp)
