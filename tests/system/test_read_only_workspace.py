@@ -87,7 +87,10 @@ def test_reading_commands_work_and_writing_commands_refuse_in_one_line(
         assert "Traceback" not in done.stderr
     runs = _cli_read_only(read_only_root, "runs", "--json")
     assert '"completed"' in runs.stdout
-    for args in (("process", "--version", "145"), ("pages",)):
+    # an unchanged process run has nothing to write and answers from its stamp
+    unchanged = _cli_read_only(read_only_root, "process", "--version", str(SAMPLE_VERSION))
+    assert unchanged.returncode == 0, unchanged.stderr
+    for args in (("process", "--all"), ("pages",)):
         done = _cli_read_only(read_only_root, *args)
         assert done.returncode != 0
         lines = done.stderr.strip().splitlines()

@@ -4,7 +4,9 @@ The container opens it for the server and the batch commands; ``runs`` and ``tel
 summary`` open it on the light settings, without the container.
 """
 
+from webplatform_digest.errors import WriteError
 from webplatform_digest.runs.registry import RunRegistry
+from webplatform_digest.storage.access import write_refusal
 from webplatform_digest.storage.workspace import Workspace
 
 REGISTRY_FILE = "runs.sqlite3"
@@ -22,10 +24,13 @@ def open_run_registry(workspace: Workspace, *, retention: int, token_ttl: float)
     Raises:
         WriteError: the database cannot be opened.
     """
-    registry = RunRegistry(
-        workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
-        retention=retention,
-        token_ttl=token_ttl,
-    )
+    path = workspace.path(Workspace.monitoring_rel(REGISTRY_FILE))
+    try:
+        registry = RunRegistry(path, retention=retention, token_ttl=token_ttl)
+    except WriteError:
+        # a workspace this process cannot write is still read: its runs are listed as they are
+        if write_refusal(workspace.root) is None:
+            raise
+        return RunRegistry(path, token_ttl=token_ttl, read_only=True)
     registry.recover_interrupted()
     return registry
