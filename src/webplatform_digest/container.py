@@ -1,8 +1,9 @@
 """The composition root: one ``Container`` per process builds the shared services lazily.
 
 Tools and CLI commands never construct these per call and never re-read configuration: they
-ask the container. Building the container costs nothing; each service is made on first use
-(startup does no corpus scan), from value configs mapped out of ``Settings`` by ``configs``.
+ask the container. Building the container costs nothing and importing it little: each service
+is made, and its module imported, on first use (startup does no corpus scan), from value
+configs mapped out of ``Settings`` by ``configs``.
 Services that own tasks or sockets (write queue, HTTP client) live between ``start()`` and
 ``aclose()``; that lifecycle is the ``ServiceHost``'s, the container only delegates to it.
 """
@@ -15,26 +16,24 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from webplatform_digest import __version__, configs
-from webplatform_digest.areas.classify import FocusAreaManager
+from webplatform_digest import __version__
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.events import Telemetry
-from webplatform_digest.runs.deferred import DeferredWrites
-from webplatform_digest.runs.event_log import RunRegistryHook
-from webplatform_digest.runs.registry import RunRegistry
-from webplatform_digest.runs.session import RunServices
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings
-from webplatform_digest.storage.area_store import AreaStore, load_catalog
-from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
 
 if TYPE_CHECKING:
     import httpx
 
+    from webplatform_digest.areas.classify import FocusAreaManager
     from webplatform_digest.llm.governor import Governor
     from webplatform_digest.llm.openai_compat import OpenAICompatBackend
     from webplatform_digest.monitor.tracker import ReleaseMonitor
+    from webplatform_digest.runs.registry import RunRegistry
+    from webplatform_digest.runs.session import RunServices
+    from webplatform_digest.storage.area_store import AreaStore
+    from webplatform_digest.storage.queue import WriteQueue
     from webplatform_digest.telemetry.jsonl import JsonlHook
     from webplatform_digest.telemetry.progress import ProgressFileHook
     from webplatform_digest.telemetry.prometheus import PrometheusHook
@@ -76,8 +75,10 @@ class Container:
         return Workspace.at(self.settings.workspace.root)
 
     @cached_property
-    def catalog(self) -> FocusAreaManager:
+    def catalog(self) -> "FocusAreaManager":
         """The focus-area catalogue (shipped defaults + the workspace's ``focus_areas/``)."""
+        from webplatform_digest.storage.area_store import load_catalog
+
         return load_catalog(self.workspace)
 
     @cached_property
@@ -113,8 +114,10 @@ class Container:
         )
 
     @cached_property
-    def runs(self) -> RunRegistry:
+    def runs(self) -> "RunRegistry":
         """The run registry (``.monitoring/runs.sqlite3``)."""
+        from webplatform_digest.runs.registry import RunRegistry
+
         registry = RunRegistry(
             self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE)),
             retention=self.settings.runs.retention,
@@ -126,6 +129,8 @@ class Container:
     @cached_property
     def telemetry(self) -> Telemetry:
         """Event fan-out to Prometheus, JSONL, the progress file and the run registry."""
+        from webplatform_digest.runs.event_log import RunRegistryHook
+
         telemetry = Telemetry((self.prometheus,) if self._metrics_enabled else ())
         if self.jsonl is not None:
             telemetry.add(self.jsonl)
@@ -134,8 +139,10 @@ class Container:
         return telemetry
 
     @cached_property
-    def area_store(self) -> AreaStore:
+    def area_store(self) -> "AreaStore":
         """Per-area data of the workspace, with the parse cache."""
+        from webplatform_digest.storage.area_store import AreaStore
+
         return AreaStore(
             self.workspace,
             cache_enabled=self.settings.workspace.area_cache_enabled,
@@ -145,6 +152,7 @@ class Container:
     @cached_property
     def governor(self) -> "Governor":
         """The one governor of outbound LLM calls."""
+        from webplatform_digest import configs
         from webplatform_digest.llm.cache import ReplyCache
         from webplatform_digest.llm.governor import Governor
 
@@ -165,7 +173,7 @@ class Container:
     # Services with tasks or sockets ---------------------------------------------------------
 
     @property
-    def write_queue(self) -> WriteQueue:
+    def write_queue(self) -> "WriteQueue":
         """The single writer of the workspace (only between ``start()`` and ``aclose()``)."""
         return self._host.write_queue
 
@@ -183,6 +191,7 @@ class Container:
         Raises:
             ConfigError: ``WEBPLATFORM_LLM_BASE_URL`` is not set.
         """
+        from webplatform_digest import configs
         from webplatform_digest.llm.openai_compat import OpenAICompatBackend
 
         def build() -> OpenAICompatBackend:
@@ -198,6 +207,7 @@ class Container:
         Raises:
             InputError: ``base_url`` is not a plain http(s) site address.
         """
+        from webplatform_digest import configs
         from webplatform_digest.monitor.tracker import ReleaseMonitor
 
         def build() -> ReleaseMonitor:
@@ -213,6 +223,7 @@ class Container:
 
     def run_services(self) -> "RunServices":
         """What the digest-run drivers need."""
+        from webplatform_digest.runs.session import RunServices
 
         return RunServices(
             workspace=self.workspace,
@@ -252,6 +263,10 @@ class Container:
 
     @contextlib.asynccontextmanager
     async def _open_services(self) -> AsyncGenerator[HostedServices]:
+        from webplatform_digest import configs
+        from webplatform_digest.runs.deferred import DeferredWrites
+        from webplatform_digest.storage.queue import WriteQueue
+
         config = configs.write_queue_config(self.settings)
         async with (
             WriteQueue.open(self.workspace, config, self.telemetry, clock=self.clock) as queue,

@@ -1,0 +1,74 @@
+"""What the server builds on first use, and the gate requests that need it wait at.
+
+``initialize`` and ``tools/list`` need nothing of the container, so a server nobody calls
+never builds it. The first tool call or resource read warms it: the focus-area catalogue and
+the telemetry hooks (metric registry, JSONL log, run registry) are built in a worker thread,
+then the write queue, the loop-lag watcher and, with a server-side LLM, the pooled HTTP client
+(its TLS trust store) start. Every call and read waits until that is done; the event loop
+keeps serving meanwhile, and the last session to end stops it all.
+"""
+
+import contextlib
+from collections.abc import AsyncGenerator
+
+import anyio
+
+from webplatform_digest.container import Container
+from webplatform_digest.errors import WebplatformError
+from webplatform_digest.hosting import HostedContext
+from webplatform_digest.telemetry.loop_lag import watching_loop_lag
+
+
+def warm_up(container: Container) -> None:
+    """Build what every tool call uses: the catalogue and the telemetry hooks. Blocking (files,
+    SQLite, imports): run it in a worker thread."""
+    _ = (container.catalog, container.telemetry)
+
+
+@contextlib.asynccontextmanager
+async def warmed(container: Container) -> AsyncGenerator[None]:
+    """The container built, started and watched, for as long as the context is open."""
+    await anyio.to_thread.run_sync(warm_up, container)
+    async with (
+        container.running(),
+        watching_loop_lag(lambda event: container.telemetry.emit(event)),
+    ):
+        if container.settings.llm.base_url is not None:
+            # the pooled client loads its TLS trust store (~0.3 s): not on the first call
+            await anyio.to_thread.run_sync(lambda: container.http)
+        yield
+
+
+class Readiness:
+    """The server's warm-up: begun by the first request that needs it, shared by every
+    session over the server (like the container), stopped when the last session ends."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._sessions = 0
+        self._warm: HostedContext[None] | None = None
+
+    def session_started(self) -> None:
+        """A session (the server's lifespan) starts: nothing is built yet."""
+        self._sessions += 1
+
+    async def wait(self) -> None:
+        """Return once the container is warm and started, beginning the warm-up if needed.
+
+        Raises:
+            WebplatformError: no session is open, or the warm-up failed (its own error).
+        """
+        if not self._sessions:
+            raise WebplatformError("the server is not running")
+        if self._warm is None:
+            self._warm = HostedContext(lambda: warmed(self._container))
+            self._warm.begin()
+        await self._warm.entered()
+
+    async def session_ended(self) -> None:
+        """A session ends: the last one stops what the warm-up started (draining writes)."""
+        self._sessions = max(0, self._sessions - 1)
+        if self._sessions or self._warm is None:
+            return
+        warm, self._warm = self._warm, None
+        await warm.stop()
