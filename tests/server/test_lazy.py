@@ -48,6 +48,7 @@ TOOL_IMPLEMENTATIONS = (
     "filelock",
     "jinja2",
     "markdown_it",
+    "griffe",  # fastmcp's docstring parser: tool docstrings are handed over as they stand
 )
 
 
