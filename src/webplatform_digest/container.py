@@ -9,6 +9,7 @@ Services that own tasks or sockets (write queue, HTTP client) live between ``sta
 """
 
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import cached_property
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+#: what ``_open_services`` imports (``prepare`` loads it off the event loop)
+_START_MODULES = (
+    "webplatform_digest.configs",
+    "webplatform_digest.runs.deferred",
+    "webplatform_digest.storage.queue",
+)
 USER_AGENT = f"webplatform-digest/{__version__}"
 REGISTRY_FILE = "runs.sqlite3"
 
@@ -169,6 +176,14 @@ class Container:
             sleep=self.sleep,
             cache=cache,
         )
+
+    def prepare(self) -> None:
+        """Build what every use of a started container needs — the catalogue, the telemetry
+        hooks — and import what ``start()`` runs. Blocking (files, SQLite, imports): a server
+        calls it in a worker thread, so its event loop never does this work."""
+        _ = (self.catalog, self.telemetry)
+        for module in _START_MODULES:
+            importlib.import_module(module)
 
     # Services with tasks or sockets ---------------------------------------------------------
 

@@ -16,13 +16,15 @@ import anyio
 from webplatform_digest.container import Container
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.hosting import HostedContext
+from webplatform_digest.startup import keep_loaded
 from webplatform_digest.telemetry.loop_lag import watching_loop_lag
 
 
 def warm_up(container: Container) -> None:
-    """Build what every tool call uses: the catalogue and the telemetry hooks. Blocking (files,
-    SQLite, imports): run it in a worker thread."""
-    _ = (container.catalog, container.telemetry)
+    """Build the container's file-backed services and keep them (blocking: run it in a worker
+    thread)."""
+    container.prepare()
+    keep_loaded()
 
 
 @contextlib.asynccontextmanager
