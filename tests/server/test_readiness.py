@@ -64,3 +64,13 @@ async def test_waiting_outside_any_session_is_refused(tmp_path: Path) -> None:
     _, container = make_server(tmp_path)
     with pytest.raises(WebplatformError, match="not running"):
         await Readiness(container).wait()
+
+
+async def test_a_registry_that_cannot_be_opened_is_the_first_calls_error(tmp_path: Path) -> None:
+    """The server lists its tools without the run registry; the first call names the path."""
+    (tmp_path / ".monitoring").write_text("not a directory", encoding="utf-8")
+    server, _ = make_server(tmp_path)
+    async with Client(server) as client:
+        assert await client.list_tools()
+        with pytest.raises(ToolError, match="run registry"):
+            await client.call_tool("list_focus_areas", {})
