@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from fastmcp import FastMCP
-from fastmcp.exceptions import ResourceError, ToolError
+from fastmcp.exceptions import ToolError
 from fastmcp.exceptions import ValidationError as ArgumentsInvalid
 from fastmcp.server.lifespan import lifespan
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
@@ -46,7 +46,7 @@ from webplatform_digest.server.http import (
     uvicorn_server,
 )
 from webplatform_digest.server.lazy import load
-from webplatform_digest.server.readiness import Readiness
+from webplatform_digest.server.readiness import Readiness, WarmUpGate
 from webplatform_digest.server.resources import register_prompts, register_resources
 from webplatform_digest.server.results import (
     FetchResult,
@@ -99,25 +99,12 @@ FIRST_REQUEST_MODULES = (
 
 
 class ToolTelemetry(Middleware):
-    """Emits ``ToolCalled`` (tool, outcome, seconds) for every ``tools/call``; tool calls and
-    resource reads first wait until the container is warm (``Readiness``)."""
+    """Emits ``ToolCalled`` (tool, outcome, seconds) for every ``tools/call``."""
 
-    def __init__(self, container: Container, readiness: Readiness) -> None:
+    def __init__(self, container: Container) -> None:
         self._container = container
-        self._readiness = readiness
-
-    async def on_read_resource(
-        self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]
-    ) -> Any:
-        try:
-            await self._readiness.wait()
-        except WebplatformError as exc:
-            raise ResourceError(str(exc)) from exc
-        return await call_next(context)
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]):
-        with tool_errors():
-            await self._readiness.wait()
         name = str(getattr(context.message, "name", ""))
         label = name if name in TOOL_NAMES else "other"
         clock = self._container.clock
@@ -161,7 +148,8 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=services,
-        middleware=[ToolTelemetry(container, readiness)],
+        # calls wait for the warm-up before anything else, their telemetry included
+        middleware=[WarmUpGate(readiness), ToolTelemetry(container)],
         mask_error_details=True,
     )
     _register_pipeline_tools(mcp, container)
@@ -431,7 +419,7 @@ def build_server(container: Container, *, metrics_sidecar: bool) -> FastMCP:
     """
     if container.workspace.path(Workspace.FOCUS_AREAS).is_dir():
         # a malformed focus-area file stops the server here, before it says it serves (the
-        # shipped catalogue alone is compiled after the server answers)
+        # shipped catalogue alone is compiled by the first call)
         container.catalog  # noqa: B018
     server = create_server(container, metrics_sidecar=metrics_sidecar)
     load_first_request_modules()

@@ -10,12 +10,16 @@ keeps serving meanwhile, and the last session to end stops it all.
 
 import contextlib
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import anyio
+from fastmcp.exceptions import ResourceError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 
 from webplatform_digest.container import Container
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.hosting import HostedContext
+from webplatform_digest.server.tool_args import tool_errors
 from webplatform_digest.startup import keep_loaded
 from webplatform_digest.telemetry.loop_lag import watching_loop_lag
 
@@ -74,3 +78,27 @@ class Readiness:
             return
         warm, self._warm = self._warm, None
         await warm.stop()
+
+
+class WarmUpGate(Middleware):
+    """Tool calls and resource reads wait for ``Readiness``; a warm-up that failed is their
+    answer (its own message). Listings and prompts never wait."""
+
+    def __init__(self, readiness: Readiness) -> None:
+        self._readiness = readiness
+
+    async def on_call_tool(
+        self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]
+    ) -> Any:
+        with tool_errors():
+            await self._readiness.wait()
+        return await call_next(context)
+
+    async def on_read_resource(
+        self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]
+    ) -> Any:
+        try:
+            await self._readiness.wait()
+        except WebplatformError as exc:
+            raise ResourceError(str(exc)) from exc
+        return await call_next(context)
