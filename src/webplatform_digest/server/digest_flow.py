@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import orjson
 from fastmcp import Context
 from mcp.types import (
@@ -125,7 +126,7 @@ class DigestFlow:
         choice = self._choose(ctx)
         sink = _progress_sink(ctx)
         if choice.flow != "input_required":
-            backend = self._backend(choice, ctx)
+            backend = await self._backend(choice, ctx)
             summary = await run_with_backend(c, request, backend, on_progress=sink)
             return _summary(summary, choice)
         outcome = await start_client_rounds(c, request, on_progress=sink)
@@ -147,7 +148,7 @@ class DigestFlow:
         if choice.flow == "input_required":
             outcome = await resume_client_rounds(self._c, run_id, on_progress=sink)
             return self._round_outcome(outcome, choice)
-        backend = self._backend(choice, ctx)
+        backend = await self._backend(choice, ctx)
         summary = await resume_with_backend(self._c, run_id, backend, on_progress=sink)
         return _summary(summary, choice)
 
@@ -171,10 +172,13 @@ class DigestFlow:
             modern_session=is_modern_session(ctx),
         )
 
-    def _backend(self, choice: BackendChoice, ctx: Context) -> Backend:
+    async def _backend(self, choice: BackendChoice, ctx: Context) -> Backend:
+        # the first run builds the governor (its reply cache on disk) and, for a server-side
+        # LLM, imports the endpoint client: in a worker thread, so the loop never does
+        await anyio.to_thread.run_sync(lambda: self._c.governor)
         if choice.kind == "sampling":
             return SamplingBackend.from_context(ctx)
-        return server_backend(self._c, choice.kind)
+        return await anyio.to_thread.run_sync(server_backend, self._c, choice.kind)
 
     def _reply(self, response: object) -> LLMReply | Failure:
         if not isinstance(response, CreateMessageResult):
