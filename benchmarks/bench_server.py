@@ -1,5 +1,11 @@
 """MCP server figures: spawn-to-ready over stdio, idle RSS, HTTP tool-call latency under 200
-concurrent calls, and resources/list cost with an empty versus a crowded workspace."""
+concurrent calls, and resources/list cost with an empty versus a crowded workspace.
+
+Start-up is compared with two floors measured in the same run: the bare ``import fastmcp``
+(the issue's floor; fastmcp loads its server lazily, so it leaves out the ``FastMCP`` class)
+and a one-tool FastMCP server spawned the same way (what any FastMCP server pays before its
+first answer). Besides wall times, which a busy machine stretches, the server's own CPU time
+until its ``initialize`` answer is reported for both."""
 
 import asyncio
 import os
@@ -14,6 +20,8 @@ from typing import Any, NamedTuple
 
 import psutil
 from fastmcp import Client
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from tests.server_process import running_server, shim_processes, stdio_session
 
 from benchmarks.common import percentile
@@ -22,10 +30,44 @@ SPAWNS = 5
 CONCURRENT_CALLS = 200
 
 
+#: the floor: a FastMCP server with one tool, started over stdio like ours
+FLOOR_SERVER = """
+from fastmcp import FastMCP
+
+mcp = FastMCP("floor")
+
+
+@mcp.tool
+def ping() -> str:
+    return "pong"
+
+
+mcp.run(show_banner=False)
+"""
+FLOOR_MARKER = "floor-server"
+
+
 class _Spawn(NamedTuple):
     initialized: float  # spawn → initialize answered (the server is ready)
     first_list: float  # initialize answered → first tools/list answered
     rss_mib: float
+    cpu_to_initialized: float  # the server's own CPU seconds until its initialize answer
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    times = [p.cpu_times() for p in processes]
+    return sum(t.user + t.system for t in times)
+
+
+async def _timed(session: ClientSession, processes: Any, started: float) -> _Spawn:
+    """Figures of a server spawned at ``started`` whose session is open, not initialised."""
+    await session.initialize()
+    initialized = time.perf_counter()
+    cpu = _cpu(processes())
+    await session.list_tools()
+    listed = time.perf_counter()
+    rss = sum(p.memory_info().rss for p in processes()) / 2**20
+    return _Spawn(initialized - started, listed - initialized, rss, cpu)
 
 
 async def _spawn_to_ready(root: Path) -> _Spawn:
@@ -35,12 +77,27 @@ async def _spawn_to_ready(root: Path) -> _Spawn:
     # opening /dev/null does not block; the server's stderr banner would clutter the report
     with Path(os.devnull).open("w", encoding="utf-8") as devnull:  # noqa: ASYNC230
         async with stdio_session({"WEBPLATFORM_ROOT": str(root)}, devnull) as session:
-            await session.initialize()
-            initialized = time.perf_counter()
-            await session.list_tools()
-            listed = time.perf_counter()
-            rss = sum(p.memory_info().rss for p in shim_processes()) / 2**20
-    return _Spawn(initialized - started, listed - initialized, rss)
+            return await _timed(session, shim_processes, started)
+
+
+async def _floor_spawn() -> _Spawn:
+    """The same figures for the one-tool FastMCP server."""
+    params = StdioServerParameters(command=sys.executable, args=["-c", FLOOR_SERVER, FLOOR_MARKER])
+    started = time.perf_counter()
+    with Path(os.devnull).open("w", encoding="utf-8") as devnull:  # noqa: ASYNC230
+        async with (
+            stdio_client(params, errlog=devnull) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            return await _timed(session, _floor_processes, started)
+
+
+def _floor_processes() -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if FLOOR_MARKER in child.cmdline()
+    ]
 
 
 def _bare_fastmcp_import() -> float:
@@ -99,7 +156,11 @@ async def _list_cost(root: Path, rounds: int = 50) -> float:
 async def _main() -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-server-"))
     try:
-        spawns = [await _spawn_to_ready(work) for _ in range(SPAWNS)]
+        spawns: list[_Spawn] = []
+        floors: list[_Spawn] = []
+        for _ in range(SPAWNS):  # interleaved, so both see the same machine
+            spawns.append(await _spawn_to_ready(work))
+            floors.append(await _floor_spawn())
         bare = _bare_fastmcp_import()
         with running_server(work, {}) as server:
             latencies, wall = await _concurrent_calls(server.mcp_url)
@@ -113,6 +174,9 @@ async def _main() -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     ready = [s.initialized + s.first_list for s in spawns]
     initialized = statistics.median(s.initialized for s in spawns)
+    floor_initialized = statistics.median(s.initialized for s in floors)
+    cpu = statistics.median(s.cpu_to_initialized for s in spawns)
+    floor_cpu = statistics.median(s.cpu_to_initialized for s in floors)
     return {
         "stdio_spawn_to_tools_list_median_s": statistics.median(ready),
         "stdio_spawn_to_tools_list_max_s": max(ready),
@@ -121,6 +185,13 @@ async def _main() -> dict[str, Any]:
         "stdio_spawn_to_initialized_median_s": initialized,
         "spawn_to_initialized_over_bare_import_ms": (initialized - bare) * 1000,
         "spawn_over_bare_import_target_ms": 150,
+        "floor_server_spawn_to_initialized_median_s": floor_initialized,
+        "spawn_to_initialized_over_floor_server_ms": (initialized - floor_initialized) * 1000,
+        "server_cpu_to_initialized_s": cpu,
+        "floor_server_cpu_to_initialized_s": floor_cpu,
+        "server_cpu_to_initialized_over_floor_server_ms": (cpu - floor_cpu) * 1000,
+        "floor_server_first_tools_list_median_ms": statistics.median(s.first_list for s in floors)
+        * 1000,
         "first_tools_list_after_initialize_median_ms": statistics.median(
             s.first_list for s in spawns
         )
@@ -128,6 +199,7 @@ async def _main() -> dict[str, Any]:
         "first_tools_list_target_ms": 20,
         "stdio_idle_rss_mib": statistics.median(s.rss_mib for s in spawns),
         "idle_rss_target_mib": 85,
+        "floor_server_idle_rss_mib": statistics.median(s.rss_mib for s in floors),
         "http_idle_rss_after_calls_mib": idle_http_rss,
         "http_concurrent_calls": CONCURRENT_CALLS,
         "http_list_focus_areas_p50_ms": percentile(latencies, 50) * 1000,

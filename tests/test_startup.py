@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from webplatform_digest.startup import long_lived_startup
+from webplatform_digest.startup import keep_loaded, long_lived_startup
 
 
 @pytest.fixture
@@ -38,3 +38,13 @@ def test_a_failing_start_up_still_turns_the_collector_back_on() -> None:
     with pytest.raises(ImportError), long_lived_startup():
         raise ImportError("no such module")
     assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector")
+def test_what_is_loaded_after_start_up_is_kept_out_of_collections_too() -> None:
+    """``keep_loaded`` freezes objects made after start-up (a tool's module on first use), so
+    a full collection does not scan them."""
+    gc.unfreeze()
+    loaded = [object() for _ in range(100)]
+    keep_loaded()
+    assert gc.get_freeze_count() >= len(loaded)

@@ -1,13 +1,15 @@
 """The composition root: one ``Container`` per process builds the shared services lazily.
 
 Tools and CLI commands never construct these per call and never re-read configuration: they
-ask the container. Building the container costs nothing; each service is made on first use
-(startup does no corpus scan), from value configs mapped out of ``Settings`` by ``configs``.
+ask the container. Building the container costs nothing and importing it little: each service
+is made, and its module imported, on first use (startup does no corpus scan), from value
+configs mapped out of ``Settings`` by ``configs``.
 Services that own tasks or sockets (write queue, HTTP client) live between ``start()`` and
 ``aclose()``; that lifecycle is the ``ServiceHost``'s, the container only delegates to it.
 """
 
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import replace
@@ -16,28 +18,25 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from webplatform_digest import __version__, configs
-from webplatform_digest.areas.classify import FocusAreaManager
+from webplatform_digest import __version__
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.events import Telemetry
-from webplatform_digest.runs.deferred import DeferredWrites
-from webplatform_digest.runs.event_log import RunRegistryHook
-from webplatform_digest.runs.registry import RunRegistry
-from webplatform_digest.runs.registry_file import REGISTRY_FILE, open_run_registry
-from webplatform_digest.runs.session import RunServices
 from webplatform_digest.service_host import HostedServices, ServiceHost
 from webplatform_digest.settings import Settings
 from webplatform_digest.storage.access import write_refusal
-from webplatform_digest.storage.area_store import AreaStore, load_catalog
-from webplatform_digest.storage.queue import WriteQueue
 from webplatform_digest.storage.workspace import Workspace
 
 if TYPE_CHECKING:
     import httpx
 
+    from webplatform_digest.areas.classify import FocusAreaManager
     from webplatform_digest.llm.governor import Governor
     from webplatform_digest.llm.openai_compat import OpenAICompatBackend
     from webplatform_digest.monitor.tracker import ReleaseMonitor
+    from webplatform_digest.runs.registry import RunRegistry
+    from webplatform_digest.runs.session import RunServices
+    from webplatform_digest.storage.area_store import AreaStore
+    from webplatform_digest.storage.queue import WriteQueue
     from webplatform_digest.telemetry.jsonl import JsonlHook
     from webplatform_digest.telemetry.progress import ProgressFileHook
     from webplatform_digest.telemetry.prometheus import PrometheusHook
@@ -45,6 +44,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+#: what ``_open_services`` imports (``prepare`` loads it off the event loop)
+_START_MODULES = (
+    "webplatform_digest.configs",
+    "webplatform_digest.runs.deferred",
+    "webplatform_digest.storage.queue",
+)
 USER_AGENT = f"webplatform-digest/{__version__}"
 
 
@@ -78,8 +83,10 @@ class Container:
         return Workspace.at(self.settings.workspace.root)
 
     @cached_property
-    def catalog(self) -> FocusAreaManager:
+    def catalog(self) -> "FocusAreaManager":
         """The focus-area catalogue (shipped defaults + the workspace's ``focus_areas/``)."""
+        from webplatform_digest.storage.area_store import load_catalog
+
         return load_catalog(self.workspace)
 
     @cached_property
@@ -125,8 +132,11 @@ class Container:
         return self.write_refusal is not None
 
     @cached_property
-    def runs(self) -> RunRegistry:
+    def runs(self) -> "RunRegistry":
         """The run registry (``.monitoring/runs.sqlite3``); read-only in a read-only workspace."""
+        from webplatform_digest.runs.registry import RunRegistry
+        from webplatform_digest.runs.registry_file import REGISTRY_FILE, open_run_registry
+
         if self.read_only:
             path = self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE))
             return RunRegistry(path, token_ttl=self.settings.runs.token_ttl, read_only=True)
@@ -139,6 +149,8 @@ class Container:
     @cached_property
     def telemetry(self) -> Telemetry:
         """Event fan-out to Prometheus, JSONL, the progress file and the run registry."""
+        from webplatform_digest.runs.event_log import RunRegistryHook
+
         telemetry = Telemetry((self.prometheus,) if self._metrics_enabled else ())
         if self.jsonl is not None:
             telemetry.add(self.jsonl)
@@ -148,8 +160,10 @@ class Container:
         return telemetry
 
     @cached_property
-    def area_store(self) -> AreaStore:
+    def area_store(self) -> "AreaStore":
         """Per-area data of the workspace, with the parse cache."""
+        from webplatform_digest.storage.area_store import AreaStore
+
         return AreaStore(
             self.workspace,
             cache_enabled=self.settings.workspace.area_cache_enabled,
@@ -159,6 +173,7 @@ class Container:
     @cached_property
     def governor(self) -> "Governor":
         """The one governor of outbound LLM calls."""
+        from webplatform_digest import configs
         from webplatform_digest.llm.cache import ReplyCache
         from webplatform_digest.llm.governor import Governor
 
@@ -176,10 +191,18 @@ class Container:
             cache=cache,
         )
 
+    def prepare(self) -> None:
+        """Build what every use of a started container needs — the catalogue, the telemetry
+        hooks — and import what ``start()`` runs. Blocking (files, SQLite, imports): a server
+        calls it in a worker thread, so its event loop never does this work."""
+        _ = (self.catalog, self.telemetry)
+        for module in _START_MODULES:
+            importlib.import_module(module)
+
     # Services with tasks or sockets ---------------------------------------------------------
 
     @property
-    def write_queue(self) -> WriteQueue:
+    def write_queue(self) -> "WriteQueue":
         """The single writer of the workspace (only between ``start()`` and ``aclose()``)."""
         return self._host.write_queue
 
@@ -197,6 +220,7 @@ class Container:
         Raises:
             ConfigError: ``WEBPLATFORM_LLM_BASE_URL`` is not set.
         """
+        from webplatform_digest import configs
         from webplatform_digest.llm.openai_compat import OpenAICompatBackend
 
         def build() -> OpenAICompatBackend:
@@ -212,6 +236,7 @@ class Container:
         Raises:
             InputError: ``base_url`` is not a plain http(s) site address.
         """
+        from webplatform_digest import configs
         from webplatform_digest.monitor.tracker import ReleaseMonitor
 
         def build() -> ReleaseMonitor:
@@ -227,6 +252,7 @@ class Container:
 
     def run_services(self) -> "RunServices":
         """What the digest-run drivers need."""
+        from webplatform_digest.runs.session import RunServices
 
         return RunServices(
             workspace=self.workspace,
@@ -266,6 +292,10 @@ class Container:
 
     @contextlib.asynccontextmanager
     async def _open_services(self) -> AsyncGenerator[HostedServices]:
+        from webplatform_digest import configs
+        from webplatform_digest.runs.deferred import DeferredWrites
+        from webplatform_digest.storage.queue import WriteQueue
+
         config = configs.write_queue_config(self.settings)
         if self.read_only:
             config = replace(config, sweep=False)

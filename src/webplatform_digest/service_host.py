@@ -16,11 +16,12 @@ import anyio
 
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.hosting import HostedContext
-from webplatform_digest.runs.deferred import DeferredWrites
-from webplatform_digest.storage.queue import WriteQueue
 
 if TYPE_CHECKING:
     import httpx
+
+    from webplatform_digest.runs.deferred import DeferredWrites
+    from webplatform_digest.storage.queue import WriteQueue
 
 T = TypeVar("T")
 
@@ -28,8 +29,8 @@ T = TypeVar("T")
 class HostedServices(NamedTuple):
     """What the host task keeps open."""
 
-    write_queue: WriteQueue
-    deferred: DeferredWrites
+    write_queue: "WriteQueue"
+    deferred: "DeferredWrites"
 
 
 class ServiceHost:
@@ -54,14 +55,14 @@ class ServiceHost:
         self._stopping = False
 
     @property
-    def write_queue(self) -> WriteQueue:
+    def write_queue(self) -> "WriteQueue":
         """The single writer of the workspace (only while started)."""
         if self._running is None:
             raise WebplatformError("the write queue is not running (container not started)")
         return self._running.write_queue
 
     @property
-    def deferred(self) -> DeferredWrites | None:
+    def deferred(self) -> "DeferredWrites | None":
         """The group of writes finished after their run returned (None when not started)."""
         return None if self._running is None else self._running.deferred
 

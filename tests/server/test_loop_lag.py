@@ -11,8 +11,9 @@ from webplatform_digest.events import Event, LoopLag
 LAG_COUNT = "webplatform_digest_event_loop_lag_seconds_count"
 
 
-async def test_a_running_server_samples_its_loop_lag_into_the_metrics(tmp_path: Path) -> None:
-    """While a session is open, loop-lag samples reach /metrics' histogram; none after it ends."""
+async def test_a_server_in_use_samples_its_loop_lag_into_the_metrics(tmp_path: Path) -> None:
+    """Once a call has warmed the server, loop-lag samples reach /metrics' histogram while the
+    session is open; none after it ends."""
     server, container = make_server(tmp_path)
     sampled = anyio.Event()
     samples: list[float] = []
@@ -26,7 +27,7 @@ async def test_a_running_server_samples_its_loop_lag_into_the_metrics(tmp_path: 
     container.telemetry.add(Hook())
     with anyio.fail_after(5):
         async with Client(server) as client:
-            await client.list_tools()
+            await client.call_tool("list_focus_areas", {})
             await sampled.wait()
     registry = container.prometheus.registry
     assert (registry.get_sample_value(LAG_COUNT) or 0) >= 1

@@ -13,6 +13,7 @@ from importlib import resources
 from string import Template
 
 from webplatform_digest.digest.checks import Verdict, check_chinese, check_english
+from webplatform_digest.digest.prompt_specs import PROMPT_SPECS
 from webplatform_digest.digest.repair import repair_chinese, repair_english
 from webplatform_digest.llm.port import LLMRequest, Message, RequestMeta
 from webplatform_digest.models import AreaData, Channel, Feature, Language
@@ -400,28 +401,14 @@ class PromptTemplate:
 
 def prompt_templates() -> dict[str, PromptTemplate]:
     """The prompts this project ships, by name, for listing as MCP prompts."""
+    renderers: dict[str, Callable[..., str]] = {
+        "digest_english": _digest_english_prompt,
+        "translate_chinese": _translate_chinese_prompt,
+        "glossary": lambda: prompt_text("glossary"),
+    }
     return {
-        t.name: t
-        for t in (
-            PromptTemplate(
-                "digest_english",
-                "Write an English digest of one focus area from its release-note entries.",
-                ("area_name", "version", "release_notes"),
-                _digest_english_prompt,
-            ),
-            PromptTemplate(
-                "translate_chinese",
-                "Translate an English area digest into Simplified Chinese, keeping code terms.",
-                ("english_digest",),
-                _translate_chinese_prompt,
-            ),
-            PromptTemplate(
-                "glossary",
-                "Terms that stay in English in every digest, and preferred Chinese terms.",
-                (),
-                lambda: prompt_text("glossary"),
-            ),
-        )
+        spec.name: PromptTemplate(spec.name, spec.description, spec.arguments, renderers[spec.name])
+        for spec in PROMPT_SPECS
     }
 
 

@@ -3,6 +3,11 @@
 Tool bodies are thin: validate arguments, call one domain function, return a structured result.
 Domain errors (``WebplatformError``) become ``ToolError``s with their actionable text; anything
 else is logged to stderr with its traceback and masked in the result.
+
+Start-up is kept to what ``initialize`` and ``tools/list`` need: the tool signatures. Each tool
+imports its implementation off the event loop on its first call (``server/lazy.py``), and the
+container is warmed and started, in a worker thread, by the first call or read that needs it
+(``server/readiness.py``).
 """
 
 import contextlib
@@ -12,7 +17,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from fastmcp import FastMCP
@@ -30,7 +35,7 @@ from webplatform_digest.hosting import HostedContext
 from webplatform_digest.models import parse_channel, parse_version
 from webplatform_digest.server.availability import availability_middleware, availability_note
 from webplatform_digest.server.catalog import TOOL_NAMES, register_tool
-from webplatform_digest.server.digest_tools import DigestTool
+from webplatform_digest.server.digest_tools import register_digest_tools
 from webplatform_digest.server.http import (
     LOOPBACK_HOSTS,
     BearerTokenMiddleware,
@@ -41,6 +46,8 @@ from webplatform_digest.server.http import (
     sidecar_app,
     uvicorn_server,
 )
+from webplatform_digest.server.lazy import load
+from webplatform_digest.server.readiness import Readiness, WarmUpGate
 from webplatform_digest.server.resources import register_prompts, register_resources
 from webplatform_digest.server.results import (
     FetchResult,
@@ -63,23 +70,27 @@ from webplatform_digest.server.tool_args import (
     plain_argument_error,
     tool_errors,
 )
-from webplatform_digest.services.pages import generate_pages
-from webplatform_digest.services.process import process_all, process_release
 from webplatform_digest.settings import Settings, load_settings
-from webplatform_digest.telemetry.loop_lag import watching_loop_lag
-from webplatform_digest.telemetry.prometheus import render_metrics
-from webplatform_digest.telemetry.report import summarise_workspace
+from webplatform_digest.startup import long_lived_startup
+from webplatform_digest.storage.workspace import Workspace
+
+if TYPE_CHECKING:
+    from webplatform_digest.monitor.tracker import ReleaseMonitor
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "webplatform-digest"
+PROCESS = "webplatform_digest.services.process"
+PAGES = "webplatform_digest.services.pages"
+MONITOR = "webplatform_digest.monitor.tracker"
 INSTRUCTIONS = (
     "Turns Chrome web-platform release notes into per-focus-area digests in English and "
     "Chinese and publishes them as a GitHub Pages site. Typical flow: check_latest_releases → "
     "fetch_release_notes → process_release_notes → webplatform_digest → generate_github_pages."
 )
-#: what fastmcp imports on its first request (schema dereferencing, the session-state store);
-#: ~0.3 s of imports that would otherwise delay the first ``tools/list`` answer
+#: what fastmcp imports on its first request (schema dereferencing, the session-state store):
+#: ~0.2 s of imports that would otherwise delay the first ``tools/list`` answer, so ``serve``
+#: loads them before it answers anything
 FIRST_REQUEST_MODULES = (
     "jsonref",
     "key_value.aio.adapters.pydantic",
@@ -114,32 +125,24 @@ class ToolTelemetry(Middleware):
             )
 
 
-def warm_up(container: Container) -> None:
-    """Do before serving what the first requests would do on the event loop: fastmcp's
-    first-request imports, the focus-area catalogue and the telemetry hooks (metric
-    registry, run registry). Blocking: run it in a worker thread."""
+def load_first_request_modules() -> None:
+    """Import what fastmcp imports on its first request (blocking)."""
     for name in FIRST_REQUEST_MODULES:
         importlib.import_module(name)
-    _ = (container.catalog, container.telemetry)
 
 
 def create_server(container: Container, *, metrics_sidecar: bool = False) -> FastMCP:
     """The FastMCP server over one container (tools, resources, prompts, HTTP routes)."""
+    readiness = Readiness(container)
 
     @lifespan
     async def services(server: FastMCP) -> AsyncIterator[dict[str, Any]]:
-        lag = HostedContext(lambda: watching_loop_lag(container.telemetry.emit))
-        await anyio.to_thread.run_sync(warm_up, container)
-        async with container.running():
-            if container.settings.llm.base_url is not None:
-                # the pooled client loads its TLS trust store (~0.3 s): not on the first call
-                await anyio.to_thread.run_sync(lambda: container.http)
-            await lag.start()
-            try:
-                async with _metrics_side_port(container, metrics_sidecar) as context:
-                    yield {"container": container, **context}
-            finally:
-                await lag.stop()
+        readiness.session_started()  # the container is warmed by the first call that needs it
+        try:
+            async with _metrics_side_port(container, metrics_sidecar) as context:
+                yield {"container": container, **context}
+        finally:
+            await readiness.session_ended()
 
     refusals = availability_middleware(container)
     mcp = FastMCP(
@@ -147,11 +150,12 @@ def create_server(container: Container, *, metrics_sidecar: bool = False) -> Fas
         version=__version__,
         instructions=" ".join((INSTRUCTIONS, availability_note(container))).strip(),
         lifespan=services,
-        middleware=[ToolTelemetry(container), *refusals],
+        # calls wait for the warm-up before anything else, their telemetry included
+        middleware=[WarmUpGate(readiness), ToolTelemetry(container), *refusals],
         mask_error_details=True,
     )
     _register_pipeline_tools(mcp, container)
-    DigestTool(container).register(mcp)
+    register_digest_tools(mcp, container)
     _register_monitor_tools(mcp, container)
     _register_ops_tools(mcp, container)
     register_search(mcp, container)
@@ -173,6 +177,9 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
         present), classify every feature into focus areas and write per-area YAML under
         processed/areas/. Fast (milliseconds); unchanged input rewrites nothing. Run it before
         webplatform_digest. Give `version`, or `all=true` for every note in the workspace."""
+        await load(PROCESS)
+        from webplatform_digest.services.process import process_all, process_release
+
         with tool_errors():
             if all:
                 summaries = await process_all(
@@ -204,6 +211,9 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
         index, version and area navigation in both languages. With html=true also writes a
         standalone HTML preview under site/. Written as one batch; unchanged pages are not
         rewritten. Takes well under a second."""
+        await load(PAGES)
+        from webplatform_digest.services.pages import generate_pages
+
         with tool_errors():
             summary = await generate_pages(
                 container.workspace,
@@ -235,6 +245,15 @@ def _register_pipeline_tools(mcp: FastMCP, container: Container) -> None:
 
 
 def _register_monitor_tools(mcp: FastMCP, container: Container) -> None:
+    building = anyio.Lock()
+
+    async def monitor() -> "ReleaseMonitor":
+        # the first one imports the monitor and makes the pooled HTTP client (its TLS trust
+        # store, ~0.3 s): in a worker thread, one at a time
+        await load(MONITOR)
+        async with building:
+            return await anyio.to_thread.run_sync(container.monitor)
+
     @register_tool(mcp, "check_latest_releases")
     async def check_latest_releases(
         channel: Annotated[
@@ -245,7 +264,7 @@ def _register_monitor_tools(mcp: FastMCP, container: Container) -> None:
         the Chrome developer site, and say which are already in the workspace. Network access;
         a few seconds."""
         with tool_errors():
-            latest = await container.monitor().check_latest(channel)
+            latest = await (await monitor()).check_latest(channel)
             return LatestReleases.model_validate(latest.to_dict())
 
     @register_tool(mcp, "fetch_release_notes")
@@ -260,7 +279,8 @@ def _register_monitor_tools(mcp: FastMCP, container: Container) -> None:
         save it under release_notes/ (chrome-<v>.md, chrome-<v>-beta.md or webgpu-<v>.md).
         Nothing is written if the download fails. Then call process_release_notes."""
         with tool_errors():
-            result = await container.monitor().fetch_release_notes(version, channel, force=force)
+            tracker = await monitor()
+            result = await tracker.fetch_release_notes(version, channel, force=force)
             return FetchResult.model_validate(result.to_dict())
 
 
@@ -286,7 +306,9 @@ def _register_ops_tools(mcp: FastMCP, container: Container) -> None:
 
 
 def _routes(container: Container) -> list[Any]:
-    def render(accept: str) -> tuple[bytes, str]:
+    def render(accept: str) -> tuple[bytes, str]:  # in a worker thread
+        from webplatform_digest.telemetry.prometheus import render_metrics
+
         return render_metrics(container.prometheus.registry, accept)
 
     async def summary() -> dict[str, Any]:
@@ -299,6 +321,8 @@ def _fresh_summary(
     container: Container, since: str | None, runs: tuple[str, ...]
 ) -> dict[str, Any]:
     """The telemetry summary including every event emitted so far (blocking: run in a thread)."""
+    from webplatform_digest.telemetry.report import summarise_workspace
+
     container.flush_telemetry()
     container.runs.recover_interrupted()  # killed or abandoned runs are not "running" forever
     return summarise_workspace(container.workspace, since, runs, statuses=container.runs.statuses)
@@ -370,16 +394,15 @@ def serve(
     )
     container = Container(settings)
     try:
-        # a malformed focus-area file stops the server here, before it says it serves
-        container.catalog  # noqa: B018
+        with long_lived_startup():
+            server = build_server(container, metrics_sidecar=sock is None)
         if sock is None:
-            server = create_server(container, metrics_sidecar=True)
             anyio.run(_serve_stdio, server)
         else:
             # SIGTERM ends the HTTP server like Ctrl-C: uvicorn shuts down gracefully (lifespan
             # teardown included), then re-raises it here as KeyboardInterrupt
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-            anyio.run(_serve_http, container, bind_host, sock)
+            anyio.run(_serve_http, server, container, bind_host, sock)
     except KeyboardInterrupt:
         log.info("stopped by signal")
     finally:
@@ -388,6 +411,21 @@ def serve(
             sock.close()
     log.info("server stopped cleanly")
     return 0
+
+
+def build_server(container: Container, *, metrics_sidecar: bool) -> FastMCP:
+    """The server as ``serve`` runs it, ready to answer its first ``tools/list`` at once.
+
+    Raises:
+        ConfigError: a focus-area file of the workspace is malformed.
+    """
+    if container.workspace.path(Workspace.FOCUS_AREAS).is_dir():
+        # a malformed focus-area file stops the server here, before it says it serves (the
+        # shipped catalogue alone is compiled by the first call)
+        container.catalog  # noqa: B018
+    server = create_server(container, metrics_sidecar=metrics_sidecar)
+    load_first_request_modules()
+    return server
 
 
 def _listen(
@@ -406,8 +444,9 @@ async def _serve_stdio(server: FastMCP) -> None:
     await server.run_stdio_async(show_banner=False)
 
 
-async def _serve_http(container: Container, host: str, sock: socket.socket) -> None:
-    server = create_server(container)
+async def _serve_http(
+    server: FastMCP, container: Container, host: str, sock: socket.socket
+) -> None:
     app = http_app(server, container.settings, host)
     log.warning("serving MCP on http://%s:%d/mcp", host, sock.getsockname()[1])
     # runs cut short by the shutdown are then left interrupted (resumable), not cancelled

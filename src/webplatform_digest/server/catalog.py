@@ -4,11 +4,14 @@ Registration goes through ``register_tool(mcp, name)``, so a tool missing from t
 registered; metrics labels, the docs test and the listing tests read ``TOOL_NAMES``.
 """
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastmcp import FastMCP
+from fastmcp.tools import FunctionTool
+from fastmcp.utilities.json_schema import dereference_refs
 from mcp.types import ToolAnnotations
 
 from webplatform_digest.server.tool_args import LOCAL_WRITE, NETWORK_READ, NETWORK_WRITE, READ_ONLY
@@ -39,10 +42,40 @@ _BY_NAME = {spec.name: spec for spec in TOOLS}
 
 
 def register_tool(mcp: FastMCP, name: str) -> Callable[[Callable[..., Any]], Any]:
-    """The decorator registering the function as the catalogued tool ``name``.
+    """The decorator registering the function as the catalogued tool ``name``, described by
+    its docstring.
 
     Raises:
         KeyError: ``name`` is not in the catalogue.
     """
     spec = _BY_NAME[name]
-    return mcp.tool(name=spec.name, annotations=spec.annotations, tags=set(spec.tags))
+
+    def register(function: Callable[..., Any]) -> Any:
+        # fastmcp would parse a docstring with griffe (~60 ms of imports before the server
+        # can answer) to split off Args/Returns sections; a tool docstring has none, so it is
+        # handed over as the description as it stands
+        description = inspect.getdoc(function)
+        function.__doc__ = None
+        tool = FunctionTool.from_function(
+            function,
+            name=spec.name,
+            description=description,
+            annotations=spec.annotations,
+            tags=set(spec.tags),
+        )
+        mcp.add_tool(_inlined(tool))
+        return function
+
+    return register
+
+
+def _inlined(tool: FunctionTool) -> FunctionTool:
+    """The tool with its schemas' ``$ref``s inlined, as clients are sent them.
+
+    fastmcp inlines them on every ``tools/list`` (some clients cannot follow a ``$ref``);
+    done once here, a listing finds nothing left to inline and answers in a few milliseconds.
+    """
+    updates: dict[str, object] = {"parameters": dereference_refs(tool.parameters)}
+    if tool.output_schema is not None:
+        updates["output_schema"] = dereference_refs(tool.output_schema)
+    return tool.model_copy(update=updates)

@@ -1,50 +1,20 @@
-"""The ``webplatform_digest`` and ``get_digest_progress`` tools, on both MCP protocol eras.
+"""The ``webplatform_digest`` and ``get_digest_progress`` tools: names, arguments, docs.
 
-* The client can sample, protocol 2025-11-25: its model answers over the session's
-  back-channel, every request through the governor, up to ``max_concurrency`` at once.
-* The client can sample, protocol 2026-07-28 (no back-channel): the tool answers with an
-  ``InputRequiredResult`` holding the next batch of sampling requests and a sealed
-  ``request_state`` (run id + single-use round token); each re-call feeds the replies in.
-* The client cannot sample: the server-side OpenAI-compatible LLM if configured, else the
-  deterministic offline backend. A client without the capability never gets input requests.
+Their signatures are all ``tools/list`` needs; what a call does (backend choice, the digest
+machine, both protocol eras) is ``server/digest_flow.py``, imported off the event loop on the
+first call.
 """
 
-import logging
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastmcp import Context, FastMCP
-from mcp.types import (
-    CreateMessageRequest,
-    CreateMessageResult,
-    InputRequest,
-    InputRequiredResult,
-)
+from mcp.types import InputRequiredResult
 from pydantic import Field
 
 from webplatform_digest.container import Container
-from webplatform_digest.digest.machine import Failure, Progress
-from webplatform_digest.errors import BackendError, RunStateError
-from webplatform_digest.llm.mcp_sampling import (
-    SamplingBackend,
-    client_can_sample,
-    is_modern_session,
-    reply_from_result,
-    to_create_message_params,
-)
-from webplatform_digest.llm.port import Backend, LLMReply
-from webplatform_digest.llm.selection import BackendChoice, choose_backend, resume_choice
-from webplatform_digest.runs.driver import progress_report
-from webplatform_digest.runs.request import parse_run_request
-from webplatform_digest.runs.session import Round
-from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.server.catalog import register_tool
-from webplatform_digest.server.results import (
-    DigestProgress,
-    DigestResult,
-    digest_result,
-    progress_result,
-)
+from webplatform_digest.server.lazy import load
+from webplatform_digest.server.results import DigestProgress, DigestResult
 from webplatform_digest.server.tool_args import (
     AreaId,
     ChannelArg,
@@ -53,211 +23,66 @@ from webplatform_digest.server.tool_args import (
     Version,
     tool_errors,
 )
-from webplatform_digest.services.digest import (
-    advance_client_rounds,
-    check_resumable,
-    resume_client_rounds,
-    resume_with_backend,
-    run_with_backend,
-    server_backend,
-    start_client_rounds,
-    stored_backend,
-)
 
-log = logging.getLogger(__name__)
-
-#: a finished run's summary, or the next round of sampling requests (2026-07-28 clients);
-#: FastMCP leaves the round out of the output schema and never validates it against it
-Outcome = DigestResult | InputRequiredResult
+FLOW = "webplatform_digest.server.digest_flow"
 
 
-class DigestTool:
-    """Registers the digest tools over one container."""
+def register_digest_tools(mcp: FastMCP, container: Container) -> None:
+    """Add ``webplatform_digest`` and ``get_digest_progress`` to ``mcp``."""
 
-    def __init__(self, container: Container) -> None:
-        self._c = container
-
-    def register(self, mcp: FastMCP) -> None:
-        """Add ``webplatform_digest`` and ``get_digest_progress`` to ``mcp``."""
-        tool = self
-
-        @register_tool(mcp, "webplatform_digest")
-        async def webplatform_digest(
-            version: Version,
-            ctx: Context,
-            channel: ChannelArg = "stable",
-            focus_areas: Annotated[
-                list[AreaId] | None,
-                Field(max_length=64, description="Area ids (default: every area with features)"),
-            ] = None,
-            language: LanguageArg = None,
-            use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
-            overwrite: Annotated[
-                bool,
-                Field(
-                    description="Replace model-written digests even where this run only has "
-                    "deterministic fallbacks (default: keep them)"
-                ),
-            ] = False,
-            resume_run_id: Annotated[
-                RunId | None,
-                Field(description="Finish this interrupted run instead of starting a new one"),
-            ] = None,
-        ) -> DigestResult | InputRequiredResult:
-            """Write the per-focus-area digests of one processed Chrome release (English, Chinese
-            or both) to digest_markdown/areas/<area>/chrome-<v>-<lang>.md. Uses your model when
-            you can sample (several requests at once), else the server's LLM, else offline
-            deterministic digests. Each area: English draft, checked, one corrective retry,
-            then a fallback; the Chinese translation likewise. A model-written digest already
-            on disk is kept rather than replaced by a fallback (reported as kept) unless
-            overwrite is true. Reports progress; returns a
-            summary with the run id (see get_digest_progress). Run process_release_notes
-            first. An interrupted run (server stopped) continues with resume_run_id. Takes
-            from seconds to minutes depending on the model."""
-            with tool_errors():
-                if ctx.request_state is not None or ctx.input_responses is not None:
-                    return await tool.continue_rounds(ctx)
-                if resume_run_id is not None:
-                    return await tool.resume(ctx, resume_run_id, version)
-                return await tool.start(
-                    ctx, version, channel, focus_areas, language, use_cache, overwrite
-                )
-
-        @register_tool(mcp, "get_digest_progress")
-        async def get_digest_progress(
-            run_id: RunId,
-            after_seq: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
-            limit: Annotated[int, Field(ge=1, le=500)] = 100,
-        ) -> DigestProgress:
-            """Status of a digest run (running, awaiting_input, completed, failed, interrupted,
-            cancelled), its per-area results and its events after sequence number `after_seq`
-            (pass the previous `next_seq` to continue where you left off)."""
-            with tool_errors():
-                report = progress_report(tool._c.run_services(), run_id, after_seq, limit)
-                return progress_result(report)
-
-    async def start(
-        self,
+    @register_tool(mcp, "webplatform_digest")
+    async def webplatform_digest(
+        version: Version,
         ctx: Context,
-        version: int,
-        channel: str,
-        focus_areas: list[str] | None,
-        language: str | list[str] | None,
-        use_cache: bool,
-        overwrite: bool = False,
-    ) -> Outcome:
-        """Validate, choose the backend for this client, and run (or open the first round)."""
-        c = self._c
-        request = parse_run_request(
-            version=version,
-            catalog=c.catalog,
-            channel=channel,
-            focus_areas=focus_areas,
-            language=language or c.settings.runs.languages,
-            use_cache=use_cache,
-            overwrite=overwrite,
+        channel: ChannelArg = "stable",
+        focus_areas: Annotated[
+            list[AreaId] | None,
+            Field(max_length=64, description="Area ids (default: every area with features)"),
+        ] = None,
+        language: LanguageArg = None,
+        use_cache: Annotated[bool, Field(description="Reuse cached LLM replies")] = True,
+        overwrite: Annotated[
+            bool,
+            Field(
+                description="Replace model-written digests even where this run only has "
+                "deterministic fallbacks (default: keep them)"
+            ),
+        ] = False,
+        resume_run_id: Annotated[
+            RunId | None,
+            Field(description="Finish this interrupted run instead of starting a new one"),
+        ] = None,
+    ) -> DigestResult | InputRequiredResult:
+        """Write the per-focus-area digests of one processed Chrome release (English, Chinese
+        or both) to digest_markdown/areas/<area>/chrome-<v>-<lang>.md. Uses your model when
+        you can sample (several requests at once), else the server's LLM, else offline
+        deterministic digests. Each area: English draft, checked, one corrective retry,
+        then a fallback; the Chinese translation likewise. A model-written digest already
+        on disk is kept rather than replaced by a fallback (reported as kept) unless
+        overwrite is true. Reports progress; returns a
+        summary with the run id (see get_digest_progress). Run process_release_notes
+        first. An interrupted run (server stopped) continues with resume_run_id. Takes
+        from seconds to minutes depending on the model."""
+        await load(FLOW)
+        from webplatform_digest.server.digest_flow import DigestCall, DigestFlow
+
+        call = DigestCall(
+            version, channel, focus_areas, language, use_cache, overwrite, resume_run_id
         )
-        choice = self._choose(ctx)
-        sink = _progress_sink(ctx)
-        if choice.flow != "input_required":
-            backend = self._backend(choice, ctx)
-            summary = await run_with_backend(c, request, backend, on_progress=sink)
-            return _summary(summary, choice)
-        outcome = await start_client_rounds(c, request, on_progress=sink)
-        return self._round_outcome(outcome, choice)
+        with tool_errors():
+            return await DigestFlow(container).call(ctx, call)
 
-    async def resume(self, ctx: Context, run_id: str, version: int) -> Outcome:
-        """Finish an interrupted run with the backend it started with (refused, naming what is
-        missing, when that backend is not available to this client and server)."""
-        check_resumable(self._c, run_id, version)
-        kind, _, _ = stored_backend(self._c, run_id)
-        choice = resume_choice(
-            run_id,
-            kind,
-            client_can_sample=client_can_sample(ctx),
-            server_llm_configured=bool(self._c.settings.llm.base_url),
-            modern_session=is_modern_session(ctx),
-        )
-        sink = _progress_sink(ctx)
-        if choice.flow == "input_required":
-            outcome = await resume_client_rounds(self._c, run_id, on_progress=sink)
-            return self._round_outcome(outcome, choice)
-        backend = self._backend(choice, ctx)
-        summary = await resume_with_backend(self._c, run_id, backend, on_progress=sink)
-        return _summary(summary, choice)
+    @register_tool(mcp, "get_digest_progress")
+    async def get_digest_progress(
+        run_id: RunId,
+        after_seq: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    ) -> DigestProgress:
+        """Status of a digest run (running, awaiting_input, completed, failed, interrupted,
+        cancelled), its per-area results and its events after sequence number `after_seq`
+        (pass the previous `next_seq` to continue where you left off)."""
+        await load(FLOW)
+        from webplatform_digest.server.digest_flow import DigestFlow
 
-    async def continue_rounds(self, ctx: Context) -> Outcome:
-        """Feed one round of the client's sampling replies; return the next round or the end."""
-        run_id, token = _decode_state(ctx.request_state)
-        replies = {
-            key: self._reply(response) for key, response in (ctx.input_responses or {}).items()
-        }
-        outcome = await advance_client_rounds(
-            self._c, run_id, token, replies, on_progress=_progress_sink(ctx)
-        )
-        return self._round_outcome(outcome, None)
-
-    def _choose(self, ctx: Context) -> BackendChoice:
-        settings = self._c.settings
-        return choose_backend(
-            settings.llm.backend,
-            client_can_sample=client_can_sample(ctx),
-            server_llm_configured=bool(settings.llm.base_url),
-            modern_session=is_modern_session(ctx),
-        )
-
-    def _backend(self, choice: BackendChoice, ctx: Context) -> Backend:
-        if choice.kind == "sampling":
-            return SamplingBackend.from_context(ctx)
-        return server_backend(self._c, choice.kind)
-
-    def _reply(self, response: object) -> LLMReply | Failure:
-        if not isinstance(response, CreateMessageResult):
-            return Failure("BadReply", f"expected a sampling result, got {type(response).__name__}")
-        try:
-            reply = reply_from_result(response)
-        except BackendError as exc:  # non-text content costs that request only
-            return Failure.from_exception(exc)
-        if len(reply.text.encode("utf-8")) > self._c.settings.llm.max_reply_bytes:
-            return Failure("ReplyTooLarge", "the client's reply exceeded the size cap")
-        return reply
-
-    def _round_outcome(self, outcome: Round | RunSummary, choice: BackendChoice | None) -> Outcome:
-        if isinstance(outcome, RunSummary):
-            return _summary(outcome, choice)
-        requests: dict[str, InputRequest] = {
-            pending.request_id: CreateMessageRequest(
-                method="sampling/createMessage", params=to_create_message_params(pending.request)
-            )
-            for pending in outcome.requests
-        }
-        state = orjson.dumps({"run_id": outcome.run_id, "token": outcome.token}).decode()
-        return InputRequiredResult(
-            result_type="input_required", input_requests=requests, request_state=state
-        )
-
-
-def _summary(summary: RunSummary, choice: BackendChoice | None) -> DigestResult:
-    # a run finished by the rounds flow only ever used the client's model (no choice left)
-    if choice is None:
-        return digest_result(summary.to_json(), "sampling", None)
-    return digest_result(summary.to_json(), choice.kind, choice.reason)
-
-
-def _decode_state(state: str | None) -> tuple[str, str]:
-    """Run id and round token from ``request_state`` (sealed by FastMCP; still checked here)."""
-    try:
-        raw = orjson.loads(state or "")
-        run_id, token = raw["run_id"], raw["token"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        raise RunStateError("the request_state of this digest round is not valid") from None
-    if not isinstance(run_id, str) or not isinstance(token, str):
-        raise RunStateError("the request_state of this digest round is not valid")
-    return run_id, token
-
-
-def _progress_sink(ctx: Context) -> Any:
-    async def report(progress: Progress) -> None:
-        await ctx.report_progress(progress.completed, progress.total, progress.message)
-
-    return report
+        with tool_errors():
+            return DigestFlow(container).progress(run_id, after_seq, limit)

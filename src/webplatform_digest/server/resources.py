@@ -16,7 +16,7 @@ from fastmcp.exceptions import ResourceError
 from pydantic import Field
 
 from webplatform_digest.container import Container
-from webplatform_digest.digest.prompts import prompt_templates
+from webplatform_digest.digest.prompt_specs import PROMPT_SPECS
 from webplatform_digest.errors import (
     InputError,
     InvalidVersionError,
@@ -25,8 +25,10 @@ from webplatform_digest.errors import (
     WebplatformError,
 )
 from webplatform_digest.models import Channel, Language, Product, ReleaseKey, parse_version
+from webplatform_digest.server.lazy import load
 from webplatform_digest.storage.workspace import Workspace
 
+PROMPTS = "webplatform_digest.digest.prompts"
 _RELEASE = re.compile(r"^(?:(webgpu)-)?([0-9]{1,3})(?:-(beta))?$")
 
 
@@ -165,24 +167,31 @@ def _index(container: Container) -> dict[str, Any]:
 
 
 def register_prompts(mcp: FastMCP) -> None:
-    """The digest and translation prompts (and the glossary) as MCP prompts."""
-    templates = prompt_templates()
+    """The digest and translation prompts (and the glossary) as MCP prompts, listed from their
+    specs; the prompt machinery is imported on the first ``prompts/get``, off the loop."""
+    specs = {spec.name: spec for spec in PROMPT_SPECS}
     long_text = Field(max_length=400_000)
 
-    @mcp.prompt(name="digest_english", description=templates["digest_english"].description)
-    def digest_english(
+    async def render(name: str, **values: str) -> str:
+        await load(PROMPTS)
+        from webplatform_digest.digest.prompts import prompt_templates
+
+        return prompt_templates()[name].render(**values)
+
+    @mcp.prompt(name="digest_english", description=specs["digest_english"].description)
+    async def digest_english(
         area_name: Annotated[str, Field(max_length=200)],
         version: Annotated[str, Field(max_length=20)],
         release_notes: Annotated[str, long_text],
     ) -> str:
-        return templates["digest_english"].render(
-            area_name=area_name, version=version, release_notes=release_notes
+        return await render(
+            "digest_english", area_name=area_name, version=version, release_notes=release_notes
         )
 
-    @mcp.prompt(name="translate_chinese", description=templates["translate_chinese"].description)
-    def translate_chinese(english_digest: Annotated[str, long_text]) -> str:
-        return templates["translate_chinese"].render(english_digest=english_digest)
+    @mcp.prompt(name="translate_chinese", description=specs["translate_chinese"].description)
+    async def translate_chinese(english_digest: Annotated[str, long_text]) -> str:
+        return await render("translate_chinese", english_digest=english_digest)
 
-    @mcp.prompt(name="glossary", description=templates["glossary"].description)
-    def glossary() -> str:
-        return templates["glossary"].render()
+    @mcp.prompt(name="glossary", description=specs["glossary"].description)
+    async def glossary() -> str:
+        return await render("glossary")

@@ -1,7 +1,7 @@
 """The ``search_features`` tool and the ``features://index`` resource over the feature index.
 
-Both read the index through ``services/search.py`` off the event loop: bringing it up to date
-reads the per-area documents that changed and stores the index.
+Both read the index through ``services/search.py`` off the event loop (imported there on first
+use too): bringing it up to date reads the per-area documents that changed and stores the index.
 """
 
 from typing import Any
@@ -13,6 +13,7 @@ from fastmcp.exceptions import ResourceError
 from webplatform_digest.container import Container
 from webplatform_digest.errors import WebplatformError
 from webplatform_digest.server.catalog import register_tool
+from webplatform_digest.server.lazy import load
 from webplatform_digest.server.results import FeatureSearch
 from webplatform_digest.server.tool_args import (
     Limit,
@@ -21,7 +22,8 @@ from webplatform_digest.server.tool_args import (
     SearchText,
     tool_errors,
 )
-from webplatform_digest.services.search import feature_index, search_features, search_query
+
+SEARCH = "webplatform_digest.services.search"
 
 
 def register_search(mcp: FastMCP, container: Container) -> None:
@@ -40,6 +42,9 @@ def register_search(mcp: FastMCP, container: Container) -> None:
         optionally one focus `area` and a `since`/`until` milestone range. Returns each
         feature's release, stage (shipped, beta, origin trial, deprecated), area, title,
         ChromeStatus link and digest page, newest release first."""
+        await load(SEARCH)
+        from webplatform_digest.services.search import search_features, search_query
+
         with tool_errors():
             wanted = search_query(
                 container.catalog, query=query, area=area, since=since, until=until, limit=limit
@@ -53,6 +58,9 @@ def register_search(mcp: FastMCP, container: Container) -> None:
     async def features_index() -> dict[str, Any]:
         """The feature index: every feature of every processed release and area (title,
         section, summary, ChromeStatus link), one entry per per-area document."""
+        await load(SEARCH)
+        from webplatform_digest.services.search import feature_index
+
         try:
             index = await anyio.to_thread.run_sync(lambda: feature_index(container.workspace))
         except WebplatformError as exc:
