@@ -68,7 +68,8 @@ async def test_waiting_outside_any_session_is_refused(tmp_path: Path) -> None:
 
 async def test_a_registry_that_cannot_be_opened_is_the_first_calls_error(tmp_path: Path) -> None:
     """The server lists its tools without the run registry; the first call names the path."""
-    (tmp_path / ".monitoring").write_text("not a directory", encoding="utf-8")
+    # a folder where the database goes, in a workspace that can otherwise be written
+    (tmp_path / ".monitoring" / "runs.sqlite3").mkdir(parents=True)
     server, _ = make_server(tmp_path)
     async with Client(server) as client:
         assert await client.list_tools()
