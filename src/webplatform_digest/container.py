@@ -134,12 +134,8 @@ class Container:
     @cached_property
     def runs(self) -> "RunRegistry":
         """The run registry (``.monitoring/runs.sqlite3``); read-only in a read-only workspace."""
-        from webplatform_digest.runs.registry import RunRegistry
-        from webplatform_digest.runs.registry_file import REGISTRY_FILE, open_run_registry
+        from webplatform_digest.runs.registry_file import open_run_registry
 
-        if self.read_only:
-            path = self.workspace.path(Workspace.monitoring_rel(REGISTRY_FILE))
-            return RunRegistry(path, token_ttl=self.settings.runs.token_ttl, read_only=True)
         return open_run_registry(
             self.workspace,
             retention=self.settings.runs.retention,

@@ -14,9 +14,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Generator, Iterable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +21,20 @@ import orjson
 
 from webplatform_digest.clock import wall_time
 from webplatform_digest.errors import NotFoundError, RunStateError, WriteError
+from webplatform_digest.runs.records import (
+    ACTIVE,
+    RunEvent,
+    RunRecord,
+    RunStatus,
+    iso_time,
+    new_run_id,
+)
 from webplatform_digest.storage.commit import reason
+
+__all__ = ["ACTIVE", "RunEvent", "RunRecord", "RunRegistry", "RunStatus", "new_run_id"]
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "runs.sqlite3"
 #: bound on one run's event log (a run emits a handful of events per area)
 MAX_EVENTS_PER_RUN = 20_000
 _SCHEMA = """
@@ -67,69 +73,6 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_by_run ON tokens (run_id);
 """
-
-
-class RunStatus(StrEnum):
-    """Lifecycle of a run."""
-
-    RUNNING = "running"
-    AWAITING_INPUT = "awaiting_input"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    CANCELLED = "cancelled"
-
-
-ACTIVE = (RunStatus.RUNNING, RunStatus.AWAITING_INPUT)
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One run as stored (no snapshot; load that separately)."""
-
-    run_id: str
-    status: RunStatus
-    version: int
-    channel: str
-    params: dict[str, Any]
-    started_at: str
-    finished_at: str | None
-    results: dict[str, Any]
-    summary: dict[str, Any] | None
-    round: int
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (for tools and the CLI)."""
-        data = asdict(self)
-        data["status"] = self.status.value
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class RunEvent:
-    """One entry of a run's event log."""
-
-    seq: int
-    at: str
-    kind: str
-    data: dict[str, Any]
-
-
-def new_run_id() -> str:
-    """A fresh unguessable run id (128 random bits, URL-safe) that never starts with ``-``, so
-    ``run --resume ID`` is never read as an option."""
-    while True:
-        run_id = secrets.token_urlsafe(16)
-        if not run_id.startswith("-"):
-            return run_id
-
-
-def _iso(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    stamp = datetime.fromtimestamp(seconds, UTC).replace(microsecond=0)
-    return stamp.isoformat().replace("+00:00", "Z")
 
 
 def _process_identity(pid: int) -> float | None:
@@ -445,7 +388,8 @@ class RunRegistry:
                 (run_id, max(0, after_seq), max(1, min(limit, 1000))),
             ).fetchall()
         return [
-            RunEvent(seq, _iso(at) or "", kind, orjson.loads(data)) for seq, at, kind, data in rows
+            RunEvent(seq, iso_time(at) or "", kind, orjson.loads(data))
+            for seq, at, kind, data in rows
         ]
 
     # Round tokens -----------------------------------------------------------------------
@@ -516,8 +460,8 @@ def _record(row: Any) -> RunRecord:
         version=int(version),
         channel=channel,
         params=orjson.loads(params),
-        started_at=_iso(started) or "",
-        finished_at=_iso(finished),
+        started_at=iso_time(started) or "",
+        finished_at=iso_time(finished),
         results=orjson.loads(results),
         summary=orjson.loads(summary) if summary else None,
         round=int(row[9]),
