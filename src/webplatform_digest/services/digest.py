@@ -11,6 +11,9 @@ validates and plans before any service starts, so a refused run leaves the works
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
+
+import anyio
 
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.container import Container
@@ -191,19 +194,22 @@ def _plan(
     )
 
 
-def plan_run(container: Container, request: RunRequest, backend: str) -> RunPlan:
-    """The plan of a new run: the request's area data from the container's store.
+async def plan_run(container: Container, request: RunRequest, backend: str) -> RunPlan:
+    """The plan of a new run: the request's area data from the container's store, read and
+    parsed in a worker thread (tens of milliseconds of YAML that would stall the server's loop).
 
     Raises:
         NotFoundError: the release was not processed.
     """
-    return _plan(
+    plan = partial(
+        _plan,
         request,
         store=container.area_store,
         catalog=container.catalog,
         settings=container.settings,
         backend=backend,
     )
+    return await anyio.to_thread.run_sync(plan)
 
 
 def plan_from_shell(
@@ -287,7 +293,7 @@ async def run_with_backend(
     Raises:
         NotFoundError: the release was not processed. WriteError: a digest could not be written.
     """
-    planned = PlannedRun(request, plan_run(container, request, backend.name))
+    planned = PlannedRun(request, await plan_run(container, request, backend.name))
     return await run_planned(container, planned, backend, on_progress=on_progress)
 
 
@@ -310,7 +316,7 @@ async def start_client_rounds(
     """
     return await start_rounds(
         container.run_services(),
-        plan_run(container, request, CLIENT_BACKEND),
+        await plan_run(container, request, CLIENT_BACKEND),
         limits=run_limits(container.settings),
         use_cache=request.use_cache,
         cache=container.governor.cache,

@@ -6,6 +6,11 @@ fsynced to its temp) first, and only when all are staged does any replace happen
 (ENOSPC, EIO, EACCES) while staging leaves every old file intact. An fsync error is never retried:
 after a failed fsync Linux may have dropped the dirty pages, so a second fsync proves nothing.
 
+A batch of at least ``BULK_SYNC_MIN_FILES`` changed files stages without per-file fsyncs and
+makes them durable with one ``syncfs`` per filesystem before any replace, and the renames with one
+more after (see :mod:`webplatform_digest.storage.filesystem`): the same two phases, one journal
+commit each instead of one per file.
+
 A batch looks at each folder once: a folder that does not exist yet holds no old file (nothing
 to compare, no mode to keep) and is created once, however many files go into it.
 
@@ -24,9 +29,10 @@ import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 from webplatform_digest.errors import WriteError
+from webplatform_digest.storage.filesystem import bulk_sync_available, sync_filesystems
 from webplatform_digest.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,8 @@ _TEMP_NUMBERS = itertools.count()
 #: attempts at a free temp name (a name is only taken by a leftover of a dead process that had
 #: this pid, so a second attempt practically always succeeds)
 _TEMP_ATTEMPTS = 100
+#: changed files from which a batch syncs whole filesystems instead of each file and folder
+BULK_SYNC_MIN_FILES = 16
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
 
@@ -96,9 +104,10 @@ def _new_mode(path: Path, data: bytes) -> int | None:
     return None if same else stat.S_IMODE(info.st_mode)
 
 
-def stage(path: Path, data: bytes, mode: int | None = None) -> Path:
-    """Write ``data`` to a new fsynced temp file beside ``path``; return the temp's path. The
-    temp gets ``mode`` (by default: the mode of ``path``, or 0644 for a new file).
+def stage(path: Path, data: bytes, mode: int | None = None, *, durable: bool = True) -> Path:
+    """Write ``data`` to a new temp file beside ``path``, fsynced unless the caller syncs the
+    whole filesystem (``durable=False``); return the temp's path. The temp gets ``mode`` (by
+    default: the mode of ``path``, or 0644 for a new file).
 
     Raises:
         OSError: the temp is removed before the error propagates; nothing else changed.
@@ -108,7 +117,8 @@ def stage(path: Path, data: bytes, mode: int | None = None) -> Path:
         try:
             os.fchmod(fd, _mode_of(path) if mode is None else mode)
             _write_all(fd, data)
-            os.fsync(fd)  # not retried on failure: see the module docstring
+            if durable:
+                os.fsync(fd)  # not retried on failure: see the module docstring
         finally:
             os.close(fd)
     except BaseException:
@@ -201,12 +211,18 @@ def commit_files(
     changed = [(job, mode) for job, mode in zip(files, modes, strict=True) if mode is not None]
     unchanged = tuple(job.rel for job, mode in zip(files, modes, strict=True) if mode is None)
     dirty = _create_folders([job for job, _ in changed], existing)
-    temps = _stage_all(changed, mapper)
+    bulk = len(changed) >= BULK_SYNC_MIN_FILES and bulk_sync_available()
+    temps = _stage_all(changed, mapper, durable=not bulk)
     jobs = [job for job, _ in changed]
+    if bulk:
+        _sync_staged(jobs, temps)
     removed = _remove_all(removals, temps, dirty)
     _install_all(jobs, temps)
     dirty |= {job.path.parent for job in jobs}
-    _sync_directories(dirty, jobs, mapper)
+    if bulk:
+        _sync_installed(dirty, jobs)
+    else:
+        _sync_directories(dirty, jobs, mapper)
     return BatchResult(tuple(job.rel for job in jobs), unchanged, removed)
 
 
@@ -229,16 +245,22 @@ def _create_folders(jobs: Sequence[FileJob], existing: set[Path]) -> set[Path]:
     return dirty
 
 
-def _stage_one(item: tuple[FileJob, int]) -> Path | OSError:
+def _stage_one(item: tuple[FileJob, int], durable: bool = True) -> Path | OSError:
     job, mode = item
     try:
-        return stage(job.path, job.data, mode)
+        return stage(job.path, job.data, mode, durable=durable)
     except OSError as exc:
         return exc
 
 
-def _stage_all(changed: Sequence[tuple[FileJob, int]], mapper: Mapper) -> list[Path]:
-    outcomes = list(mapper(_stage_one, changed))
+def _stage_quickly(item: tuple[FileJob, int]) -> Path | OSError:
+    return _stage_one(item, durable=False)
+
+
+def _stage_all(
+    changed: Sequence[tuple[FileJob, int]], mapper: Mapper, *, durable: bool
+) -> list[Path]:
+    outcomes = list(mapper(_stage_one if durable else _stage_quickly, changed))
     temps = [item for item in outcomes if isinstance(item, Path)]
     for (job, _), item in zip(changed, outcomes, strict=True):
         if isinstance(item, OSError):
@@ -278,6 +300,35 @@ def _install_all(changed: Sequence[FileJob], temps: list[Path]) -> None:
             raise WriteError(f"cannot replace {job.rel}: {reason(exc)}{done}") from exc
 
 
+def _sync_staged(jobs: Sequence[FileJob], temps: list[Path]) -> None:
+    """Make every staged temp durable before any replace (one flush per filesystem).
+
+    Raises:
+        WriteError: the flush failed; the temps are removed and nothing was changed.
+    """
+    try:
+        sync_filesystems(dict.fromkeys(job.path.parent for job in jobs))
+    except OSError as exc:
+        for temp in temps:
+            discard(temp)
+        raise WriteError(
+            f"cannot write {jobs[0].rel} and {len(jobs) - 1} other files: {reason(exc)}; "
+            "nothing was changed"
+        ) from exc
+
+
+def _sync_installed(directories: set[Path], jobs: Sequence[FileJob]) -> None:
+    """Make the renames and removals durable (one flush per filesystem).
+
+    Raises:
+        WriteError: the flush failed (every file is complete, old or new).
+    """
+    try:
+        sync_filesystems(sorted(directories))
+    except OSError as exc:
+        _raise_unsynced(jobs, exc)
+
+
 def _sync_one(directory: Path) -> OSError | None:
     try:
         fsync_directory(directory)
@@ -289,11 +340,15 @@ def _sync_one(directory: Path) -> OSError | None:
 def _sync_directories(directories: set[Path], changed: Sequence[FileJob], mapper: Mapper) -> None:
     failures = [exc for exc in mapper(_sync_one, sorted(directories)) if exc is not None]
     if failures:
-        names = ", ".join(str(job.rel) for job in changed[:3])
-        raise WriteError(
-            f"wrote {names} but could not sync its directory: {reason(failures[0])}; "
-            "the change may not survive a power loss"
-        ) from failures[0]
+        _raise_unsynced(changed, failures[0])
+
+
+def _raise_unsynced(changed: Sequence[FileJob], exc: OSError) -> NoReturn:
+    names = ", ".join(str(job.rel) for job in changed[:3])
+    raise WriteError(
+        f"wrote {names} but could not sync its directory: {reason(exc)}; "
+        "the change may not survive a power loss"
+    ) from exc
 
 
 def sweep_temps(root: Path) -> int:
