@@ -6,18 +6,25 @@ per reply, concurrency 4, no rate limit and no reply cache. Meanwhile a client a
 every 10 ms. Latency of /healthz idle (before the run) is the floor of the same run; the
 target is p99 ≤ 15 ms during the run. The server's own ``event_loop_lag_seconds`` histogram is
 read from ``/metrics`` afterwards.
+
+The poller is a process of its own (a blocking keep-alive connection): polled from this
+process, a sample would also wait for this process's own work (the MCP client parsing the run's
+result, the fake LLM's thread), which is not the server's loop.
 """
 
 import asyncio
 import contextlib
+import http.client
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +58,7 @@ def _seed(root: Path) -> int:
 
 
 @contextlib.contextmanager
-def _server(root: Path, llm_url: str) -> Iterator[int]:
+def _server(root: Path, llm_url: str) -> Generator[int]:
     env = {
         **os.environ,
         "WEBPLATFORM_LLM_BACKEND": "openai",
@@ -91,15 +98,53 @@ def _wait_ready(process: subprocess.Popen[bytes], log: Path) -> int:
     raise RuntimeError(log.read_text(encoding="utf-8")[-2000:])
 
 
-async def _poll(http: httpx.AsyncClient, url: str, until: asyncio.Event | int) -> list[float]:
-    """Latencies (s) of /healthz every POLL_SECONDS: a fixed count, or until ``until`` is set."""
+def poll(port: int, count: int | None) -> list[float]:
+    """Latencies (s) of /healthz every POLL_SECONDS: ``count`` of them, or until stdin closes."""
+    stop = threading.Event()
+    if count is None:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     latencies: list[float] = []
-    while (len(latencies) < until) if isinstance(until, int) else not until.is_set():
+    while (len(latencies) < count) if count is not None else not stop.is_set():
         started = time.perf_counter()
-        (await http.get(url)).raise_for_status()
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"/healthz answered {response.status}")
         latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
+    connection.close()
     return latencies
+
+
+async def _poll_elsewhere(port: int, count: int | None = None) -> "_Poller":
+    """A poller process (``count`` samples, or until :meth:`_Poller.stop`)."""
+    args = [sys.executable, "-m", "benchmarks.bench_loop", "--poll", str(port)]
+    process = await asyncio.create_subprocess_exec(
+        *args, *([str(count)] if count is not None else []),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO_ROOT,
+    )  # fmt: skip
+    return _Poller(process)
+
+
+class _Poller:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    async def started(self) -> None:
+        """Wait for the first sample (the poller has imported and connected)."""
+        assert self._process.stdout is not None
+        await self._process.stdout.readline()
+
+    async def stop(self) -> list[float]:
+        """Stop polling; the latencies."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        out, _ = await self._process.communicate()
+        if self._process.returncode != 0:
+            raise RuntimeError(f"the /healthz poller failed ({self._process.returncode})")
+        return json.loads(out)
 
 
 def _lag_histogram(text: str) -> dict[str, float]:
@@ -122,17 +167,16 @@ def _share_over(histogram: dict[str, float], le: str) -> float | None:
 
 async def _measure(port: int, version: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(timeout=30) as http, Client(f"{base}/mcp") as client:
+    async with httpx.AsyncClient(timeout=30) as web, Client(f"{base}/mcp") as client:
         await client.call_tool("process_release_notes", {"version": version})
-        idle = await _poll(http, f"{base}/healthz", IDLE_POLLS)
-        done = asyncio.Event()
-        poller = asyncio.create_task(_poll(http, f"{base}/healthz", done))
+        idle = await (await _poll_elsewhere(port, IDLE_POLLS)).stop()
+        poller = await _poll_elsewhere(port)
+        await poller.started()
         started = time.perf_counter()
         result = await client.call_tool("webplatform_digest", {"version": version})
         wall = time.perf_counter() - started
-        done.set()
-        busy = await poller
-        metrics = (await http.get(f"{base}/metrics")).text
+        busy = await poller.stop()
+        metrics = (await web.get(f"{base}/metrics")).text
     lag = _lag_histogram(metrics)
     summary = result.structured_content or {}
     return {
@@ -162,6 +206,17 @@ def run() -> dict[str, Any]:
             return asyncio.run(_measure(port, version))
 
 
+def _poller_main(port: int, count: int | None) -> None:
+    if count is None:
+        poll(port, 1)  # imported and connected: say so, then poll until told to stop
+        sys.stdout.write("started\n")
+        sys.stdout.flush()
+    sys.stdout.write(json.dumps(poll(port, count)))
+
+
 if __name__ == "__main__":
-    for key, value in run().items():
-        print(f"{key:<40} {value}")
+    if sys.argv[1:2] == ["--poll"]:
+        _poller_main(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)
+    else:
+        for key, value in run().items():
+            print(f"{key:<40} {value}")
