@@ -107,14 +107,6 @@ def profile(language: Language | str) -> LanguageProfile:
     return parse_profile(cast(dict[str, object], raw))
 
 
-@cache
-def fallback_marks(key: str) -> tuple[str, ...]:
-    """Every language's fallback sentence ``key`` (``banner``, ``offline_note``), for readers
-    that strip them (the site shows a notice of its own instead)."""
-    found = (profile(code).fallback.get(key, "") for code in language_codes())
-    return tuple(mark for mark in found if mark)
-
-
 def parse_profile(raw: Mapping[str, object]) -> LanguageProfile:
     """A profile from the mapping of one data file.
 
