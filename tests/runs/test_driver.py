@@ -201,41 +201,6 @@ async def test_the_next_request_goes_out_before_the_bookkeeping_of_the_reply_tha
     ]
 
 
-async def test_replies_landing_together_give_one_progress_notification_and_every_event(
-    services: RunServices,
-) -> None:
-    """Both English replies land at once, then both translations: the client hears one
-    progress notification per burst (each is a write it must read), while the run's event log
-    still has a progress event per reply."""
-    subjects = sample_subjects()
-    gates = [anyio.Event()]  # the first call of each pair waits for the second
-    waiting: list[str] = []
-
-    class Together(ScriptedBackend):
-        async def complete(self, request: LLMRequest) -> LLMReply:
-            waiting.append(request.meta.area)
-            if len(waiting) % 2:
-                await gates[-1].wait()
-            else:
-                gates[-1].set()
-                gates.append(anyio.Event())
-            return await super().complete(request)
-
-    seen: list[int] = []
-
-    async def on_progress(progress: Progress) -> None:
-        seen.append(progress.completed)
-
-    backend = Together(script=good_answer(subjects))
-    summary = await _run(services, backend, on_progress=on_progress)
-    assert summary.status == "completed"
-    assert seen == sorted(seen)
-    assert seen[-1] == 6
-    assert len(seen) < 1 + 4  # the start, then fewer than one per reply
-    kinds = [e.kind for e in services.registry.events_after("run-a", 0, 1000)]
-    assert kinds.count("RunProgress") == 1 + 4
-
-
 async def test_a_freed_slot_goes_to_a_ready_request_before_the_reply_is_checked(
     services: RunServices,
 ) -> None:

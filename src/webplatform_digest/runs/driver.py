@@ -179,13 +179,12 @@ async def _pump(
     English, an earlier area's translation), before the reply is checked; a follow-up the reply
     makes ready (its translation, a corrective retry) goes out the moment it is fed. The run's
     bookkeeping (telemetry, progress, the snapshot) comes after both, while the client answers,
-    instead of lengthening every round, and yields to a reply that lands meanwhile (see
-    ``_keep_books``).
+    instead of lengthening every round.
     """
     machine = session.machine
     send, receive = anyio.create_memory_object_stream[tuple[str, LLMReply | Failure]](math.inf)
     sent: dict[str, LLMRequest] = {}
-    backlog: list[_Fed] = []
+    finished: list[str] = []
 
     def issue(unfed: int) -> None:
         """Fill the free slots; ``unfed`` replies have landed but are still in flight for the
@@ -201,6 +200,7 @@ async def _pump(
     with send, receive:
         issue(0)
         while not machine.done:
+            fed: list[tuple[tuple[StageOutcome, ...], Progress]] = []
             arrived = await _arrived(receive)
             issue(len(arrived))
             for index, (request_id, result) in enumerate(arrived):
@@ -208,52 +208,16 @@ async def _pump(
                 if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
-                backlog.append((outcomes, machine.progress()))
+                fed.append((outcomes, machine.progress()))
                 issue(len(arrived) - index - 1)
-            await _keep_books(session, writes, backlog, receive)
-        await _keep_books(session, writes, backlog, None)
-
-
-#: what one fed reply caused, and the progress right after it
-_Fed = tuple[tuple[StageOutcome, ...], Progress]
-
-
-async def _keep_books(
-    session: RunSession,
-    writes: TaskGroup,
-    backlog: list[_Fed],
-    receive: MemoryObjectReceiveStream[tuple[str, LLMReply | Failure]] | None,
-) -> None:
-    """The bookkeeping of fed replies, oldest first: telemetry and progress, then the finished
-    areas handed to the writer, or else the snapshot saved.
-
-    The new calls start first (a checkpoint). While ``receive`` holds a landed reply, the books
-    wait after the first entry (so the backlog always shrinks): the reply is fed and its
-    follow-up sent before the rest, instead of queueing behind a few milliseconds of
-    telemetry, progress notifications and the snapshot. The progress sink hears the latest
-    progress once per call, not once per reply. ``receive`` None: keep them all.
-    """
-    finished: list[str] = []
-    latest: Progress | None = None
-    while backlog:
-        await anyio.lowlevel.checkpoint()  # lets a reply that just landed reach ``receive``
-        if latest is not None and _landed(receive):
-            break
-        outcomes, latest = backlog.pop(0)
-        finished += await session.absorb(outcomes, latest, notify=False)
-    if latest is not None:  # one notification for the lot: each is a write the client reads
-        await session.notify_progress(latest)
-    if finished:  # after the new calls: writes must not delay the next requests
-        writes.start_soon(session.write_areas, finished)
-    elif not backlog and not _landed(receive):  # else: saved once that reply is fed
-        # a finished area's write saves the state once it is on disk; otherwise every accepted
-        # reply is stored here, so a kill never asks it again
-        session.save()
-
-
-def _landed(receive: MemoryObjectReceiveStream[tuple[str, LLMReply | Failure]] | None) -> bool:
-    """Whether a reply waits to be fed."""
-    return receive is not None and receive.statistics().current_buffer_used > 0
+            await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
+            for outcomes, progress in fed:
+                finished += await session.absorb(outcomes, progress)
+            if finished:  # after the new calls: writes must not delay the next requests
+                writes.start_soon(session.write_areas, finished)
+                finished = []
+            else:  # a finished area's write saves the state once it is on disk
+                session.save()  # every accepted reply is stored: a kill never asks it again
 
 
 async def _arrived(

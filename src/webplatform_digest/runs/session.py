@@ -173,15 +173,10 @@ class RunSession:
         return max(0.0, self.timer() - since) if since is not None else 0.0
 
     async def absorb(
-        self,
-        outcomes: tuple[StageOutcome, ...],
-        progress: Progress | None = None,
-        *,
-        notify: bool = True,
+        self, outcomes: tuple[StageOutcome, ...], progress: Progress | None = None
     ) -> list[str]:
         """Emit events for new outcomes and report progress (``progress``: as it was when they
-        happened, if the machine has moved on since; ``notify`` False: to telemetry only, the
-        caller tells the progress sink later); returns the areas now finished."""
+        happened, if the machine has moved on since); returns the areas now finished."""
         finished: list[str] = []
         for outcome in outcomes:
             if outcome.stage == "area_total":
@@ -202,14 +197,11 @@ class RunSession:
                 )
             )
         if outcomes:
-            await self.report_progress(progress, notify=notify)
+            await self.report_progress(progress)
         return finished
 
-    async def report_progress(
-        self, progress: Progress | None = None, *, notify: bool = True
-    ) -> None:
-        """Send the current progress (or ``progress``) to telemetry and (``notify``) to the
-        progress sink."""
+    async def report_progress(self, progress: Progress | None = None) -> None:
+        """Send the current progress (or ``progress``) to telemetry and the progress sink."""
         progress = progress or self.machine.progress()
         self.services.telemetry.emit(
             RunProgress(
@@ -219,11 +211,6 @@ class RunSession:
                 message=progress.message,
             )
         )
-        if notify:
-            await self.notify_progress(progress)
-
-    async def notify_progress(self, progress: Progress) -> None:
-        """Tell the progress sink (an MCP client's progress notifications, a terminal)."""
         if self.on_progress is not None:
             await self.on_progress(progress)
 
