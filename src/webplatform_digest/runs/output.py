@@ -10,7 +10,10 @@ re-run rewrites nothing.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import PurePosixPath
+
+import anyio
 
 from webplatform_digest.digest.files import parse_digest_file, render_digest_file
 from webplatform_digest.digest.keep import keep_decision
@@ -133,7 +136,10 @@ async def write_digests(
     """
     if not digests:
         return DigestWrite(BatchResult())
-    planned = digest_files(workspace, digests, now_iso, overwrite=overwrite)
+    # reading the files on disk and rendering the new ones: file I/O and YAML, off the loop
+    planned = await anyio.to_thread.run_sync(
+        partial(digest_files, workspace, digests, now_iso, overwrite=overwrite)
+    )
     if not planned.files:
         return DigestWrite(BatchResult(), planned.kept)
     result = await writer.write_batch(planned.files, kind=WRITE_KIND)
