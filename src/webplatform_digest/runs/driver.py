@@ -186,9 +186,10 @@ async def _pump(
     sent: dict[str, LLMRequest] = {}
     finished: list[str] = []
 
-    def issue(unfed: int) -> None:
+    async def issue(unfed: int) -> None:
         """Fill the free slots; ``unfed`` replies have landed but are still in flight for the
-        machine."""
+        machine. New calls are started before this returns: ``start_soon`` only schedules
+        them, and the checks that follow would otherwise hold them back for milliseconds."""
         batch = machine.ready_requests(limit - len(machine.in_flight) + unfed)
         session.issued(batch)
         for pending in batch:
@@ -196,20 +197,22 @@ async def _pump(
             calls.start_soon(
                 _call, governor, backend, pending, session.book.use_cache, deadline, send
             )
+        if batch:
+            await anyio.lowlevel.checkpoint()
 
     with send, receive:
-        issue(0)
+        await issue(0)
         while not machine.done:
             fed: list[tuple[tuple[StageOutcome, ...], Progress]] = []
             arrived = await _arrived(receive)
-            issue(len(arrived))
+            await issue(len(arrived))
             for index, (request_id, result) in enumerate(arrived):
                 outcomes = machine.feed(request_id, result)
                 if isinstance(result, LLMReply) and rejected(outcomes, request_id):
                     governor.forget(backend, sent[request_id])
                 sent.pop(request_id, None)
                 fed.append((outcomes, machine.progress()))
-                issue(len(arrived) - index - 1)
+                await issue(len(arrived) - index - 1)
             await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
             for outcomes, progress in fed:
                 finished += await session.absorb(outcomes, progress)
