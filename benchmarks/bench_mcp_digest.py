@@ -116,7 +116,8 @@ async def _floor_sampler(messages: Any, params: Any, context: Any) -> CreateMess
 
 async def _floor_run(script: Path, areas: int) -> float:
     """Wall ÷ limit of the floor server's run of ``areas`` areas (after a warm-up run)."""
-    transport = PythonStdioTransport(script, keep_alive=False)
+    log = script.with_suffix(".log")  # its banner and warnings, off the bench's output
+    transport = PythonStdioTransport(script, keep_alive=False, log_file=log)
     arguments = {
         "areas": areas,
         "concurrency": CONCURRENCY,
