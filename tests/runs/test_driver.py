@@ -19,7 +19,7 @@ from tests.digest_samples import (
 )
 from tests.fakes import ScriptedBackend
 from webplatform_digest.digest.files import parse_digest_file
-from webplatform_digest.digest.machine import Progress
+from webplatform_digest.digest.machine import DigestRun, Failure, Progress
 from webplatform_digest.digest.prompts import Subject
 from webplatform_digest.errors import BackendError, RunStateError
 from webplatform_digest.events import (
@@ -218,6 +218,32 @@ async def test_a_freed_slot_goes_to_a_ready_request_before_the_reply_is_checked(
     summary = await _run(services, _scripted(answer), limits=limits)
     assert summary.areas["css"] == {"en": "retried", "zh": "ok"}
     assert asked[:3] == ["css en", "javascript en", "css en"]
+
+
+async def test_a_freed_slots_new_call_starts_before_the_reply_that_freed_it_is_checked(
+    services: RunServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C = 1: javascript's English call has started when css's English reply is checked, so
+    the request is on its way while the check runs instead of after it."""
+    subjects = sample_subjects()
+    log: list[str] = []
+
+    class Logging(ScriptedBackend):
+        async def complete(self, request: LLMRequest) -> LLMReply:
+            log.append(f"call {request.meta.area} {request.meta.language}")
+            return await super().complete(request)
+
+    feed = DigestRun.feed
+
+    def logged_feed(run: DigestRun, request_id: str, result: LLMReply | Failure) -> object:
+        log.append(f"check {request_id}")
+        return feed(run, request_id, result)
+
+    monkeypatch.setattr(DigestRun, "feed", logged_feed)
+    limits = RunLimits(max_concurrency=1, run_deadline=600.0)
+    summary = await _run(services, Logging(script=good_answer(subjects)), limits=limits)
+    assert summary.status == "completed"
+    assert log[:3] == ["call css en", "call javascript en", "check css.en.1"]
 
 
 async def test_an_areas_translation_starts_while_other_english_is_still_running(
