@@ -2,13 +2,13 @@
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from webplatform_digest.errors import WriteError
-from webplatform_digest.storage import filesystem
+from webplatform_digest.storage import commit, filesystem
 from webplatform_digest.storage.commit import BULK_SYNC_MIN_FILES, FileJob, commit_files
 
 needs_syncfs = pytest.mark.skipif(
@@ -78,8 +78,29 @@ def test_folders_on_one_filesystem_are_flushed_once(
     for folder in folders:
         folder.mkdir()
     flushes = Flushes(monkeypatch)
-    filesystem.sync_filesystems(folders)
+    with filesystem.FilesystemFlush(folders) as flush:
+        flush.sync()
     assert flushes.calls == 1
+
+
+@needs_syncfs
+def test_the_flush_is_opened_before_any_file_of_the_batch_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """syncfs reports the writeback errors since its descriptor was opened: one that opened
+    after the writes could miss an error of the kernel writing them back early."""
+    jobs = _jobs(tmp_path, BULK_SYNC_MIN_FILES * 2)
+    seen_at_open: list[int] = []
+
+    class Recording(filesystem.FilesystemFlush):
+        def __init__(self, folders: Iterable[Path]) -> None:
+            seen_at_open.append(sum(1 for _ in tmp_path.rglob("*.md")) + len(_temps(tmp_path)))
+            super().__init__(folders)
+
+    monkeypatch.setattr(commit, "FilesystemFlush", Recording)
+    commit_files(jobs)
+    assert seen_at_open == [0]
+    assert _contents(jobs) == [job.data for job in jobs]
 
 
 @needs_syncfs

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 from webplatform_digest.errors import WriteError
-from webplatform_digest.storage.filesystem import bulk_sync_available, sync_filesystems
+from webplatform_digest.storage.filesystem import FilesystemFlush, bulk_sync_available
 from webplatform_digest.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -211,19 +211,37 @@ def commit_files(
     changed = [(job, mode) for job, mode in zip(files, modes, strict=True) if mode is not None]
     unchanged = tuple(job.rel for job, mode in zip(files, modes, strict=True) if mode is None)
     dirty = _create_folders([job for job, _ in changed], existing)
-    bulk = len(changed) >= BULK_SYNC_MIN_FILES and bulk_sync_available()
-    temps = _stage_all(changed, mapper, durable=not bulk)
     jobs = [job for job, _ in changed]
-    if bulk:
-        _sync_staged(jobs, temps)
-    removed = _remove_all(removals, temps, dirty)
-    _install_all(jobs, temps)
-    dirty |= {job.path.parent for job in jobs}
-    if bulk:
-        _sync_installed(dirty, jobs)
+    if len(changed) >= BULK_SYNC_MIN_FILES and bulk_sync_available():
+        with _open_flush(jobs, removals, dirty) as flush:
+            temps = _stage_all(changed, mapper, durable=False)
+            _sync_staged(flush, jobs, temps)
+            removed = _remove_all(removals, temps, dirty)
+            _install_all(jobs, temps)
+            _sync_installed(flush, jobs)
     else:
-        _sync_directories(dirty, jobs, mapper)
+        temps = _stage_all(changed, mapper, durable=True)
+        removed = _remove_all(removals, temps, dirty)
+        _install_all(jobs, temps)
+        _sync_directories(dirty | {job.path.parent for job in jobs}, jobs, mapper)
     return BatchResult(tuple(job.rel for job in jobs), unchanged, removed)
+
+
+def _open_flush(
+    jobs: Sequence[FileJob], removals: Sequence[FileJob], dirty: set[Path]
+) -> FilesystemFlush:
+    """The flush of every filesystem the batch touches, opened before anything is written.
+
+    Raises:
+        WriteError: a folder could not be opened (nothing was written yet).
+    """
+    folders = dict.fromkeys(job.path.parent for job in jobs)
+    folders.update(dict.fromkeys(sorted(dirty)))
+    folders.update(dict.fromkeys(j.path.parent for j in removals if j.path.parent.is_dir()))
+    try:
+        return FilesystemFlush(folders)
+    except OSError as exc:
+        raise WriteError(f"cannot write {jobs[0].rel}: {reason(exc)}; nothing was changed") from exc
 
 
 def _create_folders(jobs: Sequence[FileJob], existing: set[Path]) -> set[Path]:
@@ -300,14 +318,14 @@ def _install_all(changed: Sequence[FileJob], temps: list[Path]) -> None:
             raise WriteError(f"cannot replace {job.rel}: {reason(exc)}{done}") from exc
 
 
-def _sync_staged(jobs: Sequence[FileJob], temps: list[Path]) -> None:
+def _sync_staged(flush: FilesystemFlush, jobs: Sequence[FileJob], temps: list[Path]) -> None:
     """Make every staged temp durable before any replace (one flush per filesystem).
 
     Raises:
         WriteError: the flush failed; the temps are removed and nothing was changed.
     """
     try:
-        sync_filesystems(dict.fromkeys(job.path.parent for job in jobs))
+        flush.sync()
     except OSError as exc:
         for temp in temps:
             discard(temp)
@@ -317,14 +335,14 @@ def _sync_staged(jobs: Sequence[FileJob], temps: list[Path]) -> None:
         ) from exc
 
 
-def _sync_installed(directories: set[Path], jobs: Sequence[FileJob]) -> None:
+def _sync_installed(flush: FilesystemFlush, jobs: Sequence[FileJob]) -> None:
     """Make the renames and removals durable (one flush per filesystem).
 
     Raises:
         WriteError: the flush failed (every file is complete, old or new).
     """
     try:
-        sync_filesystems(sorted(directories))
+        flush.sync()
     except OSError as exc:
         _raise_unsynced(jobs, exc)
 

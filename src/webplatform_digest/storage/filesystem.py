@@ -4,6 +4,11 @@ Hundreds of small files fsynced one by one cost one journal commit each; written
 and then flushed by a single ``syncfs`` of their filesystem they cost one. ``syncfs`` reports
 writeback errors of the filesystem since Linux 5.8, so it is used only there (and only where
 libc has it); elsewhere :func:`bulk_sync_available` says no and the caller fsyncs each file.
+
+``syncfs`` reports the errors that happened since the descriptor it is given was opened, and
+the kernel may write (and fail to write) the files back before the flush. So a
+:class:`FilesystemFlush` opens its descriptors *before* the files are written and keeps them
+until the last flush: no writeback error of those files can fall before its window.
 """
 
 import functools
@@ -23,25 +28,55 @@ def bulk_sync_available() -> bool:
     return _syncfs() is not None
 
 
-def sync_filesystems(folders: Iterable[Path]) -> None:
-    """Flush every filesystem holding one of ``folders`` to disk, each once.
+class FilesystemFlush:
+    """One open descriptor per filesystem holding ``folders`` (existing folders), opened now;
+    :meth:`sync` flushes each of those filesystems. Use as a context manager (closes them).
 
     Raises:
-        OSError: opening a folder or the flush itself failed (writeback errors included).
+        OSError: syncfs is unavailable here, or a folder cannot be opened.
     """
-    syncfs = _syncfs()
-    if syncfs is None:
-        raise OSError(f"syncfs is not available on {platform.system()} {platform.release()}")
-    done: set[int] = set()
-    for folder in folders:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        syncfs = _syncfs()
+        if syncfs is None:
+            raise OSError(f"syncfs is not available on {platform.system()} {platform.release()}")
+        self._syncfs = syncfs
+        self._fds: dict[int, int] = {}  # device → descriptor
         try:
-            device = os.fstat(fd).st_dev
-            if device not in done:
-                syncfs(fd)
-                done.add(device)
-        finally:
+            for folder in folders:
+                self._open(folder)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, folder: Path) -> None:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        device = os.fstat(fd).st_dev
+        if device in self._fds:
             os.close(fd)
+        else:
+            self._fds[device] = fd
+
+    def sync(self) -> None:
+        """Flush every filesystem to disk.
+
+        Raises:
+            OSError: a flush failed (writeback errors since the descriptors opened included).
+        """
+        for fd in self._fds.values():
+            self._syncfs(fd)
+
+    def close(self) -> None:
+        """Close the descriptors."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    def __enter__(self) -> "FilesystemFlush":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @functools.cache
