@@ -105,6 +105,11 @@ FLOOR_PROMPT_CHARS = 1000
 FLOOR_REPLY_CHARS = 230
 
 
+def _limit(areas: int) -> float:
+    """The schedule limit of ``areas`` areas' 2N chained requests on C slots (seconds)."""
+    return max(2 * LATENCY, math.ceil(2 * areas / CONCURRENCY) * LATENCY)
+
+
 async def _floor_sampler(messages: Any, params: Any, context: Any) -> CreateMessageResult:
     await anyio.sleep(LATENCY)
     return CreateMessageResult(
@@ -128,7 +133,7 @@ async def _floor_run(script: Path, areas: int) -> float:
         started = time.perf_counter()
         await client.call_tool_mcp("run", arguments)
         wall = time.perf_counter() - started
-    return wall / max(2 * LATENCY, math.ceil(2 * areas / CONCURRENCY) * LATENCY)
+    return wall / _limit(areas)
 
 
 def _floor(areas: int) -> dict[str, Any]:
@@ -181,7 +186,7 @@ async def _run(root: Path, mode: str) -> dict[str, Any]:
         rss_after = server.memory_info().rss
     summary: dict[str, Any] = result.structured_content or {}
     calls = int(summary.get("llm_calls") or 0)
-    limit = max(2 * LATENCY, math.ceil(2 * areas / CONCURRENCY) * LATENCY)
+    limit = _limit(areas)
     return {
         "areas": areas,
         "llm_calls": calls,

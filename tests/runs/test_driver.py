@@ -3,7 +3,7 @@
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import anyio
@@ -167,6 +167,17 @@ async def test_no_more_than_max_concurrency_calls_are_in_flight(services: RunSer
     assert state["peak"] == 4
 
 
+@dataclass
+class LoggingBackend(ScriptedBackend):
+    """A scripted backend that logs ``call <area> <language>`` in ``log`` as each call starts."""
+
+    log: list[str] = field(default_factory=list[str])
+
+    async def complete(self, request: LLMRequest) -> LLMReply:
+        self.log.append(f"call {request.meta.area} {request.meta.language}")
+        return await super().complete(request)
+
+
 async def test_the_next_request_goes_out_before_the_bookkeeping_of_the_reply_that_freed_its_slot(
     services: RunServices,
 ) -> None:
@@ -175,16 +186,11 @@ async def test_the_next_request_goes_out_before_the_bookkeeping_of_the_reply_tha
     subjects = sample_subjects()
     log: list[str] = []
 
-    class Logging(ScriptedBackend):
-        async def complete(self, request: LLMRequest) -> LLMReply:
-            log.append(f"call {request.meta.area} {request.meta.language}")
-            return await super().complete(request)
-
     async def on_progress(progress: Progress) -> None:
         log.append(f"progress {progress.completed}")
 
     limits = RunLimits(max_concurrency=1, run_deadline=600.0)
-    backend = Logging(script=good_answer(subjects))
+    backend = LoggingBackend(script=good_answer(subjects), log=log)
     summary = await _run(services, backend, limits=limits, on_progress=on_progress)
     assert summary.status == "completed"
     # the empty area counts 2 from the start; each later report follows the next call
@@ -228,11 +234,6 @@ async def test_a_freed_slots_new_call_starts_before_the_reply_that_freed_it_is_c
     subjects = sample_subjects()
     log: list[str] = []
 
-    class Logging(ScriptedBackend):
-        async def complete(self, request: LLMRequest) -> LLMReply:
-            log.append(f"call {request.meta.area} {request.meta.language}")
-            return await super().complete(request)
-
     feed = DigestRun.feed
 
     def logged_feed(run: DigestRun, request_id: str, result: LLMReply | Failure) -> object:
@@ -241,7 +242,9 @@ async def test_a_freed_slots_new_call_starts_before_the_reply_that_freed_it_is_c
 
     monkeypatch.setattr(DigestRun, "feed", logged_feed)
     limits = RunLimits(max_concurrency=1, run_deadline=600.0)
-    summary = await _run(services, Logging(script=good_answer(subjects)), limits=limits)
+    summary = await _run(
+        services, LoggingBackend(script=good_answer(subjects), log=log), limits=limits
+    )
     assert summary.status == "completed"
     assert log[:3] == ["call css en", "call javascript en", "check css.en.1"]
 

@@ -33,10 +33,15 @@ from webplatform_digest.storage.workspace import Workspace
 BETA = ReleaseKey(144, Channel.BETA)
 
 
-def entry(area: str, key: ReleaseKey, language: Language) -> DigestEntry:
-    """A digest entry as the scanner would read it."""
+def entry(
+    area: str, key: ReleaseKey, language: Language, markdown: str | None = None
+) -> DigestEntry:
+    """A digest entry as the scanner would read it (with body ``markdown`` if given)."""
     rel = Workspace.digest_rel(area, key, language)
-    return entry_from_file(rel, render_digest_file(digest(area, key, language)))
+    written = digest(area, key, language)
+    if markdown is not None:
+        written = replace(written, markdown=markdown)
+    return entry_from_file(rel, render_digest_file(written))
 
 
 def model_of(*items: tuple[str, ReleaseKey, Language]) -> SiteModel:
@@ -261,17 +266,11 @@ def test_a_digest_loses_the_banner_and_offline_note_of_its_own_language() -> Non
     Chinese banner and the English note are recognised in any language."""
     fallback = profile(JA).fallback
     body = f"{fallback['banner']}\n\n{fallback['offline_note']}\n\n## 機能\n\n本文。\n"
-    found = entry_from_file(
-        Workspace.digest_rel("css", ReleaseKey(144), JA),
-        render_digest_file(replace(digest("css", ReleaseKey(144), JA), markdown=body)),
-    )
+    found = entry("css", ReleaseKey(144), JA, body)
     assert found.untranslated
     assert found.markdown.startswith("## 機能")
     english = f"{UNTRANSLATED_BANNER}\n\n{OFFLINE_NOTE}\n\n## Feature\n\nBody.\n"
-    found = entry_from_file(
-        Workspace.digest_rel("css", ReleaseKey(144), TW),
-        render_digest_file(replace(digest("css", ReleaseKey(144), TW), markdown=english)),
-    )
+    found = entry("css", ReleaseKey(144), TW, english)
     assert found.untranslated
     assert found.markdown.startswith("## Feature")
 

@@ -213,7 +213,6 @@ async def _pump(
                 sent.pop(request_id, None)
                 fed.append((outcomes, machine.progress()))
                 await issue(len(arrived) - index - 1)
-            await anyio.lowlevel.checkpoint()  # the new calls start before the bookkeeping
             for outcomes, progress in fed:
                 finished += await session.absorb(outcomes, progress)
             if finished:  # after the new calls: writes must not delay the next requests

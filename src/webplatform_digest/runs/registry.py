@@ -98,6 +98,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     uri = path.resolve().as_uri()
     failures: list[str] = []
     for query in ("mode=ro", "mode=ro&immutable=1"):
+        db: sqlite3.Connection | None = None
         try:
             db = sqlite3.connect(
                 f"{uri}?{query}", uri=True, isolation_level=None, check_same_thread=False
@@ -105,6 +106,8 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
             db.execute("SELECT count(*) FROM runs").fetchone()
         except sqlite3.Error as exc:
             failures.append(str(exc))
+            if db is not None:
+                db.close()  # opened, but unreadable this way: try the next
             continue
         return db
     raise NotFoundError(f"cannot read the run registry {path}: {failures[-1]}")

@@ -20,11 +20,6 @@ log = logging.getLogger(__name__)
 WRITING_TOOLS = tuple(spec.name for spec in TOOLS if not spec.annotations.read_only_hint)
 
 
-def unavailable_tools(container: Container) -> tuple[str, ...]:
-    """The tools refused in this container's workspace (none when it can be written)."""
-    return WRITING_TOOLS if container.read_only else ()
-
-
 def availability_note(container: Container) -> str:
     """One sentence naming the unavailable tools and why ("" when every tool is available)."""
     refusal = container.write_refusal

@@ -21,6 +21,7 @@ Assumes a local POSIX filesystem that honours fsync and one writer per workspace
 
 import contextlib
 import errno
+import functools
 import itertools
 import logging
 import os
@@ -263,7 +264,7 @@ def _create_folders(jobs: Sequence[FileJob], existing: set[Path]) -> set[Path]:
     return dirty
 
 
-def _stage_one(item: tuple[FileJob, int], durable: bool = True) -> Path | OSError:
+def _stage_one(item: tuple[FileJob, int], *, durable: bool) -> Path | OSError:
     job, mode = item
     try:
         return stage(job.path, job.data, mode, durable=durable)
@@ -271,14 +272,10 @@ def _stage_one(item: tuple[FileJob, int], durable: bool = True) -> Path | OSErro
         return exc
 
 
-def _stage_quickly(item: tuple[FileJob, int]) -> Path | OSError:
-    return _stage_one(item, durable=False)
-
-
 def _stage_all(
     changed: Sequence[tuple[FileJob, int]], mapper: Mapper, *, durable: bool
 ) -> list[Path]:
-    outcomes = list(mapper(_stage_one if durable else _stage_quickly, changed))
+    outcomes = list(mapper(functools.partial(_stage_one, durable=durable), changed))
     temps = [item for item in outcomes if isinstance(item, Path)]
     for (job, _), item in zip(changed, outcomes, strict=True):
         if isinstance(item, OSError):
