@@ -10,6 +10,7 @@ from webplatform_digest.areas.data import (
     build_area_data,
     dump_area_data,
     load_area_data,
+    plain_document,
     source_digest,
 )
 from webplatform_digest.errors import ParseError
@@ -153,3 +154,61 @@ def test_any_features_round_trip(features: list[Feature]) -> None:
     """Round trip holds for arbitrary text (control characters, newlines, quotes, unicode)."""
     data = build_area_data(KEY, "css", features, "sha256:y")
     assert load_area_data(dump_area_data(data), source="p.yml") == data
+
+
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.floats(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_plain_values, st.booleans())
+def test_a_plain_document_has_the_values_the_safe_loader_gives(value: object, flow: bool) -> None:
+    text = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True)
+    assert plain_document(text) == yaml.load(text, Loader=_SAFE_LOADER)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a: 012\nb: 0x1f\nc: 1_000\nd: +7\ne: -0\n",
+        "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n",
+        "when: 2026-12-06\nratio: 1.5e3\nflag: Off\nnothing: ~\n",
+        "a: &shared [1, 2]\nb: *shared\n",
+        "? [1, 2]\n: listed key\n",
+        "a: !!str 12\nb: !!int '7'\nc: !!binary aGk=\n",
+        "- !!set {a, b}\n- !!omap [x: 1]\n",
+    ],
+)
+def test_a_plain_document_agrees_with_the_safe_loader_on_tags_merges_and_aliases(
+    text: str,
+) -> None:
+    try:
+        expected = yaml.load(text, Loader=_SAFE_LOADER)
+    except yaml.YAMLError:
+        with pytest.raises(yaml.YAMLError):
+            plain_document(text)
+        return
+    assert plain_document(text) == expected
+
+
+def test_an_alias_is_the_same_object_and_a_document_may_contain_itself() -> None:
+    shared = plain_document("a: &s [1]\nb: *s\n")
+    assert isinstance(shared, dict)
+    assert shared["a"] is shared["b"]
+    looped = plain_document("&loop [1, *loop]\n")
+    assert isinstance(looped, list)
+    assert looped[1] is looped
+
+
+def test_a_custom_tag_is_a_parse_error_naming_the_file() -> None:
+    with pytest.raises(ParseError, match="invalid YAML") as caught:
+        load_area_data(b"schema: !evil x\n", source="processed/areas/css/x.yml")
+    assert "processed/areas/css/x.yml" in str(caught.value)

@@ -22,6 +22,7 @@ deterministic (same data → same bytes), which is what makes re-processing writ
 """
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -168,7 +169,7 @@ def load_area_data(data: bytes, *, source: str) -> AreaData:
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ParseError(f"area data larger than {MAX_DOCUMENT_BYTES} bytes", source=source)
     try:
-        document = yaml.load(data.decode("utf-8"), Loader=_Loader)
+        document = plain_document(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ParseError("not valid UTF-8", source=source, line=line) from None
@@ -181,6 +182,96 @@ def load_area_data(data: bytes, *, source: str) -> AreaData:
         return _area_data(document)
     except (InputError, ValueError, TypeError) as exc:
         raise ParseError(f"invalid area data: {exc}", source=source) from None
+
+
+class _Unusual(Exception):
+    """A node the plain conversion leaves to PyYAML's own constructor."""
+
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+#: marks a node being converted, so a node inside itself is noticed
+_BUSY = object()
+
+
+class _PlainLoader(_Loader):
+    """The safe loader, resolving plain scalars that start with a letter no implicit type
+    starts with (most text) without trying the implicit types' patterns; the safe loader has
+    no path resolvers, so descending and ascending have nothing to do."""
+
+    _TYPED_STARTS = frozenset(_Loader.yaml_implicit_resolvers)
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and value and value[0] not in self._TYPED_STARTS:
+            return _STR
+        return super().resolve(kind, value, implicit)
+
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def plain_document(text: str) -> object:
+    """A YAML document as Python values, built straight from libyaml's node tree.
+
+    The values are those of ``yaml.load`` with the safe loader. Area documents hold only text,
+    decimal integers, lists and mappings, and PyYAML's generic constructor spends more time per
+    node than parsing does, so those nodes are converted here; a document with anything else
+    (other tags, merge keys, self-reference, unhashable keys) is loaded by PyYAML itself.
+
+    Raises:
+        yaml.YAMLError: not a single YAML document.
+    """
+    loader = _PlainLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    try:
+        return _plain(node, {})
+    except (_Unusual, RecursionError):
+        return yaml.load(text, Loader=_Loader)
+
+
+def _plain(node: yaml.Node, done: dict[int, object]) -> object:
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    key = id(node)
+    if key in done:  # an alias: the same object, as PyYAML gives it
+        if done[key] is _BUSY:
+            raise _Unusual  # a document that contains itself
+        return done[key]
+    done[key] = _BUSY
+    value = _plain_value(node, tag, done)
+    done[key] = value
+    return value
+
+
+def _plain_value(node: yaml.Node, tag: str, done: dict[int, object]) -> object:
+    if isinstance(node, yaml.MappingNode) and tag == "tag:yaml.org,2002:map":
+        mapping: dict[object, object] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Unusual  # a list or mapping as a key: PyYAML's error
+            mapping[_plain(key_node, done)] = _plain(value_node, done)
+        return mapping
+    if isinstance(node, yaml.SequenceNode) and tag == "tag:yaml.org,2002:seq":
+        return [_plain(item, done) for item in node.value]
+    if tag == _INT and _DECIMAL.fullmatch(node.value):
+        return int(node.value)
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return node.value.lower() in ("yes", "true", "on")
+    raise _Unusual
 
 
 def _area_data(document: object) -> AreaData:
