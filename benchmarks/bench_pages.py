@@ -13,6 +13,12 @@ in-process work (interpreter start-up and imports are not counted; data files a 
 lazily are). Warm figures (unchanged, one digest changed) are measured in this process, as a
 long-lived server sees them; ``unchanged_fresh_process_seconds`` is the same re-run as the CLI
 sees it.
+
+Creating files is slow on some filesystems and its speed varies from minute to minute, so each
+cold child also times the floor of its commit right after its build: the same files written
+into an empty folder of the same filesystem by a plain loop (create, write, close; no temp
+file, no rename, no sync: what no crash-safe writer can beat). ``cold_write_floor_*`` is that
+floor and ``cold_above_floor_*`` the build minus it.
 """
 
 import functools
@@ -158,6 +164,27 @@ def _peak_rss_kib() -> int:
     return int(found.group(1)) if found else 0
 
 
+def _write_floor(root: Path, files: list[Path]) -> float:
+    """Seconds to write ``files`` (paths under ``root``) again under a new sibling folder of
+    ``root`` with a plain loop; the copy is removed afterwards."""
+    target = root.parent / f"{root.name}-floor"
+    contents = [(target / path.relative_to(root), path.read_bytes()) for path in files]
+    started = time.perf_counter()
+    for path, data in contents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(target)
+    return seconds
+
+
+def _site_files(root: Path) -> list[Path]:
+    """Every file of the built site (not the digests, not the workspace's own state)."""
+    digests = root / Workspace.DIGESTS
+    sources = set(digests.glob("areas/*/chrome-*.md"))
+    return [p for p in sorted(digests.rglob("*")) if p.is_file() and p not in sources]
+
+
 def child(mode: str, root: str) -> dict[str, Any]:
     """One cold measurement in this (fresh) process: ``build``, ``html``, ``phases``,
     ``render`` or ``render-html`` on the workspace at ``root``."""
@@ -167,6 +194,9 @@ def child(mode: str, root: str) -> dict[str, Any]:
         options = {"html": mode == "html"}
         seconds, summary = anyio.run(functools.partial(_timed, workspace, catalog, **options))
         figures = {"seconds": seconds, "pages": summary.pages, "written": summary.written}
+        if mode == "build" and summary.written:
+            site = _site_files(Path(root))
+            figures.update(write_floor=_write_floor(Path(root), site), floor_files=len(site))
     elif mode == "phases":
         figures = {"phases": anyio.run(_phases, workspace, catalog)}
     else:
@@ -238,6 +268,8 @@ def run() -> dict[str, Any]:
         render = [_in_child("render", workspace.root) for _ in range(REPEATS)]
         render_html = _in_child("render-html", workspace.root)
     cold, pages = _median_of(colds), int(colds[0]["pages"])
+    floor = _median_of(colds, "write_floor")
+    above = statistics.median(float(run["seconds"]) - float(run["write_floor"]) for run in colds)
     children = [*colds, *phases, *fresh_unchanged, html, *render, render_html]
     return {
         "releases": len(list(corpus.glob("chrome-*.md"))),
@@ -249,6 +281,9 @@ def run() -> dict[str, Any]:
         "cold_seconds_per_500_pages": round(cold * COLD_TARGET_PAGES / pages, 4),
         "cold_target_seconds_per_500_pages": COLD_TARGET_S,
         "cold_within_target": cold * COLD_TARGET_PAGES / pages < COLD_TARGET_S,
+        "cold_write_floor_seconds_median": round(floor, 4),
+        "cold_write_floor_files": int(colds[0]["floor_files"]),
+        "cold_above_floor_seconds_per_500_pages": round(above * COLD_TARGET_PAGES / pages, 4),
         "cold_phase_seconds_median": {
             name: round(statistics.median(run["phases"][name] for run in phases), 4)
             for name in phases[0]["phases"]

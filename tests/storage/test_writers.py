@@ -286,6 +286,34 @@ async def test_queue_writes_reports_and_skips_unchanged_bytes(workspace: Workspa
     assert hook.of(WorkspaceLockWait)
 
 
+async def test_a_site_sized_batch_is_confined_off_the_event_loop_and_still_refuses_escapes(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Confining hundreds of paths takes an lstat each: a big batch does it in a worker
+    thread, a small write on the loop; an escaping path fails either way, nothing written."""
+    threads: list[str] = []
+    original = Workspace.paths
+
+    def recorded(self: Workspace, relatives: Any) -> list[Path]:
+        threads.append(threading.current_thread().name)
+        return original(self, relatives)
+
+    monkeypatch.setattr(Workspace, "paths", recorded)
+    site = {PurePosixPath(f"site/p{index}.md"): b"page" for index in range(100)}
+    async with WriteQueue.open(workspace, _queue_config()) as queue:
+        loop_thread = threading.current_thread().name
+        threads.clear()
+        result = await queue.write_batch(site)
+        assert len(result.written) == 100
+        assert loop_thread not in threads[:2]
+        threads.clear()
+        await queue.write(REL, b"one")
+        assert threads[:2] == [loop_thread, loop_thread]
+        with pytest.raises(UnsafePathError):
+            await queue.write_batch({**site, PurePosixPath("../escape.md"): b"x"})
+    assert not (workspace.root.parent / "escape.md").exists()
+
+
 async def test_same_path_writes_in_the_window_coalesce_and_all_awaiters_get_the_result(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

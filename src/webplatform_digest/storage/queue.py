@@ -42,6 +42,9 @@ from webplatform_digest.storage.workspace import Workspace
 log = logging.getLogger(__name__)
 
 _PARALLEL_FROM = 4
+#: batches this large have their paths confined in a worker thread: one ``lstat`` per path
+#: and folder, a site's worth of which would hold the event loop for tens of milliseconds
+_CONFINE_OFF_LOOP_FROM = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +209,16 @@ class WriteQueue:
             WriteError: the queue is full past the deadline, closed, or the commit failed.
             WorkspaceBusyError: another process held the workspace lock past the timeout.
         """
-        jobs = file_jobs(self._workspace, files)
-        removals = removal_jobs(self._workspace, remove, files)
+        if len(files) + len(remove) >= _CONFINE_OFF_LOOP_FROM:
+            jobs, removals = await anyio.to_thread.run_sync(self._jobs, files, remove)
+        else:
+            jobs, removals = self._jobs(files, remove)
         return await self._submit(_Job(jobs, removals, kind, self._clock()))
+
+    def _jobs(
+        self, files: Mapping[PurePosixPath, bytes], remove: tuple[PurePosixPath, ...]
+    ) -> tuple[tuple[FileJob, ...], tuple[FileJob, ...]]:
+        return file_jobs(self._workspace, files), removal_jobs(self._workspace, remove, files)
 
     @asynccontextmanager
     async def reading(self) -> AsyncGenerator[None]:
