@@ -18,17 +18,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
 import yaml
 
-from benchmarks.common import REPO_ROOT, corpus_dir, peak_rss_mib
+from benchmarks.common import corpus_dir, in_fresh_process, peak_rss_mib
 from webplatform_digest.services.process import process_all
 from webplatform_digest.site.search import SearchQuery, search
 from webplatform_digest.storage.area_store import load_catalog
@@ -67,21 +65,6 @@ def child(root: str) -> dict[str, float]:
     return {"seconds": seconds, "baseline": _safe_load_all(workspace)}
 
 
-def _cold_in_child(root: Path) -> dict[str, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_index", str(root)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=True,
-    )
-    figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
-    return figures
-
-
 def run() -> dict[str, Any]:
     """Build the index cold, refresh it unchanged and after one change, search it once."""
     corpus = corpus_dir()
@@ -91,7 +74,10 @@ def run() -> dict[str, Any]:
         workspace = Workspace.at(tmp)
         shutil.copytree(corpus, workspace.root / Workspace.RELEASE_NOTES)
         anyio.run(process_all, workspace, load_catalog(None))
-        cold = [_cold_in_child(workspace.root) for _ in range(REPEATS)]
+        cold = [
+            in_fresh_process("benchmarks.bench_index", str(workspace.root), timeout=120)
+            for _ in range(REPEATS)
+        ]
         in_process = [_cold(workspace)[0] for _ in range(REPEATS)]
         unchanged = [_timed(workspace) for _ in range(REPEATS)]
         one = next((workspace.root / Workspace.PROCESSED / "css").glob("chrome-*.yml"))

@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from typing import Any
 
 import anyio
 
-from benchmarks.common import REPO_ROOT, corpus_dir, peak_rss_mib
+from benchmarks.common import corpus_dir, in_fresh_process, peak_rss_mib
 from webplatform_digest.areas.classify import FocusAreaManager
 from webplatform_digest.areas.data import area_data_set
 from webplatform_digest.digest.files import render_digest_file
@@ -206,18 +205,7 @@ def child(mode: str, root: str) -> dict[str, Any]:
 
 def _in_child(mode: str, root: Path) -> dict[str, Any]:
     """``child(mode, root)`` in a fresh interpreter (no cache warm, nothing imported)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_pages", mode, str(root)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=True,
-    )
-    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return figures
+    return in_fresh_process("benchmarks.bench_pages", mode, str(root))
 
 
 def _change_one_digest(workspace: Workspace) -> None:

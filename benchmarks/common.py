@@ -1,8 +1,13 @@
-"""Shared benchmark helpers: the corpus location, percentiles, peak RSS."""
+"""Shared benchmark helpers: the corpus location, percentiles, peak RSS, a fresh process."""
 
+import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "release_notes"
@@ -31,3 +36,20 @@ def percentile(values: list[float], q: float) -> float:
 def peak_rss_mib() -> float:
     """Peak resident set size of this process in MiB (Linux ru_maxrss is in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_fresh_process(module: str, *args: str, timeout: float = 300) -> dict[str, Any]:
+    """The JSON figures ``python -m <module> <args>`` prints last, run in a fresh interpreter
+    (no cache warm, nothing imported) without this shell's ``WEBPLATFORM_*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBPLATFORM_")}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return figures

@@ -69,3 +69,13 @@ def test_a_stamp_reads_back_and_a_foreign_one_does_not(workspace: Workspace) -> 
     assert read_stamp(workspace, rel) is None
     _file(workspace.root, str(rel), b"[1]")
     assert read_stamp(workspace, rel) is None
+
+
+def test_digest_sources_have_no_answer_when_the_digests_lead_outside_the_workspace(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A digest folder that resolves outside the root gives no inputs (no stamp), not an error."""
+    outside = tmp_path / "elsewhere"
+    _file(outside, "areas/css/chrome-144-en.md", b"en")
+    (workspace.root / "digest_markdown").symlink_to(outside)
+    assert digest_sources(workspace) is None

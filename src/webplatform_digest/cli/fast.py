@@ -98,7 +98,7 @@ def fast_pages(args: argparse.Namespace) -> int | None:
         return None
     request = {"version": None if args.version is None else int(args.version), "html": args.html}
     try:
-        if stamp["request"] != request or _sources(workspace) != stamp["inputs"]:
+        if stamp["request"] != request or digest_sources(workspace) != stamp["inputs"]:
             return None
         if not files_match(workspace, _pairs(stamp["outputs"])):
             return None
@@ -187,20 +187,13 @@ def _other_area_files(workspace: Workspace, key: ReleaseKey, outputs: Mapping[st
     """Whether an area file of this release exists that the stamp does not list (the full path
     would remove it)."""
     base = workspace.root / Workspace.PROCESSED
-    name = f"chrome-{key.version}-{key.channel.value}.yml"
+    name = Workspace.area_data_name(key)
     try:
         folders = [entry.name for entry in os.scandir(base) if entry.is_dir()]
     except OSError:
         return True
     listed = {PurePosixPath(rel).parent.name for rel in outputs}
     return any(os.path.lexists(base / folder / name) for folder in folders if folder not in listed)
-
-
-def _sources(workspace: Workspace) -> dict[str, str] | None:
-    try:
-        return digest_sources(workspace)
-    except (OSError, WebplatformError):
-        return None
 
 
 def _record(workspace: Workspace, settings: QuickSettings, event: Event) -> None:

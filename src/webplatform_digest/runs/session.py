@@ -202,7 +202,8 @@ class RunSession:
 
     async def report_progress(self, progress: Progress | None = None) -> None:
         """Send the current progress (or ``progress``) to telemetry and the progress sink."""
-        progress = progress or self.machine.progress()
+        if progress is None:
+            progress = self.machine.progress()
         self.services.telemetry.emit(
             RunProgress(
                 run_id=self.run_id,

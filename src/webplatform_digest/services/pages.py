@@ -27,7 +27,7 @@ import anyio
 
 from webplatform_digest.clock import Clock, monotonic
 from webplatform_digest.digest.languages import parse_languages
-from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError, WebplatformError
+from webplatform_digest.errors import NotFoundError, ParseError, UnsafePathError
 from webplatform_digest.events import Telemetry
 from webplatform_digest.models import AREA_ID_PATTERN, Language, parse_version
 from webplatform_digest.services.summaries import PagesSummary, pages_event
@@ -198,12 +198,7 @@ def _choices(version: object, language: object) -> tuple[int | None, tuple[Langu
 def _scan_stamped(workspace: Workspace, stamped: bool) -> tuple[_Scanned, dict[str, str] | None]:
     """The scan, and before it the stamp's input hashes (so they never describe newer bytes
     than the pages are made from); None when no stamp is wanted or one cannot be trusted."""
-    sources = None
-    if stamped:
-        try:
-            sources = digest_sources(workspace)
-        except (OSError, WebplatformError):
-            sources = None
+    sources = digest_sources(workspace) if stamped else None
     return scan_digests(workspace), sources
 
 

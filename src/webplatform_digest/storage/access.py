@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from webplatform_digest.storage.commit import reason
+from webplatform_digest.storage.workspace import Workspace
 
 
 def write_refusal(root: Path) -> str | None:
@@ -20,7 +21,7 @@ def write_refusal(root: Path) -> str | None:
     """
     if not root.is_dir():
         return None
-    monitoring = root / ".monitoring"
+    monitoring = root / Workspace.MONITORING
     try:
         monitoring.mkdir(exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=".probe-", dir=monitoring)

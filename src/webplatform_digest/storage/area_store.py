@@ -82,7 +82,7 @@ class AreaStore:
 
     def areas_for(self, key: ReleaseKey) -> tuple[str, ...]:
         """Ids of the areas that have a file for ``key``, sorted."""
-        name = f"chrome-{key.version}-{key.channel.value}.yml"
+        name = Workspace.area_data_name(key)
         return tuple(sorted(d.name for d in self._area_dirs() if (d / name).is_file()))
 
     def load(self, area: str, key: ReleaseKey) -> AreaData:

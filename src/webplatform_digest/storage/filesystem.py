@@ -24,7 +24,7 @@ _RELEASE = re.compile(r"^(\d+)\.(\d+)")
 
 
 def bulk_sync_available() -> bool:
-    """Whether :func:`sync_filesystems` is trustworthy here (Linux ≥ 5.8 with ``syncfs``)."""
+    """Whether :class:`FilesystemFlush` can be used here (Linux ≥ 5.8 with ``syncfs``)."""
     return _syncfs() is not None
 
 
@@ -50,6 +50,8 @@ class FilesystemFlush:
             raise
 
     def _open(self, folder: Path) -> None:
+        if os.stat(folder).st_dev in self._fds:  # most folders share one filesystem
+            return
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         device = os.fstat(fd).st_dev
         if device in self._fds:

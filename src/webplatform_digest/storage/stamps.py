@@ -118,12 +118,16 @@ def digest_sources(workspace: Workspace) -> dict[str, str] | None:
     generated ``index.md``, by workspace-relative path, with its SHA-256: the site's inputs.
 
     None when a folder or file is a symlink (the generator skips those, with a warning that a
-    stamp would not repeat).
-
-    Raises:
-        OSError: a file cannot be read.
-        UnsafePathError: the folder escapes the workspace.
+    stamp would not repeat), cannot be read, or the folder escapes the workspace: no stamp is
+    written then, and none is trusted.
     """
+    try:
+        return _digest_sources(workspace)
+    except (OSError, WebplatformError):
+        return None
+
+
+def _digest_sources(workspace: Workspace) -> dict[str, str] | None:
     areas = workspace.path(Workspace.DIGESTS / "areas")
     found: dict[str, str] = {}
     if not areas.is_dir():

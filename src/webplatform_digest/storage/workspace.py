@@ -160,9 +160,14 @@ class Workspace:
         return Workspace.RELEASE_NOTES / check_segment(name)
 
     @staticmethod
+    def area_data_name(key: ReleaseKey) -> str:
+        """``chrome-144-stable.yml``: the name of a release's file in each area's folder."""
+        return f"chrome-{key.version}-{key.channel.value}.yml"
+
+    @staticmethod
     def area_data_rel(area: str, key: ReleaseKey) -> PurePosixPath:
         """``processed/areas/<area>/chrome-144-stable.yml``."""
-        name = f"chrome-{key.version}-{key.channel.value}.yml"
+        name = Workspace.area_data_name(key)
         return Workspace.PROCESSED / check_segment(area) / check_segment(name)
 
     @staticmethod
