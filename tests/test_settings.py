@@ -164,6 +164,7 @@ def test_the_light_settings_defer_every_value_settings_refuse(
     monkeypatch.setenv(name, value)
     light = quick_settings({name: value}, root=tmp_path)
     if valid:
+        assert light is None or light.root == tmp_path
         assert load_settings(root=tmp_path).workspace.root == tmp_path
     else:
         assert light is None

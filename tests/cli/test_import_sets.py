@@ -72,52 +72,39 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+#: what ``--help`` answers without: it reads no settings and prints no table
+HELP_FREE = frozenset({"pydantic", "pydantic_settings", "anyio", "rich"})
+#: what a command reading only the root answers without: on the light settings, with no
+#: container, no event loop, no write queue; ``--json`` prints no table
+ROOT_ONLY_FREE = frozenset({"pydantic", "pydantic_settings", "anyio", "filelock", "rich"})
+
+
 @pytest.mark.parametrize(
-    "args",
+    ("args", "also_absent"),
     [
-        ("--help",),
-        ("process", "--version", "145", "--json"),
-        ("areas", "--json"),
-        ("runs", "--json"),
-        ("telemetry", "summary", "--json"),
+        pytest.param(args, absent, id=" ".join(args))
+        for args, absent in (
+            (("--help",), HELP_FREE),
+            # the fixture processed 145: answered from its stamp
+            (("process", "--version", "145", "--json"), frozenset(FAST_PATH_FREE)),
+            (("areas", "--json"), ROOT_ONLY_FREE),
+            (("runs", "--json"), ROOT_ONLY_FREE),
+            (("telemetry", "summary", "--json"), ROOT_ONLY_FREE),
+        )
     ],
-    ids=lambda args: " ".join(args),
 )
-def test_a_batch_command_loads_neither_the_server_nor_the_renderers(
-    root: Path, args: tuple[str, ...]
+def test_a_batch_command_loads_only_what_it_uses(
+    root: Path, args: tuple[str, ...], also_absent: frozenset[str]
 ) -> None:
-    """No fastmcp, HTTP client, metrics registry, Jinja or markdown parser on these paths."""
-    assert _loaded(root, *args) & {*SERVER_ONLY, *RENDERING} == set()
+    """No fastmcp, HTTP client, metrics registry, Jinja or markdown parser on any of these
+    paths, and nothing of ``also_absent`` (settings validation, the event loop, tables)."""
+    assert _loaded(root, *args) & {*SERVER_ONLY, *RENDERING, *also_absent} == set()
 
 
-def test_help_loads_no_settings_validation(root: Path) -> None:
-    """``--help`` reads no settings, so pydantic stays out of it."""
-    assert {"pydantic", "pydantic_settings", "anyio"} & _loaded(root, "--help") == set()
-
-
-def test_help_and_json_output_load_no_terminal_tables(root: Path) -> None:
-    """``rich`` is for the human tables only: ``--help`` and ``--json`` output never load it."""
-    assert "rich" not in _loaded(root, "--help")
-    assert "rich" not in _loaded(root, "process", "--version", "145", "--json")
-    assert "rich" not in _loaded(root, "areas", "--json")
-
-
-def test_pages_without_the_preview_loads_neither_the_server_nor_the_renderers(
-    root: Path,
-) -> None:
-    """``pages`` on an unchanged site writes Jekyll markdown only: no Jinja or markdown-it
-    (they are for ``--html``), and never fastmcp, httpx or the metrics registry."""
-    assert _loaded(root, "run", "--version", "145", "--llm", "offline", "--json")
-    assert _loaded(root, "pages", "--json")
-    assert _loaded(root, "pages", "--json") & {*SERVER_ONLY, *RENDERING} == set()
-
-
-@pytest.mark.parametrize("output", [(), ("--json",)], ids=["text", "json"])
-def test_an_unchanged_process_loads_no_settings_validation_pipeline_or_tables(
-    root: Path, output: tuple[str, ...]
-) -> None:
-    """Answered from its stamp: no pydantic, anyio, rich, psutil, parser or server."""
-    loaded = _loaded(root, "process", "--version", "145", *output)
+def test_an_unchanged_process_loads_no_settings_validation_pipeline_or_tables(root: Path) -> None:
+    """Answered from its stamp: no pydantic, anyio, rich, psutil, parser or server (the
+    ``--json`` form is a case of the test above)."""
+    loaded = _loaded(root, "process", "--version", "145")
     assert loaded & set(FAST_PATH_FREE) == set()
 
 
@@ -125,20 +112,9 @@ def test_an_unchanged_process_loads_no_settings_validation_pipeline_or_tables(
 def test_an_unchanged_site_loads_no_settings_validation_renderers_or_tables(
     root: Path, output: tuple[str, ...]
 ) -> None:
-    """``pages`` on a site generated from the same digests answers from its stamp."""
+    """``pages`` without the preview writes Jekyll markdown only: no Jinja or markdown-it (they
+    are for ``--html``), never fastmcp, httpx or the metrics registry; on a site generated
+    from the same digests it answers from its stamp."""
     assert _loaded(root, "run", "--version", "145", "--llm", "offline", "--json")
-    assert _loaded(root, "pages", "--json")
+    assert _loaded(root, "pages", "--json") & {*SERVER_ONLY, *RENDERING} == set()
     assert _loaded(root, "pages", *output) & set(FAST_PATH_FREE) == set()
-
-
-@pytest.mark.parametrize(
-    "args",
-    [("areas", "--json"), ("runs", "--json"), ("telemetry", "summary", "--json")],
-    ids=lambda args: " ".join(args),
-)
-def test_commands_that_read_only_the_root_load_no_settings_validation_or_event_loop(
-    root: Path, args: tuple[str, ...]
-) -> None:
-    """On the light settings, with no container: no pydantic, no anyio, no write queue."""
-    loaded = _loaded(root, *args)
-    assert loaded & {"pydantic", "pydantic_settings", "anyio", "filelock", "rich"} == set()

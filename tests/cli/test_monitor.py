@@ -1,7 +1,6 @@
 """``check`` and ``fetch`` through a real CLI subprocess against a loopback developer site."""
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 
 from tests.server_process import run_cli
 from tests.site_server import SiteServer, expected_pages, running_site
+from tests.telemetry.prometheus_server import free_port
 
 # every test runs the CLI as a subprocess
 pytestmark = pytest.mark.slow
@@ -124,12 +124,6 @@ def test_bad_arguments_exit_with_a_usage_error(tmp_path: Path) -> None:
     assert "either --version or --range" in both.stderr
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("output", [(), ("--json",)], ids=["text", "json"])
 def test_check_exits_1_in_either_output_when_the_site_cannot_be_reached(
     tmp_path: Path, output: tuple[str, ...]
@@ -139,7 +133,7 @@ def test_check_exits_1_in_either_output_when_the_site_cannot_be_reached(
     (tmp_path / "release_notes").mkdir()
     (tmp_path / "release_notes" / "chrome-144.md").write_text("# Chrome 144\n")
     env = {"WEBPLATFORM_MAX_RETRIES": "0", "WEBPLATFORM_RETRY_BASE_DELAY": "0"}
-    base_url = f"http://127.0.0.1:{_closed_port()}"
+    base_url = f"http://127.0.0.1:{free_port()}"
     done = run_cli(
         tmp_path, "check", "--channel", "stable", "--base-url", base_url, *output, env=env
     )

@@ -55,12 +55,16 @@ def test_the_plain_table_declines_markup_emoji_codes_and_overflow() -> None:
     assert plain_table("t", headers, [("css", "CSS and UI", "1")], 80) is not None
 
 
+@pytest.fixture
+def unstyled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No variable with which rich styles or sizes its output (the tests set them one by one)."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "JUPYTER_COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("unstyled")
 def test_rich_styling_variables_send_the_report_to_rich(monkeypatch: pytest.MonkeyPatch) -> None:
     """``FORCE_COLOR`` or ``COLUMNS`` change what rich prints, so no plain width is offered."""
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.delenv("JUPYTER_COLUMNS", raising=False)
     assert plain_width() is not None
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert plain_width() is None
@@ -69,6 +73,7 @@ def test_rich_styling_variables_send_the_report_to_rich(monkeypatch: pytest.Monk
     assert plain_width() is None
 
 
+@pytest.mark.usefixtures("unstyled")
 @pytest.mark.parametrize("unclassified", [(), ("Sundry",), ("Odd: one",)])
 def test_the_process_report_prints_the_same_with_and_without_rich(
     monkeypatch: pytest.MonkeyPatch,
@@ -76,8 +81,6 @@ def test_the_process_report_prints_the_same_with_and_without_rich(
     unclassified: tuple[str, ...],
 ) -> None:
     """The whole report (tables and counts) is the same bytes on both ways of printing it."""
-    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "JUPYTER_COLUMNS"):
-        monkeypatch.delenv(name, raising=False)
     summary = ProcessSummary(
         version=145,
         channel=Channel.BETA,

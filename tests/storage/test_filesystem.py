@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from tests.system.support import temp_leftovers
 from webplatform_digest.errors import WriteError
 from webplatform_digest.storage import commit, filesystem
 from webplatform_digest.storage.commit import BULK_SYNC_MIN_FILES, FileJob, commit_files
@@ -56,10 +57,6 @@ def _contents(jobs: list[FileJob]) -> list[bytes]:
     return [job.path.read_bytes() for job in jobs]
 
 
-def _temps(root: Path) -> list[Path]:
-    return sorted(root.rglob(".tmp-*"))
-
-
 @pytest.mark.parametrize(
     ("release", "reports"),
     [("5.8.0", True), ("6.1.0-18-amd64", True), ("5.7.19", False), ("4.19.0", False), ("x", False)],
@@ -94,7 +91,9 @@ def test_the_flush_is_opened_before_any_file_of_the_batch_is_written(
 
     class Recording(filesystem.FilesystemFlush):
         def __init__(self, folders: Iterable[Path]) -> None:
-            seen_at_open.append(sum(1 for _ in tmp_path.rglob("*.md")) + len(_temps(tmp_path)))
+            seen_at_open.append(
+                sum(1 for _ in tmp_path.rglob("*.md")) + len(temp_leftovers(tmp_path))
+            )
             super().__init__(folders)
 
     monkeypatch.setattr(commit, "FilesystemFlush", Recording)
@@ -114,7 +113,7 @@ def test_a_large_batch_flushes_twice_and_fsyncs_no_file(
     assert (flushes.calls, flushes.fsyncs) == (2, 0)
     assert len(result.written) == len(jobs)
     assert _contents(jobs) == [job.data for job in jobs]
-    assert _temps(tmp_path) == []
+    assert temp_leftovers(tmp_path) == []
 
 
 @needs_syncfs
@@ -140,7 +139,7 @@ def test_a_failed_flush_before_the_replaces_changes_nothing(
         commit_files(new)
     assert "input/output error" in str(caught.value).lower()
     assert _contents(new) == [job.data for job in old]
-    assert _temps(tmp_path) == []
+    assert temp_leftovers(tmp_path) == []
 
 
 @needs_syncfs
@@ -152,7 +151,7 @@ def test_a_failed_flush_after_the_replaces_says_the_change_may_not_last(
     with pytest.raises(WriteError, match="may not survive a power loss"):
         commit_files(jobs)
     assert _contents(jobs) == [job.data for job in jobs]
-    assert _temps(tmp_path) == []
+    assert temp_leftovers(tmp_path) == []
 
 
 def test_without_syncfs_a_large_batch_fsyncs_each_file(
