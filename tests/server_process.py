@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO, TextIO
@@ -40,12 +40,13 @@ def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def run_cli(
-    root: Path, *args: str, env: Mapping[str, str] | None = None
+    root: Path, *args: str, env: Mapping[str, str] | None = None, prefix: Sequence[str] = ()
 ) -> subprocess.CompletedProcess[str]:
-    """``webplatform-digest ARGS --root ROOT`` as a real subprocess (no colours, wide tables)."""
+    """``webplatform-digest ARGS --root ROOT`` as a real subprocess (no colours, wide tables),
+    run through the command ``prefix`` if given."""
     environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "webplatform_digest", *args, "--root", str(root)],
+        [*prefix, sys.executable, "-m", "webplatform_digest", *args, "--root", str(root)],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -185,10 +186,13 @@ def running_server(
 
 
 @asynccontextmanager
-async def stdio_session(env: Mapping[str, str], errlog: TextIO) -> AsyncGenerator[ClientSession]:
+async def stdio_session(
+    env: Mapping[str, str], errlog: TextIO, prefix: Sequence[str] = ()
+) -> AsyncGenerator[ClientSession]:
     """An ``mcp`` client session (not yet initialised) with a stdio server started with ``env``
-    (added to the client's default environment); the server's stderr goes to ``errlog``."""
-    command, *args = shim_command()
+    (added to the client's default environment), through the command ``prefix`` if given; the
+    server's stderr goes to ``errlog``."""
+    command, *args = [*prefix, *shim_command()]
     params = StdioServerParameters(command=command, args=args, env=dict(env))
     async with (
         stdio_client(params, errlog=errlog) as (read, write),

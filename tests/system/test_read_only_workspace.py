@@ -9,24 +9,23 @@ Skipped where the machine does not allow mount namespaces.
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.server_process import SHIM, clean_env, run_cli
+from tests.server_process import run_cli, stdio_session
 from tests.server_support import SAMPLE_VERSION, seed_samples
 from webplatform_digest.server.availability import WRITING_TOOLS
+from webplatform_digest.storage.workspace import Workspace
 
 #: run "$@" with the directory "$0" mounted read-only over itself (private namespace)
 _READ_ONLY = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
 
 
 def _read_only(root: Path, *command: str) -> list[str]:
+    """``command`` run with ``root`` read-only (without ``command``: the prefix that does it)."""
     return ["unshare", "-m", "sh", "-c", _READ_ONLY, str(root), *command]
 
 
@@ -49,11 +48,10 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def read_only_root(tmp_path: Path) -> Path:
+def read_only_root(workspace: Workspace) -> Path:
     """A workspace with a processed sample release and one offline digest run, to be mounted
     read-only by the test."""
-    root = tmp_path / "ws"
-    root.mkdir()
+    root = workspace.root
     if not _mounts_allowed(root):
         pytest.skip("mount namespaces (unshare -m) are not allowed on this machine")
     seed_samples(root)
@@ -66,27 +64,19 @@ def read_only_root(tmp_path: Path) -> Path:
 
 
 def _cli_read_only(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "webplatform_digest", *args, "--root", str(root)]
-    return subprocess.run(
-        _read_only(root, *command),
-        capture_output=True,
-        text=True,
-        env=clean_env({"COLUMNS": "200", "NO_COLOR": "1", "WEBPLATFORM_LLM_BACKEND": "offline"}),
-        timeout=60,
-        check=False,
-    )
+    return run_cli(root, *args, env={"WEBPLATFORM_LLM_BACKEND": "offline"}, prefix=_read_only(root))
 
 
 def test_reading_commands_work_and_writing_commands_refuse_in_one_line(
     read_only_root: Path,
 ) -> None:
     before = _tree_digest(read_only_root)
-    for args in (("runs", "--json"), ("search", "css"), ("areas",), ("telemetry", "summary")):
-        done = _cli_read_only(read_only_root, *args)
+    reading = (("runs", "--json"), ("search", "css"), ("areas",), ("telemetry", "summary"))
+    answers = {args: _cli_read_only(read_only_root, *args) for args in reading}
+    for args, done in answers.items():
         assert done.returncode == 0, (args, done.stderr)
         assert "Traceback" not in done.stderr
-    runs = _cli_read_only(read_only_root, "runs", "--json")
-    assert '"completed"' in runs.stdout
+    assert '"completed"' in answers["runs", "--json"].stdout
     # an unchanged process run has nothing to write and answers from its stamp
     unchanged = _cli_read_only(read_only_root, "process", "--version", str(SAMPLE_VERSION))
     assert unchanged.returncode == 0, unchanged.stderr
@@ -105,16 +95,10 @@ def _only_run_id(root: Path) -> str:
     return str(run["run_id"])
 
 
-async def _talk_to_read_only_server(root: Path, errlog: Any) -> dict[str, Any]:
-    run_id = _only_run_id(root)
-    command, *args = _read_only(root, sys.executable, str(SHIM))
+async def _talk_to_read_only_server(root: Path, run_id: str, errlog: Any) -> dict[str, Any]:
     env = {"WEBPLATFORM_ROOT": str(root), "WEBPLATFORM_LLM_BACKEND": "offline"}
-    params = StdioServerParameters(command=command, args=args, env=env)
     seen: dict[str, Any] = {}
-    async with (
-        stdio_client(params, errlog=errlog) as (read, write),
-        ClientSession(read, write) as session,
-    ):
+    async with stdio_session(env, errlog, prefix=_read_only(root)) as session:
         seen["instructions"] = (await session.initialize()).instructions
         seen["tools"] = [tool.name for tool in (await session.list_tools()).tools]
         for name, arguments in (
@@ -135,10 +119,11 @@ async def _talk_to_read_only_server(root: Path, errlog: Any) -> dict[str, Any]:
 def test_a_server_on_a_read_only_workspace_starts_and_says_which_tools_are_unavailable(
     read_only_root: Path, tmp_path: Path
 ) -> None:
+    run_id = _only_run_id(read_only_root)
     before = _tree_digest(read_only_root)
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("w") as errlog:
-        seen = anyio.run(_talk_to_read_only_server, read_only_root, errlog)
+        seen = anyio.run(_talk_to_read_only_server, read_only_root, run_id, errlog)
     stderr = stderr_path.read_text()
 
     assert "Traceback" not in stderr
