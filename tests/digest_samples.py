@@ -5,9 +5,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from webplatform_digest.areas.data import dump_area_data
-from webplatform_digest.digest.machine import RunPlan
+from webplatform_digest.digest.machine import Failure, RunPlan
 from webplatform_digest.digest.profiles import profile
 from webplatform_digest.digest.prompts import RequestOptions, Subject
+from webplatform_digest.digest.state import RunLimits
 from webplatform_digest.llm.port import Backend, LLMReply, LLMRequest
 from webplatform_digest.models import (
     AreaData,
@@ -19,6 +20,9 @@ from webplatform_digest.models import (
     LinkType,
     ReleaseKey,
 )
+from webplatform_digest.runs.rounds import ReplyStore, advance_rounds
+from webplatform_digest.runs.session import Round, RunServices
+from webplatform_digest.runs.summary import RunSummary
 from webplatform_digest.storage.commit import atomic_write
 from webplatform_digest.storage.workspace import Workspace
 
@@ -217,3 +221,18 @@ def answer_from_prompt(prompt: str) -> str:
     headings = [line for line in required.split("\n") if line.startswith("## ")]
     sections = [f"{h}\n\nWith {h[3:]}, developers build better pages." for h in headings]
     return "\n\n".join(["An overview of the area in this release.", *sections])
+
+
+async def answer_round(
+    services: RunServices,
+    step: Round,
+    answer: Callable[[LLMRequest], LLMReply | Failure],
+    limits: RunLimits,
+    *,
+    cache: ReplyStore | None = None,
+) -> Round | RunSummary:
+    """The step after answering every request of an input-required round with ``answer``."""
+    replies = {pending.request_id: answer(pending.request) for pending in step.requests}
+    return await advance_rounds(
+        services, step.run_id, step.token, replies, limits=limits, cache=cache
+    )

@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from tests.digest_samples import good_answer, plan, sample_subjects, subject
+from tests.digest_samples import answer_round, good_answer, plan, sample_subjects, subject
 from webplatform_digest.digest.machine import Failure
 from webplatform_digest.digest.prompts import Subject
 from webplatform_digest.digest.state import RunLimits
@@ -55,8 +55,7 @@ async def _rounds(
     issued: list[tuple[float, int]] = []
     while isinstance(step, Round):
         issued.append((wall.now, len(step.requests)))
-        replies = {p.request_id: answer(p.request) for p in step.requests}
-        step = await advance_rounds(services, "paced", step.token, replies, limits=limits)
+        step = await answer_round(services, step, answer, limits)
     return step, issued
 
 
@@ -110,10 +109,7 @@ async def _drive_rounds(
     while isinstance(step, Round):
         rounds.append(step)
         assert len(step.requests) <= limits.max_concurrency
-        replies = {p.request_id: answer(p.request) for p in step.requests}
-        step = await advance_rounds(
-            services, step.run_id, step.token, replies, limits=limits, cache=cache
-        )
+        step = await answer_round(services, step, answer, limits, cache=cache)
     return step, rounds
 
 
@@ -224,22 +220,11 @@ async def test_a_deferred_write_failure_fails_the_run_at_its_next_round(
         failing = replace(services, deferred=deferred, writer=FailingWriter(workspace))
         step = await start_rounds(failing, plan(subjects, run_id="df"), limits=limits)
         for _ in range(2):  # the second round finishes area a0: its write fails in the background
-            step = await _answer_round(failing, step, answer, limits)
+            assert isinstance(step, Round)
+            step = await answer_round(failing, step, answer, limits)
+        assert isinstance(step, Round)
         with pytest.raises(WriteError, match="no space left"):
-            await _answer_round(failing, step, answer, limits)
+            await answer_round(failing, step, answer, limits)
     record = services.registry.get("df")
     assert record.status is RunStatus.FAILED
     assert "no space left" in record.reason
-
-
-async def _answer_round(
-    services: RunServices,
-    step: Round | RunSummary,
-    answer: Callable[[LLMRequest], LLMReply],
-    limits: RunLimits,
-) -> Round | RunSummary:
-    assert isinstance(step, Round)
-    replies: dict[str, LLMReply | Failure] = {
-        p.request_id: answer(p.request) for p in step.requests
-    }
-    return await advance_rounds(services, step.run_id, step.token, replies, limits=limits)

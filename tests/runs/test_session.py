@@ -7,7 +7,14 @@ from typing import Any
 
 import orjson
 
-from tests.digest_samples import DirectGovernor, good_answer, plan, sample_subjects, subject
+from tests.digest_samples import (
+    DirectGovernor,
+    answer_round,
+    good_answer,
+    plan,
+    sample_subjects,
+    subject,
+)
 from tests.fakes import ScriptedBackend
 from webplatform_digest.digest.codec import restore_run
 from webplatform_digest.digest.machine import DigestRun
@@ -131,10 +138,7 @@ async def test_finished_runs_leave_no_run_state_alive(services: RunServices) -> 
         assert summary.status == "completed"
         step = await start_rounds(services, plan(SUBJECTS, run_id=f"r{index}"), limits=NO_DEADLINE)
         while isinstance(step, Round):
-            replies = {p.request_id: answer(p.request) for p in step.requests}
-            step = await advance_rounds(
-                services, step.run_id, step.token, replies, limits=NO_DEADLINE
-            )
+            step = await answer_round(services, step, answer, NO_DEADLINE)
         assert step.status == "completed"
     gc.collect()
     assert [o for o in gc.get_objects() if isinstance(o, DigestRun | RunSession)] == []
