@@ -10,7 +10,6 @@ import math
 import os
 import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from typing import Any
 import anyio
 import psutil
 
-from benchmarks.common import corpus_dir
+from benchmarks.common import copy_notes, corpus_dir
 from webplatform_digest.digest.machine import Failure, PendingRequest
 from webplatform_digest.digest.plan import RunPlan
 from webplatform_digest.digest.prompts import RequestOptions
@@ -93,11 +92,7 @@ class SimulatedLLM:
 
 
 async def _process(root: Path, corpus: Path) -> None:
-    notes = root / "release_notes"
-    notes.mkdir(parents=True)
-    for name in (f"chrome-{VERSION}.md", f"webgpu-{VERSION}.md"):
-        if (corpus / name).is_file():
-            shutil.copy(corpus / name, notes / name)
+    copy_notes(corpus, root, (VERSION,))
     workspace = Workspace.at(root)
     await process_release(workspace, load_catalog(workspace), VERSION)
 

@@ -32,7 +32,7 @@ import httpx
 from fastmcp import Client
 from tests.fake_llm import FaultProfile, running_fake_llm
 
-from benchmarks.common import REPO_ROOT, corpus_dir, percentile
+from benchmarks.common import REPO_ROOT, copy_notes, corpus_dir, percentile
 
 READY = re.compile(r"serving MCP on http://127\.0\.0\.1:(\d+)/mcp")
 POLL_SECONDS = 0.01
@@ -47,9 +47,7 @@ def _seed(root: Path) -> int:
     notes.mkdir(parents=True)
     corpus = corpus_dir()
     if corpus is not None and (corpus / "chrome-144.md").is_file():
-        for name in ("chrome-144.md", "webgpu-144.md"):
-            if (corpus / name).is_file():
-                shutil.copy(corpus / name, notes / name)
+        copy_notes(corpus, root, (144,))
         return 144
     samples = REPO_ROOT / "samples" / "release_notes"
     for sample in samples.glob("*.sample.md"):

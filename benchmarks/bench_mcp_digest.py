@@ -32,7 +32,6 @@ figure over the floor's is the share of the run that is ours.
 """
 
 import math
-import shutil
 import statistics
 import tempfile
 import time
@@ -47,7 +46,7 @@ from mcp.types import CreateMessageResult, TextContent
 from tests.digest_samples import answer_from_prompt
 from tests.server_process import SHIM, shim_processes
 
-from benchmarks.common import corpus_dir
+from benchmarks.common import copy_notes, corpus_dir
 
 LATENCY = 0.100
 CONCURRENCY = 4
@@ -148,12 +147,7 @@ def _floor(areas: int) -> dict[str, Any]:
 
 
 def _seed(root: Path, corpus: Path) -> None:
-    notes = root / "release_notes"
-    notes.mkdir(parents=True)
-    for version in (WARM_UP_VERSION, VERSION):
-        for name in (f"chrome-{version}.md", f"webgpu-{version}.md"):
-            if (corpus / name).is_file():
-                shutil.copy(corpus / name, notes / name)
+    copy_notes(corpus, root, (WARM_UP_VERSION, VERSION))
 
 
 def _server_process() -> psutil.Process:

@@ -11,7 +11,6 @@ Target: ``process`` and ``pages`` each ≤ 4× the floor.
 """
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import corpus_dir
+from benchmarks.common import copy_notes, corpus_dir
 
 ROUNDS = 7
 TARGET_RATIO = 4.0
@@ -67,10 +66,7 @@ def run() -> dict[str, Any]:
         return {"skipped": "no corpus with chrome-144.md"}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "release_notes").mkdir()
-        for name in ("chrome-144.md", "webgpu-144.md"):
-            if (corpus / name).is_file():
-                shutil.copy(corpus / name, root / "release_notes" / name)
+        copy_notes(corpus, root, (144,))
         env = _environment(root)
         full_env = env | dict([FULL_PATH_VARIABLE])
         # first passes make the inputs unchanged and warm the bytecode and disk caches

@@ -3,9 +3,11 @@
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,14 @@ def in_fresh_process(module: str, *args: str, timeout: float = 300) -> dict[str,
     )
     figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return figures
+
+
+def copy_notes(corpus: Path, root: Path, versions: Iterable[int]) -> None:
+    """The corpus notes of ``versions`` (Chrome, and WebGPU where the corpus has it) into the
+    workspace ``root``'s ``release_notes/``."""
+    notes = root / "release_notes"
+    notes.mkdir(parents=True, exist_ok=True)
+    for version in versions:
+        for name in (f"chrome-{version}.md", f"webgpu-{version}.md"):
+            if (corpus / name).is_file():
+                shutil.copy(corpus / name, notes / name)

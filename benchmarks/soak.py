@@ -30,7 +30,6 @@ from typing import Any
 
 import anyio
 import orjson
-import psutil
 from fastmcp import Client
 from mcp.shared.exceptions import MCPError
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
@@ -40,7 +39,7 @@ from tests.system.support import llm_env, metric, scrape
 
 from benchmarks.common import REPO_ROOT, percentile
 from benchmarks.soak_runs import soak_runs
-from benchmarks.soak_series import Series
+from benchmarks.soak_series import probe_process, sampling
 
 AREAS = ("css", "javascript", "web-apis", "network", "html-dom", "security-privacy")
 #: (tool, weight) of the call mix
@@ -142,11 +141,11 @@ class Probe:
 
 
 def _probe(server: ServerProcess, fake: FakeLLM) -> Probe:
-    process = psutil.Process(server.process.pid)
+    rss_mib, fds = probe_process(server.process.pid)
     samples = scrape(server.url)
     return Probe(
-        rss_mib=process.memory_info().rss / 2**20,
-        fds=process.num_fds(),
+        rss_mib=rss_mib,
+        fds=fds,
         llm_requests=fake.count,
         breaker_opens=metric(
             samples,
@@ -255,9 +254,7 @@ async def soak_levels(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     with running_fake_llm(profile) as fake:
         server = ServerProcess.start(root, _server_env(fake, args))
         try:
-            series = Series(server.process.pid, args.sample_every)
-            async with anyio.create_task_group() as sampler:
-                sampler.start_soon(series.run)
+            async with sampling(server.process.pid, args.sample_every) as series:
                 async with Client(server.mcp_url) as client:
                     await client.call_tool("process_release_notes", {"version": SAMPLE_VERSION})
                     await client.call_tool("webplatform_digest", {"version": SAMPLE_VERSION})
@@ -266,9 +263,6 @@ async def soak_levels(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                     figures = await _level(server, fake, sessions, args.seconds)
                     _print(figures)
                     report["levels"].append(figures)
-                sampler.cancel_scope.cancel()
-            series.phase = "end"
-            series.take()
             report["series"] = series.to_json()
             report["fake_llm"] = fake.stats()
             report["server_exit_code"] = server.terminate(timeout=30)

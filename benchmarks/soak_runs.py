@@ -13,13 +13,11 @@ server's RSS and open fds are read after every run; the target is a flat RSS aft
 
 import argparse
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastmcp import Client
 from mcp.types import CallToolResult
 from tests.fake_llm import FakeLLM, FaultProfile, running_fake_llm
@@ -27,8 +25,8 @@ from tests.server_process import ServerProcess
 from tests.server_support import seed_samples
 from tests.system.support import llm_env
 
-from benchmarks.common import corpus_dir
-from benchmarks.soak_series import Series, probe_process
+from benchmarks.common import copy_notes, corpus_dir
+from benchmarks.soak_series import probe_process, sampling
 
 #: RSS growth from the warm-up run to the last run that still counts as flat
 FLAT_MIB = 10.0
@@ -55,15 +53,8 @@ def _seed(root: Path) -> None:
     if corpus is None:
         seed_samples(root)
         return
-    notes = root / "release_notes"
-    notes.mkdir(parents=True)
-    for path in sorted(corpus.iterdir()):
-        if (match := _STABLE_NOTE.match(path.name)) is None:
-            continue
-        shutil.copy(path, notes / path.name)
-        webgpu = corpus / f"webgpu-{match.group(1)}.md"
-        if webgpu.is_file():
-            shutil.copy(webgpu, notes / webgpu.name)
+    stable = (_STABLE_NOTE.match(path.name) for path in sorted(corpus.iterdir()))
+    copy_notes(corpus, root, [int(match.group(1)) for match in stable if match is not None])
 
 
 async def _processed(url: str) -> list[tuple[int, list[str]]]:
@@ -167,9 +158,7 @@ async def soak_runs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     with running_fake_llm(FaultProfile(latency_ms=(lo, hi), seed=2)) as fake:
         server = ServerProcess.start(root, _server_env(fake))
         try:
-            series = Series(server.process.pid, args.sample_every)
-            async with anyio.create_task_group() as sampler:
-                sampler.start_soon(series.run)
+            async with sampling(server.process.pid, args.sample_every) as series:
                 series.phase = "processing"
                 releases = await _processed(server.mcp_url)
                 series.phase = "runs"
@@ -180,9 +169,6 @@ async def soak_runs(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                     rss, fds = probe_process(server.process.pid)
                     runs.rss_mib.append(rss)
                     runs.fds.append(fds)
-                sampler.cancel_scope.cancel()
-            series.phase = "end"
-            series.take()
             figures = _figures(runs, releases) | {
                 "fake_llm": fake.stats(),
                 "latency_ms": [lo, hi],

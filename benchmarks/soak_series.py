@@ -5,6 +5,8 @@ even when the levels or runs report only their start and end.
 """
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -66,3 +68,18 @@ class Series:
             "fd_growth": last.fds - first.fds,
             "rss_peak_mib": max(s.rss_mib for s in self.samples),
         }
+
+
+@asynccontextmanager
+async def sampling(pid: int, every: float) -> AsyncIterator[Series]:
+    """A series of process ``pid`` sampled in the background while the block runs, with a last
+    sample (phase ``end``) taken when it is done."""
+    series = Series(pid, every)
+    async with anyio.create_task_group() as sampler:
+        sampler.start_soon(series.run)
+        try:
+            yield series
+        finally:
+            sampler.cancel_scope.cancel()
+    series.phase = "end"
+    series.take()
