@@ -50,9 +50,10 @@ from webplatform_digest.site.model import (
 from webplatform_digest.storage.stamps import (
     PAGES_STAMP,
     Fingerprints,
-    digest_sources,
+    digest_source_bytes,
     output_hashes,
     render_stamp,
+    source_hashes,
 )
 from webplatform_digest.storage.workspace import Workspace, relative_path
 from webplatform_digest.storage.writers import BatchWriter, ConsistentReader
@@ -68,9 +69,9 @@ _PAGE_SUFFIXES = frozenset({".md", ".html"})
 _Scanned = tuple[list[DigestEntry], list[str], dict[str, str]]
 
 
-def scan_digests(workspace: Workspace) -> _Scanned:
+def scan_digests(workspace: Workspace, read: Mapping[str, bytes] | None = None) -> _Scanned:
     """Every readable digest, the digests skipped (with why) and the previous manifest's files
-    (blocking; run in a thread)."""
+    (blocking; run in a thread). ``read``: digests already read, by workspace-relative path."""
     entries: list[DigestEntry] = []
     skipped: list[str] = []
     areas = workspace.path(Workspace.DIGESTS / "areas")
@@ -78,12 +79,16 @@ def scan_digests(workspace: Workspace) -> _Scanned:
     for folder in folders:
         if folder.is_symlink() or not folder.is_dir() or not AREA_ID_PATTERN.fullmatch(folder.name):
             continue
-        _scan_folder(workspace, folder, entries, skipped)
+        _scan_folder(workspace, folder, entries, skipped, read or {})
     return entries, skipped, _read_manifest(workspace)
 
 
 def _scan_folder(
-    workspace: Workspace, folder: Path, entries: list[DigestEntry], skipped: list[str]
+    workspace: Workspace,
+    folder: Path,
+    entries: list[DigestEntry],
+    skipped: list[str],
+    read: Mapping[str, bytes],
 ) -> None:
     rels: list[PurePosixPath] = []
     for path in sorted(p for p in folder.iterdir() if DIGEST_NAME.fullmatch(p.name)):
@@ -94,7 +99,8 @@ def _scan_folder(
             rels.append(rel)
     for rel, path in zip(rels, workspace.paths(rels), strict=True):
         try:
-            entries.append(entry_from_file(rel, path.read_bytes()))
+            data = read.get(str(rel))
+            entries.append(entry_from_file(rel, path.read_bytes() if data is None else data))
         except (ParseError, OSError) as exc:
             log.warning("skipping digest %s: %s", rel, exc)
             skipped.append(f"{rel}: {exc}")
@@ -196,10 +202,12 @@ def _choices(version: object, language: object) -> tuple[int | None, tuple[Langu
 
 
 def _scan_stamped(workspace: Workspace, stamped: bool) -> tuple[_Scanned, dict[str, str] | None]:
-    """The scan, and before it the stamp's input hashes (so they never describe newer bytes
-    than the pages are made from); None when no stamp is wanted or one cannot be trusted."""
-    sources = digest_sources(workspace) if stamped else None
-    return scan_digests(workspace), sources
+    """The scan, and the stamp's input hashes of the very bytes the pages are made from; None
+    when no stamp is wanted or one cannot be trusted."""
+    sources = digest_source_bytes(workspace) if stamped else None
+    if sources is None:
+        return scan_digests(workspace), None
+    return scan_digests(workspace, sources), source_hashes(sources)
 
 
 async def _read(

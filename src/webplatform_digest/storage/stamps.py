@@ -12,8 +12,9 @@ mismatch, and the caller takes the full path.
 
 Fingerprints are taken before the inputs are read for the real work: an input edited meanwhile
 makes the stamp describe the older bytes, so the next run sees a difference and works in full.
-Output hashes are of the bytes the batch commits, so a file edited or removed later also
-counts as a difference.
+Input hashes are of the very bytes the command read (a site generation reads each digest once,
+for its stamp and its pages). Output hashes are of the bytes the batch commits, so a file
+edited or removed later also counts as a difference.
 """
 
 import hashlib
@@ -121,15 +122,27 @@ def digest_sources(workspace: Workspace) -> dict[str, str] | None:
     stamp would not repeat), cannot be read, or the folder escapes the workspace: no stamp is
     written then, and none is trusted.
     """
+    found = digest_source_bytes(workspace)
+    return None if found is None else source_hashes(found)
+
+
+def source_hashes(sources: Mapping[str, bytes]) -> dict[str, str]:
+    """The SHA-256 of each source's bytes, by path."""
+    return {rel: sha256_hex(data) for rel, data in sources.items()}
+
+
+def digest_source_bytes(workspace: Workspace) -> dict[str, bytes] | None:
+    """The files of ``digest_sources`` with their bytes (a site generation reads each digest
+    once, for its stamp and its pages); None as there."""
     try:
-        return _digest_sources(workspace)
+        return _digest_source_bytes(workspace)
     except (OSError, WebplatformError):
         return None
 
 
-def _digest_sources(workspace: Workspace) -> dict[str, str] | None:
+def _digest_source_bytes(workspace: Workspace) -> dict[str, bytes] | None:
     areas = workspace.path(Workspace.DIGESTS / "areas")
-    found: dict[str, str] = {}
+    found: dict[str, bytes] = {}
     if not areas.is_dir():
         return found
     for folder in sorted(areas.iterdir(), key=lambda item: item.name):
@@ -143,7 +156,7 @@ def _digest_sources(workspace: Workspace) -> dict[str, str] | None:
             if path.is_symlink():
                 return None
             rel = Workspace.DIGESTS / "areas" / folder.name / path.name
-            found[str(rel)] = sha256_hex(path.read_bytes())
+            found[str(rel)] = path.read_bytes()
     return found
 
 
